@@ -1,0 +1,3 @@
+from strategy_operator.cli import main
+
+raise SystemExit(main())
