@@ -1,0 +1,66 @@
+"""Helpers for the chart tests: the helm binary and rendering the chart into objects."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from typing import Any, Callable
+
+import pytest
+import yaml
+
+from strategy_operator.controlplane import ControlPlaneError, find_binaries
+
+from chart_helpers import CHART, Render
+
+
+@pytest.fixture(scope="session")
+def helm() -> str:
+    """The helm v4 binary built with the control plane (`make controlplane`)."""
+    try:
+        binaries = find_binaries(build=False)
+    except ControlPlaneError as error:
+        pytest.skip(f"helm is not built yet (run `make controlplane`): {error}")
+    if binaries.helm is None:
+        pytest.skip("helm is not built yet (run `make controlplane`)")
+    return str(binaries.helm)
+
+
+def helm_values_args(values: dict[str, Any] | None) -> list[str]:
+    """Each top-level value as one --set-json, so types survive exactly as written."""
+    args: list[str] = []
+    for key, value in (values or {}).items():
+        args += ["--set-json", f"{key}={json.dumps(value)}"]
+    return args
+
+
+@pytest.fixture(scope="session")
+def render(helm: str) -> Render:
+    """`render(values, namespace="ops", release="aso")` -> the chart's objects, parsed."""
+
+    def _render(values: dict[str, Any] | None = None, *, namespace: str = "ops", release: str = "aso") -> list[dict[str, Any]]:
+        result = subprocess.run(
+            [helm, "template", release, str(CHART), "--namespace", namespace, *helm_values_args(values)],
+            capture_output=True, text=True, timeout=60,
+        )
+        if result.returncode != 0:
+            raise AssertionError(f"helm template failed:\n{result.stderr}")
+        return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+    return _render
+
+
+@pytest.fixture(scope="session")
+def render_error(helm: str) -> Callable[[dict[str, Any]], str]:
+    """`render_error(values)` -> helm's error text; fails the test if rendering succeeds."""
+
+    def _render_error(values: dict[str, Any]) -> str:
+        result = subprocess.run(
+            [helm, "template", "aso", str(CHART), *helm_values_args(values)],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert result.returncode != 0, f"helm accepted {values!r}"
+        return result.stderr
+
+    return _render_error
+
