@@ -1,0 +1,384 @@
+"""An async client for alchemiscale's user-facing REST API (0.8.0), for one server.
+
+One `AlchemiscaleClient` per server: it owns the connection pool, the bearer token and
+what is known forever about that server's objects (which transformation a task performs).
+It knows nothing of Kubernetes. Requests that may be repeated safely are retried on
+transient failures; task creation is not (see `create_tasks`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import collections
+import json
+import logging
+import ssl
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from strategy_operator.alchemiscale.credentials import Credentials
+from strategy_operator.alchemiscale.errors import (
+    AlchemiscaleError,
+    InvalidCredentials,
+    MalformedScopedKey,
+    OutcomeUnknown,
+    RequestRejected,
+    ScopeNotPermitted,
+    TransientError,
+)
+from strategy_operator.alchemiscale.retry import RetryPolicy
+from strategy_operator.scopedkey import InvalidScopedKey, ScopedKey
+
+log = logging.getLogger("strategy_operator.alchemiscale")
+
+# The two 401 details that mean "this token is not (or no longer) good"; a scope denial
+# is also a 401 but a fresh token would not change it.
+TOKEN_REJECTED_DETAILS = frozenset({"Not authenticated", "Could not validate credentials"})
+SCOPE_DENIED_PREFIX = "Targeted scope"
+
+# Failures where the request certainly never reached the server, so even a
+# non-idempotent request may be sent again.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+TASK_STATUSES = ("waiting", "running", "complete", "error", "invalid", "deleted")
+
+
+def scoped_key(text: str, *, what: str = "scoped key") -> ScopedKey:
+    """Parse a scoped key, raising `MalformedScopedKey` naming `what` it was meant to be."""
+    try:
+        return ScopedKey.from_str(text)
+    except InvalidScopedKey as exc:
+        raise MalformedScopedKey(f"{what}: {exc}") from None
+
+
+def _token_expiry(token: str) -> float | None:
+    """The `exp` claim of a JWT, read without verifying (the server verifies it)."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        exp = claims.get("exp")
+        return float(exp) if isinstance(exp, (int, float)) else None
+    except (IndexError, ValueError, TypeError, AttributeError):
+        return None
+
+
+def _detail(response: httpx.Response) -> object:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    return body.get("detail", body) if isinstance(body, dict) else body
+
+
+def _ssl_context(verify: bool | str) -> ssl.SSLContext | bool:
+    if verify is True:
+        return ssl.create_default_context()
+    if verify is False:
+        return False
+    try:
+        return ssl.create_default_context(cafile=verify)
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"CA bundle {verify!r} cannot be loaded: {exc}") from None
+
+
+class AlchemiscaleClient:
+    """Async client for one alchemiscale server.
+
+    `verify` is True (system CAs), a path to a PEM CA bundle, or False (no verification).
+    `timeout` bounds every single request (seconds). Use as `async with`, or call `aclose()`.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        credentials: Credentials,
+        *,
+        verify: bool | str = True,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        max_connections: int = 16,
+    ) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"server url {url!r} must be an http:// or https:// URL")
+        if parts.username or parts.password:
+            raise ValueError("server url must not contain user info; pass credentials separately")
+        if not isinstance(credentials, Credentials):
+            raise TypeError("credentials must be a Credentials instance")
+        self.url = url.rstrip("/")
+        self.credentials = credentials
+        self.retry = retry or RetryPolicy()
+        self.max_connections = max_connections
+        self.requests_sent = 0
+        # Immutable server facts, learnt from our own writes and from lookups; shared by
+        # every snapshotter using this client.
+        self.task_transformations: dict[str, str] = {}
+        self._http = httpx.AsyncClient(
+            # A trailing slash keeps a path prefix in the base URL (deployments behind one).
+            base_url=self.url + "/",
+            verify=_ssl_context(verify),
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            headers={"Accept-Encoding": "gzip", "User-Agent": "alchemiscale-strategy-operator"},
+        )
+        self._token: str | None = None
+        self._token_refresh_at: float | None = None
+        self._token_lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"AlchemiscaleClient(url={self.url!r}, identifier={self.credentials.identifier!r})"
+
+    async def __aenter__(self) -> "AlchemiscaleClient":
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- transport -----------------------------------------------------------------
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        self.requests_sent += 1
+        response = await self._http.request(method, path.lstrip("/"), **kwargs)
+        log.debug("%s %s -> %s", method, path, response.status_code)
+        return response
+
+    async def _with_retries(self, method: str, path: str, idempotent: bool, **kwargs: Any) -> httpx.Response:
+        """Send, retrying transport failures and 5xx while that is safe."""
+        last_problem = ""
+        for attempt in range(self.retry.attempts):
+            if attempt:
+                await asyncio.sleep(self.retry.delay(attempt - 1))
+            try:
+                response = await self._send(method, path, **kwargs)
+            except _NOT_SENT as exc:
+                last_problem = f"server unreachable ({type(exc).__name__}: {exc})"
+                continue
+            except httpx.TransportError as exc:
+                last_problem = f"{type(exc).__name__}: {exc or 'connection failed'}"
+                if not idempotent:
+                    raise OutcomeUnknown(
+                        f"{method} {path}: {last_problem}; the request may have taken effect, so it is not repeated"
+                    ) from None
+                continue
+            if response.status_code >= 500:
+                last_problem = f"server answered {response.status_code} ({_detail(response)})"
+                if not idempotent:
+                    raise OutcomeUnknown(
+                        f"{method} {path}: {last_problem}; the request may have taken effect, so it is not repeated"
+                    )
+                continue
+            return response
+        raise TransientError(f"{method} {path} failed after {self.retry.attempts} attempt(s): {last_problem}")
+
+    async def _fetch_token(self, stale: str | None) -> str:
+        async with self._token_lock:
+            if self._token is not None and self._token != stale and not self._token_due():
+                return self._token  # another coroutine refreshed it meanwhile
+            form = {"username": self.credentials.identifier, "password": self.credentials.key}
+            try:
+                response = await self._with_retries("POST", "/token", True, data=form)
+            except TransientError as exc:
+                raise TransientError(
+                    f"{exc} (alchemiscale 0.8.0 also answers 500 for an unknown identifier, "
+                    f"here {self.credentials.identifier!r})"
+                ) from None
+            if response.status_code == 401:
+                raise InvalidCredentials(
+                    f"alchemiscale at {self.url} rejected identity {self.credentials.identifier!r}: {_detail(response)}"
+                )
+            if response.status_code != 200:
+                raise RequestRejected(
+                    f"POST /token answered {response.status_code}: {_detail(response)}",
+                    status_code=response.status_code,
+                )
+            token = response.json().get("access_token")
+            if not isinstance(token, str) or not token:
+                raise AlchemiscaleError("POST /token answered without an access_token")
+            expiry = _token_expiry(token)
+            now = time.time()
+            if expiry is None:
+                self._token_refresh_at = None
+            else:
+                # Renew ahead of expiry; a tenth of the lifetime, at most a minute.
+                self._token_refresh_at = expiry - min(60.0, max(0.0, expiry - now) / 10)
+            self._token = token
+            return token
+
+    def _token_due(self) -> bool:
+        return self._token_refresh_at is not None and time.time() >= self._token_refresh_at
+
+    async def _token_for_request(self) -> str:
+        if self._token is None or self._token_due():
+            return await self._fetch_token(self._token)
+        return self._token
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: dict[str, str] | None = None,
+        idempotent: bool = True,
+    ) -> Any:
+        """One authenticated API call; returns the decoded JSON body of a 200."""
+        kwargs: dict[str, Any] = {}
+        if json_body is not None:
+            kwargs["json"] = json_body
+        if params:
+            kwargs["params"] = params
+        token = await self._token_for_request()
+        refreshed = False
+        while True:
+            headers = {"Authorization": f"Bearer {token}"}
+            response = await self._with_retries(method, path, idempotent, headers=headers, **kwargs)
+            if response.status_code == 200:
+                try:
+                    return response.json()
+                except ValueError:
+                    raise AlchemiscaleError(f"{method} {path} answered 200 with a body that is not JSON") from None
+            detail = _detail(response)
+            if response.status_code == 401:
+                if isinstance(detail, str) and detail.startswith(SCOPE_DENIED_PREFIX):
+                    raise ScopeNotPermitted(
+                        f"identity {self.credentials.identifier!r} may not access this object ({method} {path}): {detail}"
+                    )
+                if detail in TOKEN_REJECTED_DETAILS and not refreshed:
+                    refreshed = True
+                    token = await self._fetch_token(token)
+                    continue
+                raise InvalidCredentials(
+                    f"alchemiscale at {self.url} rejected identity {self.credentials.identifier!r}'s token "
+                    f"for {method} {path}: {detail}"
+                )
+            if response.status_code == 404:
+                raise RequestRejected(
+                    f"{method} {path} is not served by {self.url} (404): wrong server URL or an incompatible alchemiscale version",
+                    status_code=404,
+                    detail=detail,
+                )
+            raise RequestRejected(
+                f"{method} {path} rejected with {response.status_code}: {detail}",
+                status_code=response.status_code,
+                detail=detail,
+            )
+
+    # -- typed endpoints -------------------------------------------------------------
+
+    async def info(self) -> Any:
+        return await self.request("GET", "/info")
+
+    async def exists(self, sk: str) -> bool:
+        scoped_key(sk)
+        return bool(await self.request("GET", f"/exists/{sk}"))
+
+    async def network(self, network: str) -> list:
+        """The network as a gufe keyed chain (`[[gufe_key, keyed_dict], ...]`)."""
+        scoped_key(network, what="network")
+        return await self.request("GET", f"/networks/{network}")
+
+    async def network_transformations(self, network: str) -> list[str]:
+        scoped_key(network, what="network")
+        return await self.request("GET", f"/networks/{network}/transformations")
+
+    async def network_chemicalsystems(self, network: str) -> list[str]:
+        scoped_key(network, what="network")
+        return await self.request("GET", f"/networks/{network}/chemicalsystems")
+
+    async def transformation_chemicalsystems(self, transformation: str) -> list[str]:
+        scoped_key(transformation, what="transformation")
+        return await self.request("GET", f"/transformations/{transformation}/chemicalsystems")
+
+    async def network_tasks(self, network: str, status: str | None = None) -> list[str]:
+        scoped_key(network, what="network")
+        return await self.request("GET", f"/networks/{network}/tasks", params={"status": status} if status else None)
+
+    async def transformation_tasks(self, transformation: str, status: str | None = None) -> list[str]:
+        scoped_key(transformation, what="transformation")
+        return await self.request(
+            "GET", f"/transformations/{transformation}/tasks", params={"status": status} if status else None
+        )
+
+    async def task_transformation(self, task: str) -> str:
+        scoped_key(task, what="task")
+        transformation = await self.request("GET", f"/tasks/{task}/transformation")
+        self.task_transformations[task] = transformation
+        return transformation
+
+    async def tasks_status(self, tasks: Sequence[str]) -> list[str | None]:
+        if not tasks:
+            return []
+        body = {"tasks": [scoped_key(t, what="task").as_json() for t in tasks]}
+        return await self.request("POST", "/bulk/tasks/status/get", json_body=body)
+
+    async def networks_status(self, networks: Sequence[str]) -> list[dict[str, int]]:
+        for network in networks:
+            scoped_key(network, what="network")
+        return await self.request("POST", "/bulk/networks/status", json_body={"networks": list(networks)})
+
+    async def network_actioned_tasks(self, network: str) -> list[str]:
+        scoped_key(network, what="network")
+        return await self.request("POST", f"/networks/{network}/tasks/actioned", json_body={"task_weights": False})
+
+    async def transformation_results(self, transformation: str) -> list[str]:
+        """Successful ProtocolDAGResultRef keys of every task of the transformation."""
+        scoped_key(transformation, what="transformation")
+        return await self.request("GET", f"/transformations/{transformation}/results")
+
+    async def create_tasks(self, transformations: Sequence[str]) -> list[str]:
+        """Create one task per element (repeat a key for several), all in one scope.
+
+        Creation is not idempotent, so a request whose answer is lost (dropped connection,
+        timeout, 5xx) is never repeated: `OutcomeUnknown` is raised instead. The answer is
+        returned aligned with the input, and each task's transformation is remembered.
+        """
+        if not transformations:
+            return []
+        keys = [scoped_key(t, what="transformation") for t in transformations]
+        if len({k.scope for k in keys}) != 1:
+            # alchemiscale 0.8.0 gives every task the scope of the last element.
+            raise ValueError("create_tasks: all transformations of one call must share a scope")
+        # The server answers Transformations first, then NonTransformations, each in input
+        # order; sending them in that order makes the answer aligned with what we sent.
+        ordered = sorted(transformations, key=lambda t: scoped_key(t).qualname == "NonTransformation")
+        created = await self.request(
+            "POST",
+            "/bulk/transformations/tasks/create",
+            json_body={"transformations": list(ordered), "extends": None},
+            idempotent=False,
+        )
+        if not isinstance(created, list) or len(created) != len(ordered):
+            raise AlchemiscaleError(
+                f"task creation answered {len(created) if isinstance(created, list) else type(created).__name__} "
+                f"keys for {len(ordered)} requested tasks"
+            )
+        for task, transformation in zip(created, ordered):
+            self.task_transformations[task] = transformation
+        by_transformation: dict[str, collections.deque[str]] = collections.defaultdict(collections.deque)
+        for task, transformation in zip(created, ordered):
+            by_transformation[transformation].append(task)
+        return [by_transformation[t].popleft() for t in transformations]
+
+    async def action_tasks(self, network: str, tasks: Iterable[str]) -> list[str | None]:
+        """Action tasks on the network's TaskHub; `None` where nothing new was actioned."""
+        scoped_key(network, what="network")
+        body = {"tasks": [scoped_key(t, what="task").as_json() for t in tasks], "weight": None}
+        if not body["tasks"]:
+            return []
+        return await self.request("POST", f"/networks/{network}/tasks/action", json_body=body)
+
+    async def cancel_tasks(self, network: str, tasks: Iterable[str]) -> list[str | None]:
+        """Remove tasks from the network's TaskHub; `None` where none was actioned there."""
+        scoped_key(network, what="network")
+        body = {"tasks": [scoped_key(t, what="task").as_json() for t in tasks]}
+        if not body["tasks"]:
+            return []
+        return await self.request("POST", f"/networks/{network}/tasks/cancel", json_body=body)

@@ -1,0 +1,292 @@
+"""Observe one network in few requests, and render the engine's snapshot document.
+
+A `NetworkSnapshotter` lives as long as the operator watches the network and keeps what
+it learnt between iterations. Per observation it sends, when nothing changed:
+
+    POST /bulk/networks/status          whole-network status counts
+    GET  /networks/{sk}/tasks?status=s  one per live status (waiting, running, error) present
+    POST /networks/{sk}/tasks/actioned  the TaskHub's actioned tasks
+
+— at most five requests, whatever the network's size. Everything else is cached.
+
+What the result-count cache relies on (alchemiscale 0.8.0, api reference §5.8 and §6):
+
+* Results exist only through tasks; a transformation without tasks has 0 results.
+* A result normally arrives with a status change of its task (running -> complete or
+  error). So a transformation's results are re-read when one of its tasks changes status,
+  leaves the live statuses (waiting/running/error), or finished without ever being seen
+  live — either one of our own (we know its key from the creation answer) or a foreign
+  one, which the status counts reveal (more complete/invalid/deleted tasks than known).
+* A result can also be posted *without* a status change: by a compute service that lost
+  its claim (its task was reset running -> waiting, or set invalid/deleted while running).
+  Such transformations are re-read at every observation for `late_result_window` seconds
+  after the claim was seen to be lost. A late result arriving after that window, or on a
+  task that went running -> waiting -> running... between two observations, is counted
+  once the task next changes status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from strategy_operator.alchemiscale.client import AlchemiscaleClient, scoped_key
+from strategy_operator.alchemiscale.errors import MalformedScopedKey, RequestRejected, TransientError
+from strategy_operator.alchemiscale.structure import NetworkStructure, load_structure
+
+LIVE_STATUSES = ("waiting", "running", "error")
+SETTLED_STATUSES = ("complete", "invalid", "deleted")
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class TransformationObservation:
+    key: str
+    state_a: str
+    state_b: str
+    results: int
+
+
+@dataclass(frozen=True, slots=True)
+class TaskObservation:
+    key: str
+    transformation: str
+    status: str
+    actioned: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What one observation saw; `tasks` holds the live (waiting/running/error) tasks."""
+
+    network: str
+    chemical_systems: tuple[str, ...]
+    transformations: tuple[TransformationObservation, ...]
+    tasks: tuple[TaskObservation, ...]
+    requests: int
+    results_read: int
+
+    @property
+    def result_count(self) -> int:
+        """R: successful results summed over every transformation of the network."""
+        return sum(t.results for t in self.transformations)
+
+
+class NetworkSnapshotter:
+    """Observes one network through `client`, keeping caches across observations."""
+
+    def __init__(
+        self,
+        client: AlchemiscaleClient,
+        network_key: str,
+        *,
+        concurrency: int | None = None,
+        late_result_window: float = 3600.0,
+    ) -> None:
+        key = scoped_key(network_key, what="network")
+        if key.qualname != "AlchemicalNetwork":
+            raise MalformedScopedKey(f"network: scoped key {network_key!r} names a {key.qualname}, not an AlchemicalNetwork")
+        self.client = client
+        self.network = network_key
+        self.concurrency = concurrency or client.max_connections
+        self.late_result_window = late_result_window
+        self._structure: NetworkStructure | None = None
+        self._results: dict[str, int] = {}
+        self._live: dict[str, str] = {}
+        self._settled: set[str] = set()
+        self._claim_lost: dict[str, tuple[str, float]] = {}
+        self._lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"NetworkSnapshotter(network={self.network!r}, client={self.client!r})"
+
+    async def result_count(self) -> int:
+        """R, exact per the cache rules above; costs what an observation costs."""
+        return (await self.observe()).result_count
+
+    async def _map(self, func: Callable[[T], Awaitable[R]], items: Iterable[T]) -> list[R]:
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def one(item: T) -> R:
+            async with limit:
+                return await func(item)
+
+        return list(await asyncio.gather(*(one(i) for i in items)))
+
+    async def observe(self) -> Observation:
+        async with self._lock:
+            return await self._observe()
+
+    async def _observe(self) -> Observation:
+        client = self.client
+        started = client.requests_sent
+        if self._structure is None:
+            self._structure = await load_structure(client, self.network, concurrency=self.concurrency)
+        structure = self._structure
+        in_network = structure.transformation_keys
+        mapping = client.task_transformations
+
+        # Counts first, lists after: a task finishing in between then looks "left the live
+        # statuses" (handled), never "finished unseen" (which would cost a full listing).
+        counts = (await client.networks_status([self.network]))[0] or {}
+        present = [s for s in LIVE_STATUSES if counts.get(s)]
+        listings = await asyncio.gather(
+            *(client.network_tasks(self.network, s) for s in present),
+            client.network_actioned_tasks(self.network) if counts else _empty(),
+        )
+        live: dict[str, str] = {}
+        for status, tasks in zip(present, listings):
+            for task in tasks:
+                live[task] = status
+        actioned = set(listings[-1])
+        settled_total = sum(counts.get(s, 0) for s in SETTLED_STATUSES)
+
+        now = time.time()
+        dirty: set[str] = set()
+        settled = set(self._settled)
+        claim_lost = {t: v for t, v in self._claim_lost.items() if v[1] > now}
+
+        # Tasks that left the live statuses since the last observation.
+        gone = [t for t in self._live if t not in live]
+        if gone:
+            statuses = await client.tasks_status(gone)
+            for task, status in zip(gone, statuses):
+                transformation = mapping.get(task)
+                if status in LIVE_STATUSES:
+                    live[task] = status  # changed status between two listings; still live
+                    continue
+                settled.add(task)
+                if transformation is not None:
+                    dirty.add(transformation)
+                    if self._live[task] == "running" and status in ("invalid", "deleted"):
+                        claim_lost[task] = (transformation, now + self.late_result_window)
+        for task, status in live.items():
+            previous = self._live.get(task)
+            if previous is not None and previous != status:
+                transformation = mapping.get(task)
+                if transformation is not None:
+                    dirty.add(transformation)
+                if previous == "running" and status == "waiting" and transformation is not None:
+                    claim_lost[task] = (transformation, now + self.late_result_window)
+
+        # Known tasks (e.g. created by us) that finished without ever being seen live.
+        for task, transformation in mapping.items():
+            if transformation in in_network and task not in live and task not in settled and task not in self._live:
+                settled.add(task)
+                dirty.add(transformation)
+
+        # Live tasks whose transformation we do not know yet, and settled tasks we never saw.
+        unknown = [t for t in live if t not in mapping]
+        cold = not self._results
+        needs_listing = settled_total > len(settled) or len(unknown) >= max(1, len(structure.transformations))
+        if unknown and not needs_listing:
+            try:
+                await self._map(client.task_transformation, unknown)
+            except (TransientError, RequestRejected):
+                # alchemiscale 0.8.0 answers 500 for some tasks that extend another one.
+                needs_listing = True
+        tasks_per_transformation: dict[str, int] | None = None
+        if needs_listing:
+            tasks_per_transformation = {}
+            keys = [e.key for e in structure.transformations]
+            for transformation, tasks in zip(keys, await self._map(client.transformation_tasks, keys)):
+                tasks_per_transformation[transformation] = len(tasks)
+                for task in tasks:
+                    mapping[task] = transformation
+                    if task not in live and task not in settled:
+                        settled.add(task)
+                        dirty.add(transformation)
+
+        # Which transformations' results to (re-)read.
+        if cold:
+            if not counts:
+                to_read: set[str] = set()
+            elif tasks_per_transformation is not None:
+                to_read = {t for t, n in tasks_per_transformation.items() if n}
+            else:
+                # No settled tasks exist, so every task is live and mapped.
+                to_read = {mapping[t] for t in live if mapping.get(t) in in_network}
+            results = {e.key: 0 for e in structure.transformations}
+        else:
+            to_read = dirty | {transformation for transformation, _ in claim_lost.values()}
+            results = dict(self._results)
+        to_read &= in_network
+        ordered = sorted(to_read)
+        for transformation, refs in zip(ordered, await self._map(client.transformation_results, ordered)):
+            results[transformation] = len(set(refs))
+
+        # Commit only after every request succeeded, so a failed observation is redone whole.
+        self._results = results
+        self._live = live
+        self._settled = settled
+        self._claim_lost = claim_lost
+
+        transformations = tuple(
+            TransformationObservation(e.key, e.state_a, e.state_b, results.get(e.key, 0)) for e in structure.transformations
+        )
+        tasks = tuple(
+            sorted(
+                (
+                    TaskObservation(task, mapping[task], status, task in actioned)
+                    for task, status in live.items()
+                    if mapping.get(task) in in_network
+                ),
+                key=lambda t: (t.transformation, t.key),
+            )
+        )
+        return Observation(
+            network=self.network,
+            chemical_systems=structure.chemical_systems,
+            transformations=transformations,
+            tasks=tasks,
+            requests=client.requests_sent - started,
+            results_read=len(ordered),
+        )
+
+
+async def _empty() -> list[Any]:
+    return []
+
+
+def build_snapshot(
+    observation: Observation,
+    *,
+    strategy: Mapping[str, Any],
+    mode: str = "partial",
+    task_scaling: str = "exponential",
+    max_tasks_per_transformation: int = 3,
+    state: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The plan-format snapshot document (camelCase) for one observation.
+
+    `strategy` is `{"name": ..., "settings": {...}}` (settings may be omitted or None for the
+    strategy's defaults); `state` is `{"status": ..., "lastIterationResultCount": ...}` or None.
+    """
+    if "name" not in strategy:
+        raise ValueError("strategy: field 'name' is required")
+    strategy_doc: dict[str, Any] = {"name": strategy["name"]}
+    if strategy.get("settings") is not None:
+        strategy_doc["settings"] = dict(strategy["settings"])
+    document: dict[str, Any] = {
+        "network": observation.network,
+        "strategy": strategy_doc,
+        "mode": mode,
+        "taskScaling": task_scaling,
+        "maxTasksPerTransformation": max_tasks_per_transformation,
+    }
+    if state is not None:
+        document["state"] = dict(state)
+    document["chemicalSystems"] = list(observation.chemical_systems)
+    document["transformations"] = [
+        {"key": t.key, "stateA": t.state_a, "stateB": t.state_b, "results": t.results} for t in observation.transformations
+    ]
+    document["tasks"] = [
+        {"key": t.key, "transformation": t.transformation, "status": t.status, "actioned": t.actioned}
+        for t in observation.tasks
+    ]
+    return document
