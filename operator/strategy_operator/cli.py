@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "crd": ("strategy_operator.crd", "render the NetworkStrategy CustomResourceDefinition"),
     "snapshot": ("strategy_operator.alchemiscale.snapshot_command", "write a live snapshot of a network"),
     "sandbox": ("strategy_operator.sandbox.command", "serve an alchemiscale-compatible sandbox API"),
+    "controlplane": ("strategy_operator.controlplane", "run a local kube-apiserver + etcd and print its KUBECONFIG"),
 }
 
 
