@@ -170,6 +170,15 @@ def test_watching_all_namespaces_grants_exactly_the_minimal_cluster_rules(render
     assert role["metadata"]["name"] == "ops-aso-alchemiscale-strategy-operator"
 
 
+def test_long_namespaces_get_distinct_cluster_role_names(render: Render) -> None:
+    names = set()
+    for namespace in ("a-very-long-namespace-name-for-team-one", "a-very-long-namespace-name-for-team-two"):
+        (name,) = [o["metadata"]["name"] for o in render(namespace=namespace) if o["kind"] == "ClusterRole"]
+        assert len(name) <= 63
+        names.add(name)
+    assert len(names) == 2
+
+
 def test_no_rule_uses_wildcards_or_lists_secrets(render: Render) -> None:
     for values in ({}, {"operator": {"watchNamespaces": ["a"]}, "rbac": {"crdDiscovery": True}},
                    {"alchemiscale": {"credentials": {"existingSecret": "c"}}}):

@@ -17,9 +17,17 @@
 {{- end -}}
 {{- end -}}
 
-{{/* Cluster-scoped objects are shared by every release: qualify them by namespace too. */}}
+{{/*
+Cluster-scoped objects are shared by every release: qualify them by namespace too. Too long a
+name is cut and suffixed with a hash of the whole, so two long namespaces never collide.
+*/}}
 {{- define "aso.clusterName" -}}
-{{- printf "%s-%s" .Release.Namespace (include "aso.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- $name := printf "%s-%s" .Release.Namespace (include "aso.fullname" .) -}}
+{{- if gt (len $name) 63 -}}
+{{- printf "%s-%s" ($name | trunc 54 | trimSuffix "-") ($name | sha256sum | trunc 8) -}}
+{{- else -}}
+{{- $name -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "aso.selectorLabels" -}}
