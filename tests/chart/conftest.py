@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from typing import Any, Callable
 
@@ -26,6 +27,13 @@ def helm() -> str:
     return str(binaries.helm)
 
 
+@pytest.fixture(scope="session")
+def helm_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """An environment keeping helm's cache, config and data out of the user's home."""
+    home = tmp_path_factory.mktemp("helm-home")
+    return {**os.environ, **{f"HELM_{kind}_HOME": str(home / kind.lower()) for kind in ("CACHE", "CONFIG", "DATA")}}
+
+
 def helm_values_args(values: dict[str, Any] | None) -> list[str]:
     """Each top-level value as one --set-json, so types survive exactly as written."""
     args: list[str] = []
@@ -35,13 +43,13 @@ def helm_values_args(values: dict[str, Any] | None) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def render(helm: str) -> Render:
+def render(helm: str, helm_env: dict[str, str]) -> Render:
     """`render(values, namespace="ops", release="aso")` -> the chart's objects, parsed."""
 
     def _render(values: dict[str, Any] | None = None, *, namespace: str = "ops", release: str = "aso") -> list[dict[str, Any]]:
         result = subprocess.run(
             [helm, "template", release, str(CHART), "--namespace", namespace, *helm_values_args(values)],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True, text=True, timeout=60, env=helm_env,
         )
         if result.returncode != 0:
             raise AssertionError(f"helm template failed:\n{result.stderr}")
@@ -51,13 +59,13 @@ def render(helm: str) -> Render:
 
 
 @pytest.fixture(scope="session")
-def render_error(helm: str) -> Callable[[dict[str, Any]], str]:
+def render_error(helm: str, helm_env: dict[str, str]) -> Callable[[dict[str, Any]], str]:
     """`render_error(values)` -> helm's error text; fails the test if rendering succeeds."""
 
     def _render_error(values: dict[str, Any]) -> str:
         result = subprocess.run(
             [helm, "template", "aso", str(CHART), *helm_values_args(values)],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True, text=True, timeout=60, env=helm_env,
         )
         assert result.returncode != 0, f"helm accepted {values!r}"
         return result.stderr

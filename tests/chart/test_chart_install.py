@@ -30,9 +30,9 @@ def kubectl_any(plane: ControlPlane, *args: str, check: bool = True) -> subproce
     return result
 
 
-def helm_run(helm: str, plane: ControlPlane, *args: str) -> subprocess.CompletedProcess[str]:
+def helm_run(helm: str, plane: ControlPlane, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     result = subprocess.run([helm, "--kubeconfig", str(plane.kubeconfig), *args],
-                            capture_output=True, text=True, timeout=180)
+                            capture_output=True, text=True, timeout=180, env=env)
     assert result.returncode == 0, f"helm {' '.join(args)}:\n{result.stderr}{result.stdout}"
     return result
 
@@ -54,7 +54,7 @@ def can_i(plane: ControlPlane, release_namespace: str, verb: str, resource: str,
 
 
 @pytest.fixture
-def installed(helm: str, control_plane: ControlPlane, namespace: str, crd_installed: str):
+def installed(helm: str, helm_env: dict[str, str], control_plane: ControlPlane, namespace: str, crd_installed: str):
     """Install the chart watching one namespace, with chart-created default credentials."""
     watched = new_namespace(control_plane, "watched")
     values = {
@@ -63,20 +63,20 @@ def installed(helm: str, control_plane: ControlPlane, namespace: str, crd_instal
                          "credentials": {"create": True, "identifier": "operator", "key": "k3y"}},
     }
     args = [a for key, value in values.items() for a in ("--set-json", f"{key}={json.dumps(value)}")]
-    helm_run(helm, control_plane, "install", RELEASE, str(CHART), "--namespace", namespace, *args)
+    helm_run(helm, control_plane, "install", RELEASE, str(CHART), "--namespace", namespace, *args, env=helm_env)
     yield namespace, watched
     subprocess.run([helm, "--kubeconfig", str(control_plane.kubeconfig), "uninstall", RELEASE,
-                    "--namespace", namespace], capture_output=True, timeout=120)
+                    "--namespace", namespace], capture_output=True, timeout=120, env=helm_env)
     kubectl_any(control_plane, "delete", "namespace", watched, "--wait=false", check=False)
 
 
-def test_install_and_uninstall_cluster_wide(helm: str, control_plane: ControlPlane, namespace: str,
+def test_install_and_uninstall_cluster_wide(helm: str, helm_env: dict[str, str], control_plane: ControlPlane, namespace: str,
                                             crd_installed: str) -> None:
-    helm_run(helm, control_plane, "install", RELEASE, str(CHART), "--namespace", namespace)
+    helm_run(helm, control_plane, "install", RELEASE, str(CHART), "--namespace", namespace, env=helm_env)
     status = json.loads(helm_run(helm, control_plane, "status", RELEASE, "--namespace", namespace,
-                                 "-o", "json").stdout)
+                                 "-o", "json", env=helm_env).stdout)
     assert status["info"]["status"] == "deployed"
-    manifest = helm_run(helm, control_plane, "get", "manifest", RELEASE, "--namespace", namespace).stdout
+    manifest = helm_run(helm, control_plane, "get", "manifest", RELEASE, "--namespace", namespace, env=helm_env).stdout
     (cluster_role,) = [d["metadata"]["name"] for d in yaml.safe_load_all(manifest) if d and d["kind"] == "ClusterRole"]
     assert namespace in cluster_role or len(f"{namespace}-{SERVICE_ACCOUNT}") > 63
     kubectl_any(control_plane, "get", "clusterrole", cluster_role)
@@ -87,7 +87,7 @@ def test_install_and_uninstall_cluster_wide(helm: str, control_plane: ControlPla
     kubectl_any(control_plane, "get", "crd", "networkstrategies.alchemiscale.org")
     assert can_i(control_plane, namespace, "watch", "networkstrategies.alchemiscale.org", None)
 
-    helm_run(helm, control_plane, "uninstall", RELEASE, "--namespace", namespace)
+    helm_run(helm, control_plane, "uninstall", RELEASE, "--namespace", namespace, env=helm_env)
     assert kubectl_any(control_plane, "get", "clusterrole", cluster_role, check=False).returncode != 0
     assert kubectl_any(control_plane, "get", "deployment", SERVICE_ACCOUNT, f"--namespace={namespace}",
                        check=False).returncode != 0

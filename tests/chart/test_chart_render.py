@@ -53,9 +53,10 @@ def plain_env(objects: list[dict[str, Any]]) -> dict[str, str]:
                       "credentials": {"create": True, "identifier": "alice", "key": "s3cret"}},
      "metrics": {"serviceMonitor": {"enabled": True}}},
 ])
-def test_helm_lint_strict_passes(helm: str, values: dict[str, Any]) -> None:
+def test_helm_lint_strict_passes(helm: str, helm_env: dict[str, str], values: dict[str, Any]) -> None:
     args = [a for key, value in values.items() for a in ("--set-json", f"{key}={json.dumps(value)}")]
-    result = subprocess.run([helm, "lint", "--strict", str(CHART), *args], capture_output=True, text=True, timeout=60)
+    result = subprocess.run([helm, "lint", "--strict", str(CHART), *args], capture_output=True, text=True, timeout=60,
+                            env=helm_env)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
