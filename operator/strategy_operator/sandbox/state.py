@@ -1,0 +1,941 @@
+"""The sandbox's in-memory alchemiscale: objects, task lifecycle, TaskHubs, results, strategies.
+
+This module holds every semantic rule of the emulated server and knows nothing of HTTP; the
+FastAPI layer (`app.py`) only parses requests, checks scopes and maps the two error kinds
+below to status codes. Rules follow alchemiscale 0.8.0's state store, including behaviour
+that looks unintended (documented in docs/sandbox.md), because clients must cope with it.
+
+All public methods take the instance lock, so the state may be shared between the server's
+event loop, a compute simulator thread and test code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import random
+import threading
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Literal
+
+from pydantic import BaseModel, ConfigDict, PositiveInt
+
+from strategy_operator.scopedkey import InvalidScopedKey, Scope, ScopedKey
+from strategy_operator.sandbox.networks import (
+    NETWORK_STATES,
+    NetworkDefinition,
+    generate_network,
+    parse_network,
+)
+
+TASK_STATUSES = ("waiting", "running", "complete", "error", "invalid", "deleted")
+USER_SETTABLE_STATUSES = ("waiting", "invalid", "deleted")
+ACTIONABLE_STATUSES = ("waiting", "running", "error")
+DEFAULT_HUB_WEIGHT = 0.5
+DEFAULT_ACTION_WEIGHT = 0.5
+DEFAULT_PRIORITY = 10
+MAX_PRIORITY = 2**63 - 1
+NO_SUCH_OBJECT = "'No such object in database'"  # str() of the KeyError upstream raises
+NOT_A_NETWORK = "`network` ScopedKey does not correspond to an `AlchemicalNetwork`"
+
+
+class SandboxError(Exception):
+    """Base of the errors the HTTP layer maps to responses."""
+
+
+class BadRequest(SandboxError):
+    """The server answers 400 with this detail."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class ServerFault(SandboxError):
+    """The real server crashes here (an unhandled exception): 500, plain text."""
+
+
+class UnknownIdentity(ServerFault):
+    pass
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass
+class Identity:
+    identifier: str
+    key: str
+    scopes: list[str]
+
+    def __repr__(self) -> str:  # never show the key
+        return f"Identity(identifier={self.identifier!r}, scopes={self.scopes!r})"
+
+
+@dataclass
+class ChemicalSystemRecord:
+    sk: str
+    name: str
+    components: dict[str, Any]
+
+
+@dataclass
+class TransformationRecord:
+    sk: str
+    qualname: str
+    name: str
+    systems: tuple[str, ...]  # SKs: (stateA, stateB) or (system,)
+    protocol: dict[str, Any]
+
+
+@dataclass
+class StrategyRecord:
+    sk: str
+    chain: list[Any]
+    state: dict[str, Any]
+
+
+@dataclass
+class NetworkRecord:
+    sk: str
+    name: str
+    transformations: list[str]
+    chemical_systems: list[str]
+    mark: str = "active"
+    hub_weight: float = DEFAULT_HUB_WEIGHT
+    strategy: StrategyRecord | None = None
+
+    @property
+    def taskhub_sk(self) -> str:
+        key = ScopedKey.from_str(self.sk)
+        return f"TaskHub-{hashlib.md5(self.sk.encode()).hexdigest()}-{key.scope}"
+
+    @property
+    def mark_sk(self) -> str:
+        key = ScopedKey.from_str(self.sk)
+        return f"NetworkMark-{hashlib.md5(('mark:' + self.sk).encode()).hexdigest()}-{key.scope}"
+
+
+@dataclass
+class TaskRecord:
+    sk: str
+    transformation: str
+    status: str = "waiting"
+    priority: int = DEFAULT_PRIORITY
+    creator: str | None = None
+    extends: str | None = None
+    created: dt.datetime = field(default_factory=_utcnow)
+    claim: str | None = None  # the claiming compute service, while one holds it
+    claimed_at: float | None = None
+
+
+@dataclass
+class ResultRecord:
+    sk: str
+    task: str
+    transformation: str
+    ok: bool
+    obj_key: str
+    location: str
+    created: dt.datetime
+    creator: str | None
+    payload: bytes
+
+
+class StrategyStateModel(BaseModel):
+    """alchemiscale's StrategyState: omitted fields take defaults, unknown keys are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    mode: Literal["full", "partial", "disabled"] = "partial"
+    status: Literal["awake", "dormant", "error"] = "awake"
+    iterations: int = 0
+    sleep_interval: PositiveInt = 3600
+    last_iteration: dt.datetime | None = None
+    last_iteration_result_count: int = 0
+    max_tasks_per_transformation: PositiveInt = 3
+    task_scaling: Literal["linear", "exponential"] = "exponential"
+    exception: tuple[str, str] | None = None
+    traceback: str | None = None
+
+
+def validate_strategy_state(fields: dict[str, Any]) -> dict[str, Any]:
+    """Raises pydantic's ValidationError (a ValueError) naming the offending field."""
+    return StrategyStateModel.model_validate(fields).model_dump()
+
+
+def strategy_state_json(state: dict[str, Any]) -> dict[str, Any]:
+    out = dict(state)
+    if isinstance(out["last_iteration"], dt.datetime):
+        out["last_iteration"] = out["last_iteration"].isoformat()
+    if out["exception"] is not None:
+        out["exception"] = list(out["exception"])
+    return out
+
+
+def _parse_sk(sk: str | ScopedKey) -> ScopedKey:
+    if isinstance(sk, ScopedKey):
+        return sk
+    try:
+        return ScopedKey.from_str(sk)
+    except InvalidScopedKey as exc:
+        raise ServerFault(str(exc)) from None
+
+
+class SandboxState:
+    """The whole emulated server. `seed` makes task keys and shuffles reproducible."""
+
+    def __init__(
+        self,
+        *,
+        seed: int | None = None,
+        shuffle: bool = False,
+        last_scope_bug: bool = False,
+    ) -> None:
+        self._lock = threading.RLock()
+        self._rng = random.Random(seed)
+        self._shuffle_rng = random.Random(None if seed is None else seed + 1)
+        self.shuffle = shuffle
+        self.last_scope_bug = last_scope_bug
+        self.store_reachable = True  # `/check` answers 503 when False
+        self.identities: dict[str, Identity] = {}
+        self.networks: dict[str, NetworkRecord] = {}
+        self.chemical_systems: dict[str, ChemicalSystemRecord] = {}
+        self.transformation_records: dict[str, TransformationRecord] = {}
+        self.tasks: dict[str, TaskRecord] = {}
+        self.results: dict[str, ResultRecord] = {}
+        self._strategies: set[str] = set()
+        self._tasks_of_transformation: dict[str, list[str]] = {}
+        self._networks_of_transformation: dict[str, set[str]] = {}
+        self._extended_by: dict[str, set[str]] = {}
+        self._actions: dict[str, dict[str, float]] = {}  # network SK -> {task SK: ACTIONS weight}
+        self._hubs_of_task: dict[str, set[str]] = {}
+        self._results_of_task: dict[str, list[str]] = {}
+        self._result_counter = 0
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _unordered(self, items: Iterable[Any]) -> list[Any]:
+        """Lists the real server returns without ORDER BY; shuffled when asked so that
+        clients cannot come to rely on an incidental order."""
+        out = list(items)
+        if self.shuffle:
+            self._shuffle_rng.shuffle(out)
+        return out
+
+    def _new_task_token(self) -> str:
+        return uuid.UUID(int=self._rng.getrandbits(128), version=4).hex
+
+    # -- identities -------------------------------------------------------------------
+
+    def add_identity(self, identifier: str, key: str, scopes: Iterable[str]) -> None:
+        scopes = list(scopes)
+        for scope in scopes:
+            Scope.from_str(scope)  # raises InvalidScopedKey naming the bad scope
+        with self._lock:
+            self.identities[identifier] = Identity(identifier, key, scopes)
+
+    def authenticate(self, identifier: str, key: str) -> Identity | None:
+        """The identity when the key matches; None for a wrong key; UnknownIdentity (a 500
+        upstream) for an identifier that does not exist."""
+        with self._lock:
+            identity = self.identities.get(identifier)
+            if identity is None:
+                raise UnknownIdentity(f"no identity {identifier!r}")
+            if len(key) > 4096 or "\x00" in key:
+                raise ServerFault("secret rejected")
+            return identity if identity.key == key else None
+
+    def identity_scopes(self, identifier: str) -> list[str]:
+        with self._lock:
+            identity = self.identities.get(identifier)
+            return list(identity.scopes) if identity else []
+
+    # -- structure --------------------------------------------------------------------
+
+    def add_network(self, definition: NetworkDefinition) -> str:
+        """Store a network (idempotent: the same content in the same scope is one object)."""
+        scope = str(definition.scope)
+        network_sk = definition.scoped_key
+        with self._lock:
+            if network_sk in self.networks:
+                return network_sk
+            system_sks = []
+            for system in definition.systems:
+                sk = f"{system.gufe_key}-{scope}"
+                self.chemical_systems.setdefault(sk, ChemicalSystemRecord(sk, system.name, system.components))
+                system_sks.append(sk)
+            edge_sks = []
+            for edge in definition.transformations:
+                sk = f"{edge.gufe_key}-{scope}"
+                if sk not in self.transformation_records:
+                    self.transformation_records[sk] = TransformationRecord(
+                        sk, edge.qualname, edge.name, tuple(f"{k}-{scope}" for k in edge.system_keys), edge.protocol
+                    )
+                    self._tasks_of_transformation[sk] = []
+                self._networks_of_transformation.setdefault(sk, set()).add(network_sk)
+                edge_sks.append(sk)
+            self.networks[network_sk] = NetworkRecord(network_sk, definition.name, edge_sks, system_sks, definition.state)
+            self._actions[network_sk] = {}
+            return network_sk
+
+    def load_network(self, doc: dict[str, Any], scope: str | None = None) -> str:
+        return self.add_network(parse_network(doc, scope=scope))
+
+    def generate_network(
+        self, shape: str = "star", systems: int = 5, scope: str = "acme-tyk2-run1", seed: int = 0, **kwargs: Any
+    ) -> str:
+        return self.add_network(generate_network(shape, systems, scope=scope, seed=seed, **kwargs))
+
+    def exists(self, sk: ScopedKey) -> bool:
+        text = str(sk)
+        with self._lock:
+            match sk.qualname:
+                case "AlchemicalNetwork":
+                    return text in self.networks
+                case "Transformation" | "NonTransformation":
+                    return text in self.transformation_records and self.transformation_records[text].qualname == sk.qualname
+                case "ChemicalSystem":
+                    return text in self.chemical_systems
+                case "Task":
+                    return text in self.tasks
+                case "ProtocolDAGResultRef":
+                    return text in self.results
+                case "TaskHub":
+                    return any(n.taskhub_sk == text for n in self.networks.values())
+                case "NetworkMark":
+                    return any(n.mark_sk == text for n in self.networks.values())
+                case _:
+                    return text in self._strategies
+
+    def transformations(self, network_sk: str) -> list[str]:
+        with self._lock:
+            network = self.networks.get(str(network_sk))
+            return self._unordered(network.transformations) if network else []
+
+    def network_chemical_systems(self, network_sk: str) -> list[str]:
+        with self._lock:
+            network = self.networks.get(str(network_sk))
+            return self._unordered(network.chemical_systems) if network else []
+
+    def transformation_chemical_systems(self, transformation_sk: str) -> list[str]:
+        with self._lock:
+            record = self.transformation_records.get(str(transformation_sk))
+            return list(record.systems) if record else []
+
+    def transformation_networks(self, transformation_sk: str) -> list[str]:
+        with self._lock:
+            return self._unordered(self._networks_of_transformation.get(str(transformation_sk), ()))
+
+    def chemical_system_networks(self, system_sk: str) -> list[str]:
+        with self._lock:
+            return self._unordered(n.sk for n in self.networks.values() if system_sk in n.chemical_systems)
+
+    def chemical_system_transformations(self, system_sk: str) -> list[str]:
+        with self._lock:
+            return self._unordered(t.sk for t in self.transformation_records.values() if system_sk in t.systems)
+
+    def object_chain(self, sk: ScopedKey) -> list[Any]:
+        """A keyed-chain rendering of a network, transformation or chemical system."""
+        text = str(sk)
+        with self._lock:
+            if sk.qualname == "ChemicalSystem" and text in self.chemical_systems:
+                return [self._system_chain_entry(text)]
+            if sk.qualname in ("Transformation", "NonTransformation") and text in self.transformation_records:
+                record = self.transformation_records[text]
+                return [self._system_chain_entry(s) for s in dict.fromkeys(record.systems)] + [self._edge_chain_entry(record)]
+            if sk.qualname == "AlchemicalNetwork" and text in self.networks:
+                network = self.networks[text]
+                chain = [self._system_chain_entry(s) for s in network.chemical_systems]
+                chain += [self._edge_chain_entry(self.transformation_records[t]) for t in network.transformations]
+                chain.append(
+                    [
+                        sk.gufe_key,
+                        {
+                            "__qualname__": "AlchemicalNetwork",
+                            "__module__": "gufe.network",
+                            "name": network.name,
+                            "nodes": [{":gufe-key:": _gufe_key(s)} for s in network.chemical_systems],
+                            "edges": [{":gufe-key:": _gufe_key(t)} for t in network.transformations],
+                        },
+                    ]
+                )
+                return chain
+            raise BadRequest(NO_SUCH_OBJECT)
+
+    def _system_chain_entry(self, system_sk: str) -> list[Any]:
+        system = self.chemical_systems[system_sk]
+        return [
+            _gufe_key(system_sk),
+            {"__qualname__": "ChemicalSystem", "__module__": "gufe.chemicalsystem", "name": system.name, "components": system.components},
+        ]
+
+    def _edge_chain_entry(self, record: TransformationRecord) -> list[Any]:
+        fields = ("stateA", "stateB") if record.qualname == "Transformation" else ("system",)
+        body: dict[str, Any] = {"__qualname__": record.qualname, "__module__": "gufe.transformations.transformation", "name": record.name, "protocol": record.protocol}
+        body.update({f: {":gufe-key:": _gufe_key(s)} for f, s in zip(fields, record.systems)})
+        return [_gufe_key(record.sk), body]
+
+    # -- network state and queries -------------------------------------------------------
+
+    def get_network_states(self, network_sks: list[str]) -> list[str | None]:
+        with self._lock:
+            return [n.mark if (n := self.networks.get(sk)) else None for sk in network_sks]
+
+    def set_network_states(self, network_sks: list[ScopedKey], states: list[str]) -> list[str | None]:
+        if len(network_sks) != len(states):
+            raise BadRequest("networks and states must have the same length")
+        for sk in network_sks:
+            if sk.qualname != "AlchemicalNetwork":
+                raise BadRequest(NOT_A_NETWORK)
+        for state in states:
+            if state not in NETWORK_STATES:
+                raise BadRequest(f"'{state}' is not a valid state. Valid values include: {list(NETWORK_STATES)}")
+        with self._lock:
+            out: list[str | None] = []
+            for sk, state in zip(network_sks, states):
+                network = self.networks.get(str(sk))
+                if network is None:
+                    out.append(None)
+                else:
+                    network.mark = state
+                    out.append(network.sk)
+            return out
+
+    def query_networks(self, scope: Scope, name: str | None = None, state: str | None = None) -> list[str]:
+        import re
+
+        with self._lock:
+            found = []
+            for network in self.networks.values():
+                if not scope.covers(ScopedKey.from_str(network.sk).scope):
+                    continue
+                if name is not None and not re.fullmatch(name, network.name):
+                    continue
+                if state is not None and not re.fullmatch(state, network.mark):
+                    continue
+                found.append(network.sk)
+            return self._unordered(found)
+
+    def query_transformations(self, scope: Scope, name: str | None = None) -> list[str]:
+        import re
+
+        with self._lock:
+            return self._unordered(
+                t.sk
+                for t in self.transformation_records.values()
+                if scope.covers(ScopedKey.from_str(t.sk).scope) and (name is None or re.fullmatch(name, t.name))
+            )
+
+    def query_chemical_systems(self, scope: Scope, name: str | None = None) -> list[str]:
+        import re
+
+        with self._lock:
+            return self._unordered(
+                s.sk
+                for s in self.chemical_systems.values()
+                if scope.covers(ScopedKey.from_str(s.sk).scope) and (name is None or re.fullmatch(name, s.name))
+            )
+
+    def query_tasks(self, scope: Scope, status: str | None = None) -> list[str]:
+        with self._lock:
+            return self._unordered(
+                t.sk
+                for t in self.tasks.values()
+                if scope.covers(ScopedKey.from_str(t.sk).scope) and (status is None or t.status == status)
+            )
+
+    # -- tasks --------------------------------------------------------------------------
+
+    def create_tasks(
+        self,
+        transformations: list[ScopedKey | str],
+        extends: list[ScopedKey | str | None] | None = None,
+        creator: str | None = None,
+    ) -> list[str]:
+        """Create waiting, unactioned tasks; all-or-nothing. Output is grouped by type
+        (Transformation first, then NonTransformation) as upstream does."""
+        tf_keys = [_parse_sk(t) for t in transformations]
+        if extends is None:
+            ext_keys: list[ScopedKey | None] = [None] * len(tf_keys)
+        elif len(extends) != len(tf_keys):
+            raise BadRequest("`extends` must either be `None` or have the same length as `transformations`")
+        else:
+            ext_keys = [None if not e else _parse_sk(e) for e in extends]
+        for tf, ext in zip(tf_keys, ext_keys):
+            if ext is not None and ext.qualname != "Task":
+                raise BadRequest(f"`extends` ScopedKey ({ext}) does not correspond to a `Task`")
+        groups: dict[str, list[tuple[ScopedKey, ScopedKey | None]]] = {"Transformation": [], "NonTransformation": []}
+        for tf, ext in zip(tf_keys, ext_keys):
+            if tf.qualname not in groups:
+                raise BadRequest(f"Got an unsupported `Transformation` type: {tf.qualname}")
+            groups[tf.qualname].append((tf, ext))
+        with self._lock:
+            parents: dict[str, TaskRecord] = {}
+            for ext in ext_keys:
+                if ext is not None and (parent := self.tasks.get(str(ext))) is not None:
+                    if parent.status in ("invalid", "deleted"):
+                        raise BadRequest(f"Cannot extend a `deleted` or `invalid` Task: {parent.sk}")
+                    parents[parent.sk] = parent
+            planned: list[tuple[str, str, str | None]] = []
+            for qualname, members in groups.items():
+                for tf, ext in members:
+                    record = self.transformation_records.get(str(tf))
+                    if record is None or record.qualname != qualname:
+                        raise ServerFault(f"no {qualname} {tf}")
+                    if ext is not None:
+                        parent = parents.get(str(ext))
+                        if parent is None:
+                            raise ServerFault(f"no Task {ext}")
+                        if parent.transformation != str(tf):
+                            raise BadRequest(f"{ext} extends a Transformation other than {tf}")
+                    scope = (tf_keys[-1] if self.last_scope_bug else tf).scope
+                    planned.append((f"Task-{self._new_task_token()}-{scope}", str(tf), str(ext) if ext else None))
+            created = []
+            for task_sk, tf_sk, ext_sk in planned:
+                self.tasks[task_sk] = TaskRecord(task_sk, tf_sk, creator=creator, extends=ext_sk)
+                self._tasks_of_transformation[tf_sk].append(task_sk)
+                if ext_sk is not None:
+                    self._extended_by.setdefault(ext_sk, set()).add(task_sk)
+                created.append(task_sk)
+            return created
+
+    def transformation_tasks(
+        self, transformation_sk: str, *, status: str | None = None, extends: str | None = None
+    ) -> dict[str, str | None]:
+        """{task SK: extended SK or None}; with `extends`, only tasks reaching it via EXTENDS."""
+        with self._lock:
+            candidates = self._tasks_of_transformation.get(str(transformation_sk), [])
+            if extends is not None:
+                below = self._descendants(extends)
+                candidates = [t for t in candidates if t in below]
+            return {
+                sk: self.tasks[sk].extends
+                for sk in self._unordered(candidates)
+                if status is None or self.tasks[sk].status == status
+            }
+
+    def _descendants(self, task_sk: str) -> set[str]:
+        found: set[str] = set()
+        stack = [task_sk]
+        while stack:
+            for child in self._extended_by.get(stack.pop(), ()):
+                if child not in found:
+                    found.add(child)
+                    stack.append(child)
+        return found
+
+    def network_tasks(self, network_sk: str, status: str | None = None) -> list[str]:
+        with self._lock:
+            network = self.networks.get(str(network_sk))
+            if network is None:
+                return []
+            return self._unordered(
+                sk
+                for tf in network.transformations
+                for sk in self._tasks_of_transformation[tf]
+                if status is None or self.tasks[sk].status == status
+            )
+
+    def task_transformation(self, task_sk: str) -> str:
+        with self._lock:
+            task = self.tasks.get(str(task_sk))
+            if task is None:
+                raise BadRequest(NO_SUCH_OBJECT)
+            if task.extends is not None and len(self._results_of_task.get(task.extends, [])) > 1:
+                raise ServerFault("extended task has more than one result")  # upstream defect
+            return task.transformation
+
+    def task_networks(self, task_sk: str) -> list[str]:
+        with self._lock:
+            task = self.tasks.get(str(task_sk))
+            if task is None:
+                return []
+            return self._unordered(self._networks_of_transformation.get(task.transformation, ()))
+
+    def task_statuses(self, task_sks: list[str | None]) -> list[str | None]:
+        with self._lock:
+            return [t.status if sk is not None and (t := self.tasks.get(str(sk))) else None for sk in task_sks]
+
+    def task_status(self, task_sk: str) -> str:
+        with self._lock:
+            task = self.tasks.get(str(task_sk))
+            if task is None:
+                raise ServerFault(f"no Task {task_sk}")
+            return task.status
+
+    def set_task_status(self, task_sks: list[str | None], status: str) -> list[str | None]:
+        """User-requested status changes (waiting/invalid/deleted), per the lifecycle table.
+
+        Any other valid status gives the 400 upstream gives; the compute-side transitions are
+        `claim_task`/`complete_task`/`expire_task`.
+        """
+        self.check_user_status(status)
+        with self._lock:
+            out: list[str | None] = []
+            for sk in task_sks:
+                task = self.tasks.get(str(sk)) if sk is not None else None
+                if task is None:
+                    out.append(None)
+                    continue
+                if status == "waiting":
+                    if task.status not in ("waiting", "running", "error"):
+                        out.append(None)
+                        continue
+                    task.status = "waiting"
+                    self._release_claim(task)
+                else:
+                    forbidden = "deleted" if status == "invalid" else "invalid"
+                    if task.status == forbidden:
+                        out.append(None)
+                        continue
+                    self._terminate(task, status)
+                out.append(task.sk)
+            return out
+
+    @staticmethod
+    def check_user_status(status: str) -> None:
+        """A status string a user may request; an unknown one crashes upstream (500)."""
+        if status not in TASK_STATUSES:
+            raise ServerFault(f"{status!r} is not a valid TaskStatusEnum")
+        if status not in USER_SETTABLE_STATUSES:
+            raise BadRequest(
+                f"Cannot set status to 'TaskStatusEnum.{status}', must be one of 'waiting', 'invalid', 'deleted'"
+            )
+
+    def _release_claim(self, task: TaskRecord) -> None:
+        task.claim = None
+        task.claimed_at = None
+
+    def _unaction_everywhere(self, task_sk: str) -> None:
+        for network_sk in self._hubs_of_task.pop(task_sk, set()):
+            self._actions[network_sk].pop(task_sk, None)
+
+    def _terminate(self, task: TaskRecord, status: str) -> None:
+        """invalid/deleted: the task leaves every hub; tasks extending it (transitively) are
+        forced into the same status, but leave only the hubs that also action this task
+        (upstream's query binds the hub variable to this task's hubs)."""
+        task.status = status
+        hubs = set(self._hubs_of_task.get(task.sk, ()))
+        self._unaction_everywhere(task.sk)
+        self._release_claim(task)
+        for child_sk in self._descendants(task.sk):
+            child = self.tasks[child_sk]
+            child.status = status
+            for network_sk in hubs:
+                if self._actions[network_sk].pop(child_sk, None) is not None:
+                    self._hubs_of_task[child_sk].discard(network_sk)
+
+    def task_priorities(self, task_sks: list[str | None]) -> list[int | None]:
+        with self._lock:
+            return [t.priority if sk is not None and (t := self.tasks.get(str(sk))) else None for sk in task_sks]
+
+    def set_task_priorities(self, task_sks: list[str | None], priority: int) -> list[str | None]:
+        if not (1 <= priority <= MAX_PRIORITY):
+            raise BadRequest("priority must be between 1 and 2**63 - 1, inclusive")
+        with self._lock:
+            out: list[str | None] = []
+            for sk in task_sks:
+                task = self.tasks.get(str(sk)) if sk is not None else None
+                if task is not None:
+                    task.priority = priority
+                out.append(task.sk if task else None)
+            return out
+
+    # -- status counts ------------------------------------------------------------------
+
+    def transformation_status(self, transformation_sk: str) -> dict[str, int]:
+        with self._lock:
+            counts = Counter(self.tasks[sk].status for sk in self._tasks_of_transformation.get(str(transformation_sk), ()))
+            return dict(counts)
+
+    def network_status(self, network_sk: str) -> dict[str, int]:
+        with self._lock:
+            network = self.networks.get(str(network_sk))
+            if network is None:
+                return {}
+            counts: Counter[str] = Counter()
+            for tf in network.transformations:
+                counts.update(self.tasks[sk].status for sk in self._tasks_of_transformation[tf])
+            return dict(counts)
+
+    def networks_status(self, network_sks: list[str]) -> list[dict[str, int]]:
+        """Aligned with the input; a network listed twice has its counts doubled (upstream defect)."""
+        with self._lock:
+            totals = Counter(network_sks)
+            return [{s: n * totals[sk] for s, n in self.network_status(sk).items()} for sk in network_sks]
+
+    def scope_status(self, scopes: list[Scope], network_state: str | None = None) -> dict[str, int]:
+        """Distinct tasks in the scopes whose transformation is in a network whose state matches."""
+        import re
+
+        with self._lock:
+            counts: Counter[str] = Counter()
+            for task in self.tasks.values():
+                if not any(s.covers(ScopedKey.from_str(task.sk).scope) for s in scopes):
+                    continue
+                networks = self._networks_of_transformation.get(task.transformation, ())
+                if any(network_state is None or re.fullmatch(network_state, self.networks[n].mark) for n in networks):
+                    counts[task.status] += 1
+            return dict(counts)
+
+    # -- TaskHub ------------------------------------------------------------------------
+
+    def _network_for_hub(self, network_sk: ScopedKey) -> NetworkRecord | None:
+        if network_sk.qualname != "AlchemicalNetwork":
+            raise BadRequest(NOT_A_NETWORK)
+        return self.networks.get(str(network_sk))
+
+    def actioned_tasks(self, network_sk: ScopedKey) -> dict[str, float]:
+        with self._lock:
+            network = self._network_for_hub(network_sk)
+            if network is None:
+                return {}
+            actions = self._actions[network.sk]
+            return {sk: actions[sk] for sk in self._unordered(actions)}
+
+    def task_actioned_networks(self, task_sk: str) -> dict[str, float]:
+        with self._lock:
+            return {n: self._actions[n][str(task_sk)] for n in self._unordered(self._hubs_of_task.get(str(task_sk), ()))}
+
+    def action_tasks(
+        self, network_sk: ScopedKey, task_sks: list[str], weight: float | list[float] | None = None
+    ) -> list[str | None]:
+        """Action tasks on the network's hub; weights are validated only after the actioning
+        is committed, exactly like upstream (a 400 leaves the new links at weight 0.5)."""
+        with self._lock:
+            network = self._network_for_hub(network_sk)
+            if network is None:
+                return [None] * len(task_sks)
+            actions = self._actions[network.sk]
+            members = set(network.transformations)
+            out: list[str | None] = []
+            for sk in task_sks:
+                task = self.tasks.get(str(sk))
+                if (
+                    task is None
+                    or task.transformation not in members
+                    or task.status not in ACTIONABLE_STATUSES
+                    or task.sk in actions
+                ):
+                    out.append(None)
+                    continue
+                actions[task.sk] = DEFAULT_ACTION_WEIGHT
+                self._hubs_of_task.setdefault(task.sk, set()).add(network.sk)
+                out.append(task.sk)
+            if isinstance(weight, list):
+                if len(weight) != len(task_sks):
+                    raise BadRequest("weight (when in a list) must have the same length as tasks")
+                if any(not (0 <= w <= 1) for w in weight):
+                    raise BadRequest("weights must be between 0 and 1 (inclusive)")
+                for sk, w in zip(task_sks, weight):
+                    if str(sk) in actions:
+                        actions[str(sk)] = float(w)
+            elif weight is not None:
+                if not (0 <= weight <= 1):
+                    raise BadRequest("weight must be between 0 and 1 (inclusive)")
+                for sk in task_sks:
+                    if str(sk) in actions:
+                        actions[str(sk)] = float(weight)
+            return out
+
+    def cancel_tasks(self, network_sk: ScopedKey, task_sks: list[str]) -> list[str | None]:
+        with self._lock:
+            network = self._network_for_hub(network_sk)
+            if network is None:
+                return [None] * len(task_sks)
+            actions = self._actions[network.sk]
+            out: list[str | None] = []
+            for sk in task_sks:
+                if actions.pop(str(sk), None) is None:
+                    out.append(None)
+                else:
+                    self._hubs_of_task[str(sk)].discard(network.sk)
+                    out.append(str(sk))
+            return out
+
+    def hub_weights(self, network_sks: list[str]) -> list[float | None]:
+        with self._lock:
+            return [n.hub_weight if (n := self.networks.get(str(sk))) else None for sk in network_sks]
+
+    def set_hub_weights(self, network_sks: list[str], weights: list[float]) -> list[str | None]:
+        if len(network_sks) != len(weights):
+            raise BadRequest("networks and weights must have the same length")
+        if any(not (0 <= w <= 1) for w in weights):
+            raise BadRequest("all `weights` must be between 0 and 1 (inclusive)")
+        with self._lock:
+            out: list[str | None] = []
+            for sk, w in zip(network_sks, weights):
+                network = self.networks.get(str(sk))
+                if network is not None:
+                    network.hub_weight = float(w)
+                out.append(network.sk if network else None)
+            return out
+
+    # -- results ------------------------------------------------------------------------
+
+    def _refs(self, refs: Iterable[str], ok: bool) -> list[str]:
+        return self._unordered(sk for sk in dict.fromkeys(refs) if self.results[sk].ok is ok)
+
+    def transformation_results(self, transformation_sk: str, ok: bool = True) -> list[str]:
+        with self._lock:
+            tasks = self._tasks_of_transformation.get(str(transformation_sk), ())
+            return self._refs((r for t in tasks for r in self._results_of_task.get(t, ())), ok)
+
+    def task_results(self, task_sk: str, ok: bool = True) -> list[str]:
+        with self._lock:
+            return self._refs(self._results_of_task.get(str(task_sk), ()), ok)
+
+    def result_payload(self, ref_sk: str, ok: bool) -> bytes:
+        with self._lock:
+            ref = self.results.get(str(ref_sk))
+            if ref is None:
+                raise BadRequest(NO_SUCH_OBJECT)
+            if ref.ok is not ok:
+                raise ServerFault("object not found in the object store")
+            return ref.payload
+
+    # -- compute side (test hooks and the simulator) ---------------------------------------
+
+    def claim_task(self, task_sk: str, claimant: str = "sandbox-compute", now: float | None = None) -> None:
+        """waiting -> running for one task (a direct hook: no actioning rules applied)."""
+        with self._lock:
+            task = self._task_or_error(task_sk)
+            if task.status != "waiting":
+                raise ValueError(f"task {task_sk} is {task.status}, only waiting tasks can be claimed")
+            task.status = "running"
+            task.claim = claimant
+            task.claimed_at = now
+
+    def complete_task(self, task_sk: str, ok: bool = True, creator: str = "sandbox-compute") -> str:
+        """Submit a result (successful when `ok`, a failure otherwise) and return its ref SK.
+
+        Like upstream, the ref is attached whatever the task's status; the status changes only
+        from running (or when already in the target status): ok -> complete, leaving every hub;
+        failure -> error, staying actioned.
+        """
+        with self._lock:
+            task = self._task_or_error(task_sk)
+            self._result_counter += 1
+            created = _utcnow()
+            scope = ScopedKey.from_str(task.sk).scope
+            payload_doc = {
+                "__qualname__": "ProtocolDAGResult",
+                "transformation_key": _gufe_key(task.transformation),
+                "extends_key": task.extends,
+                "ok": ok,
+                "task": task.sk,
+                "n": self._result_counter,
+            }
+            obj_key = f"ProtocolDAGResult-{hashlib.md5(json.dumps(payload_doc, sort_keys=True).encode()).hexdigest()}"
+            ref_token = hashlib.md5(f"{obj_key}|{created.isoformat()}|{self._result_counter}".encode()).hexdigest()
+            ref_sk = f"ProtocolDAGResultRef-{ref_token}-{scope}"
+            payload = json.dumps([[obj_key, payload_doc]], sort_keys=True).encode("utf-8")
+            self.results[ref_sk] = ResultRecord(
+                ref_sk, task.sk, task.transformation, ok, obj_key, f"protocoldagresult/{ref_token}", created, creator, payload
+            )
+            self._results_of_task.setdefault(task.sk, []).append(ref_sk)
+            target = "complete" if ok else "error"
+            if task.status in ("running", target):
+                task.status = target
+                self._release_claim(task)
+                if ok:
+                    self._unaction_everywhere(task.sk)
+            return ref_sk
+
+    def expire_task(self, task_sk: str) -> None:
+        """running -> waiting, as when the claiming compute service's heartbeat expires."""
+        with self._lock:
+            task = self._task_or_error(task_sk)
+            if task.status != "running":
+                raise ValueError(f"task {task_sk} is {task.status}, only running tasks can expire")
+            task.status = "waiting"
+            self._release_claim(task)
+
+    def _task_or_error(self, task_sk: str) -> TaskRecord:
+        task = self.tasks.get(str(task_sk))
+        if task is None:
+            raise KeyError(f"no task {task_sk}")
+        return task
+
+    def claimable_tasks(self, network_sk: str) -> dict[str, float]:
+        """Tasks a compute service could claim from this network's hub, with ACTIONS weights."""
+        with self._lock:
+            out = {}
+            for sk, weight in self._actions.get(str(network_sk), {}).items():
+                task = self.tasks[sk]
+                if task.status != "waiting" or weight <= 0:
+                    continue
+                if task.extends is not None and self.tasks[task.extends].status != "complete":
+                    continue
+                out[sk] = weight
+            return out
+
+    def claim_next(self, rng: random.Random, claimant: str = "sandbox-compute", now: float | None = None) -> str | None:
+        """Claim one task like a compute service: pick a hub by hub weight, then the lowest
+        priority value, weighted-random by ACTIONS weight among equals."""
+        with self._lock:
+            hubs = []
+            for network in self.networks.values():
+                if network.hub_weight <= 0:
+                    continue
+                claimable = self.claimable_tasks(network.sk)
+                if claimable:
+                    hubs.append((network, claimable))
+            if not hubs:
+                return None
+            hubs.sort(key=lambda h: h[0].sk)
+            network, claimable = rng.choices(hubs, weights=[h[0].hub_weight for h in hubs])[0]
+            best = min(self.tasks[sk].priority for sk in claimable)
+            candidates = sorted(sk for sk in claimable if self.tasks[sk].priority == best)
+            chosen = rng.choices(candidates, weights=[claimable[sk] for sk in candidates])[0]
+            self.claim_task(chosen, claimant, now)
+            return chosen
+
+    def running_tasks(self) -> list[TaskRecord]:
+        with self._lock:
+            return [t for t in self.tasks.values() if t.status == "running"]
+
+    # -- strategies ---------------------------------------------------------------------
+
+    def set_strategy(self, network_sk: ScopedKey, chain: list[Any] | None, state_fields: dict[str, Any]) -> str | None:
+        """Store a strategy verbatim with a replaced state; None removes it."""
+        with self._lock:
+            if network_sk.qualname != "AlchemicalNetwork":
+                raise ServerFault("not a network")  # upstream's 400 branch crashes
+            network = self.networks.get(str(network_sk))
+            if chain is None:
+                if network is not None:
+                    network.strategy = None
+                return None
+            if network is None:
+                raise ServerFault("no such network")
+            state = validate_strategy_state(state_fields)
+            gufe_key = chain[-1][0]
+            strategy_sk = f"{gufe_key}-{network_sk.scope}"
+            network.strategy = StrategyRecord(strategy_sk, chain, state)
+            self._strategies.add(strategy_sk)
+            return strategy_sk
+
+    def strategy(self, network_sk: str) -> StrategyRecord | None:
+        with self._lock:
+            network = self.networks.get(str(network_sk))
+            return network.strategy if network else None
+
+    def awaken_strategy(self, network_sk: str) -> str | None:
+        with self._lock:
+            network = self.networks.get(str(network_sk))
+            if network is None or network.strategy is None:
+                return None
+            state = network.strategy.state
+            state.update(status="awake", exception=None, traceback=None)
+            return network.sk
+
+
+def _gufe_key(sk: str) -> str:
+    qualname, token, *_ = sk.split("-")
+    return f"{qualname}-{token}"
