@@ -26,7 +26,7 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class OperatorSettings:
-    min_sleep_interval: float = 300.0
+    min_sleep_interval: int = 300
     max_workers: int = 4
     namespaces: tuple[str, ...] = ()
     allowed_scopes: tuple[Scope, ...] = (Scope(),)
@@ -149,7 +149,7 @@ def from_arguments(args: argparse.Namespace | None = None,
         return _raw(args, environ, name)
 
     if (found := raw("min_sleep_interval")) is not None:
-        values["min_sleep_interval"] = _number(*found, minimum=1, integer=False)
+        values["min_sleep_interval"] = int(_number(*found, minimum=1, integer=True))
     if (found := raw("max_workers")) is not None:
         values["max_workers"] = int(_number(*found, minimum=1, integer=True))
     if (found := raw("tick")) is not None:

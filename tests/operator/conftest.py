@@ -1,0 +1,58 @@
+"""Fixtures for the operator's end-to-end tests: sandbox, credentials, the operator process."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from operator_harness import Cluster, OperatorProcess
+
+IDENTITY = "alice"
+KEY = "alice-secret-key-0123"
+SCOPE = "acme-tyk2-*"
+
+
+@pytest.fixture
+def sandbox():
+    from strategy_operator.sandbox.testing import running_sandbox
+
+    with running_sandbox(identities={IDENTITY: (KEY, [SCOPE])}, token_lifetime=1800) as sb:
+        yield sb
+
+
+@pytest.fixture
+def cluster(kubectl, crd_installed) -> Cluster:
+    return Cluster(kubectl)
+
+
+@pytest.fixture
+def start_operator(namespace: str, cluster: Cluster, tmp_path: Path, sandbox) -> Iterator[Callable[..., OperatorProcess]]:
+    """Start `strategy-operator run` for this namespace; teardown deletes the CRs first (finalizers)."""
+    started: list[OperatorProcess] = []
+
+    def start(*extra: str, default_server: bool = False) -> OperatorProcess:
+        args = list(extra)
+        if default_server:
+            args += ["--default-server", sandbox.url]
+        process = OperatorProcess(namespace, tmp_path / f"operator-{len(started)}.log", args)
+        started.append(process)
+        return process.start()
+
+    yield start
+    running = [p for p in started if p.process is not None and p.process.poll() is None]
+    if running:
+        cluster.delete_all()
+    cluster.strip_finalizers()
+    for process in started:
+        process.stop()
+
+
+def actioned_by_transformation(state, network: str) -> Counter:
+    """{transformation: number of its tasks actioned on the network's TaskHub} in the sandbox."""
+    from strategy_operator.scopedkey import ScopedKey
+
+    tasks = state.actioned_tasks(ScopedKey.from_str(network))
+    return Counter(state.task_transformation(task) for task in tasks)

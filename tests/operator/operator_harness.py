@@ -1,0 +1,165 @@
+"""Helpers for the operator's end-to-end tests: the operator as a real process, polling, manifests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+T = TypeVar("T")
+
+# Fast settings for tests: a half-second tick and a one-second operator minimum interval.
+FAST = ["--tick", "0.5", "--min-sleep-interval", "1", "--log-level", "info"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(check: Callable[[], T], *, timeout: float = 60.0, interval: float = 0.25, what: str = "condition") -> T:
+    """Poll `check` until it returns something truthy; fail with the last value seen."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}; last value: {last!r}")
+
+
+class OperatorProcess:
+    """`strategy-operator run` as a subprocess; its output goes to a log file the test can read."""
+
+    def __init__(self, namespace: str, log_path: Path, extra_args: list[str] | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        self.namespace = namespace
+        self.log_path = log_path
+        self.http_port = free_port()
+        self.args = [sys.executable, "-m", "strategy_operator.cli", "run", "--namespace", namespace,
+                     "--http-port", str(self.http_port), *FAST, *(extra_args or [])]
+        self.env = {**os.environ, **(env or {})}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "OperatorProcess":
+        self.http_port = free_port()
+        self.args[self.args.index("--http-port") + 1] = str(self.http_port)
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT, env=self.env,
+                                        start_new_session=True)
+        log.close()
+        wait_for(self._ready, timeout=60, what="the operator's /readyz")
+        return self
+
+    def _ready(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise AssertionError(f"the operator exited with {self.process.returncode}:\n{self.log()}")
+        try:
+            return self.get("/readyz")[0] == 200
+        except OSError:
+            return False
+
+    def get(self, path: str) -> tuple[int, str]:
+        import urllib.error
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=5) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, no finalizer handling, as in a crash."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+def network_strategy(name: str, network: str, *, secret: str | None = "alchemiscale-creds",
+                     url: str | None = None, **spec: Any) -> str:
+    body: dict[str, Any] = {"network": network, "strategy": {"name": "ConnectivityStrategy"}}
+    body.update(spec)
+    if url is not None or secret is not None:
+        server: dict[str, Any] = {}
+        if url is not None:
+            server["url"] = url
+        if secret is not None:
+            server["credentialsSecret"] = secret
+        body["server"] = server
+    return yaml.safe_dump({"apiVersion": "alchemiscale.org/v1alpha1", "kind": "NetworkStrategy",
+                           "metadata": {"name": name}, "spec": body})
+
+
+class Cluster:
+    """kubectl conveniences for one test namespace."""
+
+    def __init__(self, kubectl: Callable[..., subprocess.CompletedProcess[str]]) -> None:
+        self.kubectl = kubectl
+
+    def apply(self, manifest: str) -> None:
+        self.kubectl("apply", "-f", "-", input=manifest)
+
+    def credentials(self, identifier: str, key: str, name: str = "alchemiscale-creds") -> None:
+        self.kubectl("create", "secret", "generic", name, f"--from-literal=identifier={identifier}",
+                     f"--from-literal=key={key}")
+
+    def resource(self, name: str) -> dict[str, Any]:
+        result = self.kubectl("get", "networkstrategy", name, "-o", "json", check=False)
+        if result.returncode != 0:
+            return {}
+        return json.loads(result.stdout)
+
+    def status(self, name: str) -> dict[str, Any]:
+        return self.resource(name).get("status") or {}
+
+    def condition(self, name: str, kind: str) -> dict[str, Any]:
+        for condition in self.status(name).get("conditions") or []:
+            if condition.get("type") == kind:
+                return condition
+        return {}
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        result = self.kubectl("get", "events", "--field-selector", f"involvedObject.name={name}", "-o", "json")
+        return json.loads(result.stdout)["items"]
+
+    def delete(self, name: str, wait: bool = True) -> None:
+        self.kubectl("delete", "networkstrategy", name, f"--wait={'true' if wait else 'false'}",
+                     "--timeout=60s", check=False)
+
+    def delete_all(self) -> None:
+        self.kubectl("delete", "networkstrategies", "--all", "--wait=true", "--timeout=60s", check=False)
+
+    def strip_finalizers(self) -> None:
+        names = self.kubectl("get", "networkstrategies", "-o", "name", check=False).stdout.split()
+        for ref in names:
+            self.kubectl("patch", ref, "--type=merge", "-p", '{"metadata":{"finalizers":[]}}', check=False)
+
+    def wake(self, name: str, token: str) -> None:
+        self.kubectl("annotate", "networkstrategy", name, f"alchemiscale.org/wake={token}", "--overwrite")
+
+    def patch_spec(self, name: str, spec: dict[str, Any]) -> None:
+        self.kubectl("patch", "networkstrategy", name, "--type=merge", "-p", json.dumps({"spec": spec}))
