@@ -1,0 +1,85 @@
+"""Carrying out plans against the sandbox, including lost responses to task creation."""
+
+from __future__ import annotations
+
+import pytest
+from alchemiscale_helpers import SCOPE, FakePlan
+
+from strategy_operator.alchemiscale import NetworkSnapshotter, OutcomeUnknown, TransientError, execute_plan
+from strategy_operator.scopedkey import ScopedKey
+
+
+def _star(sandbox, transformations: int) -> str:
+    return sandbox.state.generate_network(shape="star", systems=transformations + 1, scope=SCOPE, seed=1)
+
+
+async def test_plan_creates_actions_and_cancels(sandbox, client) -> None:
+    network = _star(sandbox, 3)
+    state = sandbox.state
+    a, b, c = sorted(state.transformations(network))
+    existing, to_cancel, already = state.create_tasks([a, a, b])
+    state.action_tasks(ScopedKey.from_str(network), [to_cancel, already])
+    before = client.requests_sent
+
+    report = await execute_plan(client, network, FakePlan(action=[existing, already], create={a: 1, c: 2}, cancel=[to_cancel]))
+
+    assert (report.created, report.actioned, report.cancelled) == (3, 4, 1)  # `already` answered null
+    assert client.requests_sent - before <= 1 + 3  # token, create, action, cancel
+    assert {k: len(v) for k, v in report.created_tasks.items()} == {a: 1, c: 2}
+    actioned = set(await client.network_actioned_tasks(network))
+    created = {t for tasks in report.created_tasks.values() for t in tasks}
+    assert actioned == {existing, already} | created
+    for transformation, tasks in report.created_tasks.items():
+        assert all(state.task_transformation(t) == transformation for t in tasks)
+
+
+async def test_empty_plan_sends_nothing(sandbox, client) -> None:
+    network = _star(sandbox, 2)
+    report = await execute_plan(client, network, FakePlan())
+    assert (report.created, report.actioned, report.cancelled) == (0, 0, 0)
+    assert client.requests_sent == 0
+
+
+async def test_lost_creation_response_never_leads_to_more_tasks(sandbox, client) -> None:
+    network = _star(sandbox, 2)
+    state = sandbox.state
+    a, b = sorted(state.transformations(network))
+    snapshotter = NetworkSnapshotter(client, network)
+    await snapshotter.observe()
+    sandbox.faults.drop_next(1, path_prefix="/bulk/transformations/tasks/create", after_processing=True)
+
+    with pytest.raises(OutcomeUnknown) as caught:
+        await execute_plan(client, network, FakePlan(create={a: 2, b: 1}))
+    assert isinstance(caught.value, TransientError)
+    assert caught.value.partial_report.created == 0
+    # Created once, not again: exactly what the plan asked for, waiting and unactioned.
+    assert len(state.transformation_tasks(a)) == 2 and len(state.transformation_tasks(b)) == 1
+
+    observation = await snapshotter.observe()
+    assert sorted((t.transformation, t.status, t.actioned) for t in observation.tasks) == [
+        (a, "waiting", False), (a, "waiting", False), (b, "waiting", False)
+    ]
+
+
+async def test_creation_failing_with_5xx_is_not_repeated(sandbox, client) -> None:
+    network = _star(sandbox, 2)
+    a, _ = sorted(sandbox.state.transformations(network))
+    await client.info()
+    sandbox.faults.fail_next(1, status=502, path_prefix="/bulk/transformations/tasks/create")
+    before = client.requests_sent
+    with pytest.raises(OutcomeUnknown):
+        await execute_plan(client, network, FakePlan(create={a: 1}))
+    assert client.requests_sent == before + 1
+
+
+async def test_action_and_cancel_are_retried_after_a_lost_response(sandbox, client) -> None:
+    network = _star(sandbox, 2)
+    state = sandbox.state
+    a, _ = sorted(state.transformations(network))
+    first, second = state.create_tasks([a, a])
+    await client.info()
+    sandbox.faults.drop_next(1, path_prefix=f"/networks/{network}/tasks/action", after_processing=True)
+    report = await execute_plan(client, network, FakePlan(action=[first, second]))
+    # The retry answers null (already actioned): not an error, and both are actioned.
+    assert report.actioned == 0
+    assert set(await client.network_actioned_tasks(network)) == {first, second}
