@@ -38,3 +38,17 @@ def alice(sb: RunningSandbox) -> Iterator[httpx.Client]:
     client = login(sb, "alice")
     yield client
     client.close()
+
+
+_seeds = iter(range(1000, 10**9))
+
+
+@pytest.fixture()
+def network(sb: RunningSandbox) -> str:
+    """A fresh star network of 4 systems (3 transformations) in acme-tyk2-run1."""
+    return sb.state.generate_network("star", systems=4, scope=SCOPE, seed=next(_seeds))
+
+
+@pytest.fixture()
+def fresh_seed() -> int:
+    return next(_seeds)

@@ -317,8 +317,7 @@ async def create_tasks(
 async def create_transformations_tasks(
     request: Request,
     transformations: list[str] = Body(embed=True),
-    # Declared like upstream: a list of scalars without Body() is a *query* parameter in
-    # FastAPI, so an `extends` sent in the JSON body is ignored by the real server too.
+    # Declared like upstream; FastAPI makes this optional list a body field too.
     extends: list[str | None] | None = None,
     token: TokenData = Depends(token_data),
 ) -> list[str]:
