@@ -252,6 +252,9 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
         if not woken and not is_due(current, runner.interval_of(spec), utcnow()):
             return
 
+        if woken:
+            # Start afresh: a new login picks up credentials or scopes fixed since the error.
+            await state.sessions.aclose()
         async with runtime.semaphore:
             if stopped:
                 return
@@ -272,6 +275,8 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
             logger.info("iteration abandoned: the resource is being deleted or the operator is stopping")
             return
         state.transient_failures = state.transient_failures + 1 if outcome.result == "transient" else 0
+        if outcome.result == "error":
+            await state.sessions.aclose()
         _record(runtime, state, outcome, time.monotonic() - started)
         if outcome.result == "error":
             logger.error("%s", outcome.log)

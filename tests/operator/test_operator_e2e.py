@@ -83,3 +83,296 @@ def test_first_iteration_actions_tasks_exactly_as_the_engine_plans(sandbox, clus
     assert operator.get("/healthz")[0] == 200
     # Credentials never reach logs.
     assert KEY not in operator.log()
+
+
+def results_of(sandbox, network: str) -> dict[str, int]:
+    return {t: len(sandbox.state.transformation_results(t)) for t in sandbox.state.transformations(network)}
+
+
+def test_simulated_compute_finishes_tasks_and_the_strategy_goes_dormant(sandbox, cluster, start_operator):
+    from strategy_operator.sandbox.simulator import ComputeSettings, Simulator
+
+    network = sandbox.state.generate_network("star", systems=3, scope=SCOPE, seed=2)
+    simulator = Simulator(sandbox.state, ComputeSettings(rate=50, duration=0.05, seed=3))
+    simulator.start()
+    try:
+        cluster.credentials(IDENTITY, KEY)
+        start_operator(default_server=True)
+        cluster.apply(network_strategy("converge", network, sleepInterval=1, maxTasksPerTransformation=2))
+        status = wait_for(lambda: cluster.status("converge").get("status") == "dormant" and cluster.status("converge"),
+                          timeout=120, what="the strategy to go dormant")
+    finally:
+        simulator.stop()
+    results = results_of(sandbox, network)
+    assert all(count >= 3 for count in results.values()), results  # ConnectivityStrategy max_runs 3
+    assert status["lastIterationResultCount"] == sum(results.values())
+    assert status["iterations"] >= 2
+    assert cluster.condition("converge", "Ready")["reason"] == "Dormant"
+    assert cluster.condition("converge", "Progressing")["status"] == "False"
+    assert "Dormant" in {event["reason"] for event in cluster.events("converge")}
+
+    # Dormant: each interval costs only the result-count check; nothing is counted or changed.
+    time.sleep(3)
+    assert cluster.status("converge")["iterations"] == status["iterations"]
+
+    # A new result wakes it in the same pass (and, every transformation being done, it sleeps again).
+    transformation = sandbox.state.transformations(network)[0]
+    [task] = sandbox.state.create_tasks([transformation])
+    sandbox.state.claim_task(task)
+    sandbox.state.complete_task(task, ok=True)
+    after = wait_for(lambda: cluster.status("converge").get("iterations", 0) > status["iterations"]
+                     and cluster.status("converge"), timeout=30, what="a pass counting the new result")
+    assert after["iterations"] == status["iterations"] + 1
+    assert after["lastIterationResultCount"] == status["lastIterationResultCount"] + 1
+    assert after["status"] == "dormant"
+
+
+def _action_tasks(sandbox, network: str, per_transformation: int) -> None:
+    from strategy_operator.scopedkey import ScopedKey
+
+    for transformation in sandbox.state.transformations(network):
+        tasks = sandbox.state.create_tasks([transformation] * per_transformation)
+        sandbox.state.action_tasks(ScopedKey.from_str(network), tasks)
+
+
+def test_full_mode_cancels_and_partial_mode_does_not(sandbox, cluster, start_operator):
+    full_network = sandbox.state.generate_network("star", systems=4, scope=SCOPE, seed=4)
+    partial_network = sandbox.state.generate_network("star", systems=4, scope=SCOPE, seed=5)
+    for network in (full_network, partial_network):
+        _action_tasks(sandbox, network, 3)
+    plan = expected_plan(sandbox, full_network, mode="full")
+    assert plan.cancel, "the setup must leave the full-mode strategy something to cancel"
+
+    cluster.credentials(IDENTITY, KEY)
+    start_operator(default_server=True)
+    cluster.apply(network_strategy("full", full_network, mode="full", sleepInterval=3600))
+    cluster.apply(network_strategy("partial", partial_network, mode="partial", sleepInterval=3600))
+    for name in ("full", "partial"):
+        wait_for(lambda: cluster.status(name).get("iterations") == 1, timeout=60, what=f"{name}'s iteration")
+
+    assert dict(actioned_by_transformation(sandbox.state, full_network)) == {
+        t: n for t, n in plan.targets.items() if n}
+    assert cluster.status("full")["lastIterationSummary"]["tasksCancelled"] == len(plan.cancel)
+    assert set(actioned_by_transformation(sandbox.state, partial_network).values()) == {3}
+    assert cluster.status("partial")["lastIterationSummary"]["tasksCancelled"] == 0
+
+
+def test_disabled_stops_iterations_and_a_spec_change_takes_effect(sandbox, cluster, start_operator):
+    network = sandbox.state.generate_network("star", systems=3, scope=SCOPE, seed=6)
+    cluster.credentials(IDENTITY, KEY)
+    start_operator(default_server=True)
+    cluster.apply(network_strategy("sleepy", network, mode="disabled", sleepInterval=1))
+    wait_for(lambda: cluster.condition("sleepy", "Ready").get("reason") == "Disabled", timeout=30,
+             what="the Disabled condition")
+    time.sleep(2)
+    assert "iterations" not in cluster.status("sleepy")
+    assert not actioned_by_transformation(sandbox.state, network)
+    assert "Disabled" in {event["reason"] for event in cluster.events("sleepy")}
+
+    cluster.patch_spec("sleepy", {"mode": "partial"})
+    wait_for(lambda: cluster.status("sleepy").get("iterations", 0) >= 1, timeout=30, what="iterations to start")
+    assert actioned_by_transformation(sandbox.state, network)
+    resource = cluster.resource("sleepy")
+    assert resource["spec"]["mode"] == "partial"  # never reverted by a status write
+    assert resource["status"]["observedGeneration"] == resource["metadata"]["generation"]
+
+    cluster.patch_spec("sleepy", {"mode": "disabled"})
+    wait_for(lambda: cluster.condition("sleepy", "Ready").get("reason") == "Disabled", timeout=30,
+             what="the Disabled condition again")
+    count = cluster.status("sleepy")["iterations"]
+    time.sleep(3)
+    assert cluster.status("sleepy")["iterations"] == count
+    assert cluster.resource("sleepy")["spec"]["mode"] == "disabled"
+
+
+def _assert_error(cluster, name: str, kind: str) -> dict:
+    status = wait_for(lambda: cluster.status(name).get("status") == "error" and cluster.status(name),
+                      timeout=60, what=f"{name} in error")
+    assert status["exception"]["type"] == kind, status["exception"]
+    assert status["traceback"] and KEY not in status["traceback"] and KEY not in status["exception"]["message"]
+    degraded = cluster.condition(name, "Degraded")
+    assert degraded["status"] == "True" and degraded["reason"] == kind
+    assert cluster.condition(name, "Ready")["status"] == "False"
+    warnings = [e for e in cluster.events(name) if e["type"] == "Warning"]
+    assert kind in {e["reason"] for e in warnings}
+    assert all(KEY not in e["message"] for e in cluster.events(name))
+    return status
+
+
+def test_scope_the_identity_may_not_use_is_an_error_until_woken(sandbox, cluster, start_operator):
+    network = sandbox.state.generate_network("star", systems=3, scope="acme-other-run1", seed=7)
+    cluster.credentials(IDENTITY, KEY)
+    operator = start_operator(default_server=True)
+    cluster.apply(network_strategy("forbidden", network, sleepInterval=1))
+    status = _assert_error(cluster, "forbidden", "ScopeNotPermitted")
+    time.sleep(3)  # errors stop iterations
+    assert cluster.status("forbidden")["iterations"] == status["iterations"]
+
+    sandbox.state.add_identity(IDENTITY, KEY, ["acme-tyk2-*", "acme-other-*"])
+    cluster.wake("forbidden", "fixed-1")
+    woken = wait_for(lambda: cluster.status("forbidden").get("status") == "awake" and cluster.status("forbidden"),
+                     timeout=30, what="the woken strategy to iterate")
+    assert woken["lastWakeToken"] == "fixed-1"
+    assert "exception" not in woken and "traceback" not in woken
+    assert woken["iterations"] > status["iterations"]
+    assert actioned_by_transformation(sandbox.state, network)
+    assert cluster.condition("forbidden", "Degraded")["status"] == "False"
+    assert KEY not in operator.log()
+
+
+def test_scope_outside_the_operators_allowed_scopes_is_refused(sandbox, cluster, start_operator):
+    allowed = sandbox.state.generate_network("star", systems=3, scope="acme-tyk2-run1", seed=8)
+    refused = sandbox.state.generate_network("star", systems=3, scope="acme-tyk2-run2", seed=9)
+    cluster.credentials(IDENTITY, KEY)
+    start_operator("--allowed-scopes", "acme-tyk2-run1", default_server=True)
+    cluster.apply(network_strategy("refused", refused, sleepInterval=1))
+    cluster.apply(network_strategy("allowed", allowed, sleepInterval=3600))
+    status = _assert_error(cluster, "refused", "ScopeNotAllowed")
+    assert "acme-tyk2-run2" in status["exception"]["message"] and "acme-tyk2-run1" in status["exception"]["message"]
+    wait_for(lambda: cluster.status("allowed").get("iterations") == 1, timeout=30, what="the allowed network")
+    assert not actioned_by_transformation(sandbox.state, refused)
+    assert actioned_by_transformation(sandbox.state, allowed)
+
+
+def test_missing_credentials_secret_is_an_error_until_created_and_woken(sandbox, cluster, start_operator):
+    network = sandbox.state.generate_network("star", systems=3, scope=SCOPE, seed=10)
+    start_operator(default_server=True)
+    cluster.apply(network_strategy("nocreds", network, secret="late-creds", sleepInterval=1))
+    status = _assert_error(cluster, "nocreds", "CredentialsSecretNotFound")
+    assert "late-creds" in status["exception"]["message"]
+    cluster.credentials(IDENTITY, KEY, name="late-creds")
+    time.sleep(2)
+    assert cluster.status("nocreds")["status"] == "error"  # only a wake-up resumes it
+    cluster.wake("nocreds", "1")
+    wait_for(lambda: cluster.status("nocreds").get("status") == "awake", timeout=30, what="the woken strategy")
+    assert actioned_by_transformation(sandbox.state, network)
+
+
+def test_invalid_credentials_are_an_error(sandbox, cluster, start_operator):
+    network = sandbox.state.generate_network("star", systems=3, scope=SCOPE, seed=11)
+    cluster.credentials(IDENTITY, "not-the-key-at-all")
+    start_operator(default_server=True)
+    cluster.apply(network_strategy("badcreds", network, sleepInterval=1))
+    status = _assert_error(cluster, "badcreds", "InvalidCredentials")
+    assert "not-the-key-at-all" not in status["traceback"]
+
+
+def test_transient_outage_recovers_without_error(sandbox, cluster, start_operator):
+    network = sandbox.state.generate_network("star", systems=3, scope=SCOPE, seed=12)
+    cluster.credentials(IDENTITY, KEY)
+    start_operator(default_server=True)
+    sandbox.faults.outage(True)
+    cluster.apply(network_strategy("flaky", network, sleepInterval=3600))
+    wait_for(lambda: cluster.condition("flaky", "Degraded").get("reason") == "AlchemiscaleUnreachable",
+             timeout=60, what="the Degraded condition")
+    seen = []
+    for _ in range(6):
+        seen.append(cluster.status("flaky").get("status"))
+        time.sleep(0.5)
+    assert "error" not in seen
+    assert "AlchemiscaleUnreachable" in {event["reason"] for event in cluster.events("flaky")}
+    sandbox.faults.outage(False)
+    status = wait_for(lambda: cluster.status("flaky").get("iterations") == 1 and cluster.status("flaky"),
+                      timeout=60, what="recovery")
+    assert status["status"] == "awake" and "exception" not in status
+    assert cluster.condition("flaky", "Degraded")["status"] == "False"
+    assert actioned_by_transformation(sandbox.state, network)
+
+
+def test_delete_stops_promptly_and_cancels_only_when_asked(sandbox, cluster, start_operator):
+    keep = sandbox.state.generate_network("star", systems=3, scope=SCOPE, seed=13)
+    cancel = sandbox.state.generate_network("star", systems=3, scope=SCOPE, seed=14)
+    cluster.credentials(IDENTITY, KEY)
+    start_operator(default_server=True)
+    cluster.apply(network_strategy("keep", keep, sleepInterval=3600))
+    cluster.apply(network_strategy("cancel", cancel, sleepInterval=3600, cancelTasksOnDelete=True))
+    for name in ("keep", "cancel"):
+        wait_for(lambda: cluster.status(name).get("iterations") == 1, timeout=60, what=f"{name}'s iteration")
+    kept = actioned_by_transformation(sandbox.state, keep)
+    assert kept and actioned_by_transformation(sandbox.state, cancel)
+
+    started = time.monotonic()
+    cluster.delete("keep")
+    cluster.delete("cancel")
+    assert time.monotonic() - started < 20
+    assert not cluster.resource("keep") and not cluster.resource("cancel")
+    assert actioned_by_transformation(sandbox.state, keep) == kept
+    assert not actioned_by_transformation(sandbox.state, cancel)
+    tasks = sandbox.state.network_tasks(cancel)
+    assert tasks and all(sandbox.state.task_status(t) == "waiting" for t in tasks)  # un-actioned, not deleted
+
+
+def test_operator_killed_mid_run_keeps_the_schedule_and_the_task_cap(sandbox, cluster, start_operator):
+    from strategy_operator.sandbox.simulator import ComputeSettings, Simulator
+
+    network = sandbox.state.generate_network("star", systems=5, scope=SCOPE, seed=15)
+    interval, cap = 6, 2
+    worst: Counter = Counter()
+    watching = threading.Event()
+
+    def watch() -> None:
+        while not watching.is_set():
+            for transformation, count in actioned_by_transformation(sandbox.state, network).items():
+                worst[transformation] = max(worst[transformation], count)
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    simulator = Simulator(sandbox.state, ComputeSettings(rate=2, duration=1.0, seed=16))
+    simulator.start()
+    history: list[tuple[int, str]] = []
+
+    def record() -> dict:
+        status = cluster.status("crash")
+        if status.get("lastIteration") and (status["iterations"], status["lastIteration"]) not in history:
+            history.append((status["iterations"], status["lastIteration"]))
+        return status
+
+    try:
+        cluster.credentials(IDENTITY, KEY)
+        first = start_operator(default_server=True)
+        cluster.apply(network_strategy("crash", network, sleepInterval=interval, maxTasksPerTransformation=cap))
+        wait_for(lambda: record().get("iterations") == 1, timeout=60, what="the first iteration")
+        # Slow every request down so that the next iteration is surely in flight when killed.
+        wait_for(lambda: first.log().count("iteration of") >= 2, timeout=30, what="the first iteration to finish")
+        sandbox.faults.delay_next(40, 0.4)
+        wait_for(lambda: first.log().count("started") >= 2, timeout=30, what="the second iteration to start")
+        time.sleep(0.6)
+        first.kill()
+        before = record()
+        sandbox.faults.clear()
+
+        start_operator(default_server=True)
+        wait_for(lambda: record().get("iterations", 0) >= before["iterations"] + 2, timeout=90,
+                 what="two iterations after the restart")
+    finally:
+        simulator.stop()
+        watching.set()
+        watcher.join()
+
+    counts = [n for n, _ in history]
+    assert counts == sorted(counts) and counts[0] == 1  # never reset
+    times = [parse_time(t) for _, t in history]
+    for earlier, later in zip(times, times[1:]):
+        assert (later - earlier).total_seconds() >= interval, history  # never early after the restart
+    assert max(worst.values()) <= cap, worst
+
+
+def test_many_resources_respect_max_workers(sandbox, cluster, start_operator):
+    networks = [sandbox.state.generate_network("star", systems=3, scope=SCOPE, seed=20 + i) for i in range(5)]
+    cluster.credentials(IDENTITY, KEY)
+    sandbox.faults.delay_next(200, 0.2)
+    operator = start_operator("--max-workers", "2", default_server=True)
+    for i, network in enumerate(networks):
+        cluster.apply(network_strategy(f"many-{i}", network, sleepInterval=3600))
+    for i in range(len(networks)):
+        wait_for(lambda: cluster.status(f"many-{i}").get("iterations") == 1, timeout=120, what=f"many-{i}")
+
+    running = peak = 0
+    for line in operator.log().splitlines():
+        if re.search(r"iteration of \S+ started", line):
+            running += 1
+            peak = max(peak, running)
+        elif re.search(r"iteration of \S+ finished", line):
+            running -= 1
+    assert peak == 2, operator.log()
