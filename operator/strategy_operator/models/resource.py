@@ -204,7 +204,7 @@ class ServerSpec(CamelModel):
     @model_validator(mode="after")
     def _credentials_with_url(self) -> "ServerSpec":
         if self.url is None and self.credentials_secret is None:
-            raise ValueError("server: give url and credentialsSecret, or only credentialsSecret, or omit server")
+            raise ValueError("give url and credentialsSecret, or only credentialsSecret, or omit server")
         if self.url is not None and self.credentials_secret is None:
             raise ValueError(
                 "server.credentialsSecret is required when server.url is set: the operator never "

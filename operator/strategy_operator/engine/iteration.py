@@ -1,0 +1,95 @@
+"""One strategy iteration as a pure function: snapshot in, plan out.
+
+The single implementation of strategy-semantics.md section 1 (the operator and
+`strategy-operator plan` both call `plan_iteration`). Where the reference leaves the choice
+among equal tasks open, tasks are taken in the order the snapshot lists them:
+- actioning picks the first listed unactioned running tasks, then the first listed waiting ones;
+- trimming (full mode) un-actions the last listed actioned waiting tasks, then the last listed
+  running ones (so with creation-ordered listings: newest first, oldest work kept).
+The emitted `weights`/`targets`/`create` are keyed in sorted transformation-key order and
+`action`/`cancel` are sorted, so the JSON never depends on listing order beyond those choices.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from strategy_operator.engine.graph import NetworkGraph
+from strategy_operator.engine.plan import Plan
+from strategy_operator.engine.scaling import target_count
+from strategy_operator.engine.snapshot import Snapshot, SnapshotTask
+from strategy_operator.engine.strategies.base import resolve_weights
+from strategy_operator.engine.strategies.registry import build_strategy
+from strategy_operator.models.resource import Mode
+
+
+def plan_iteration(snapshot: Snapshot) -> Plan:
+    """What this iteration does. Raises StrategyError when the strategy's weights are unusable."""
+    result_count = snapshot.result_count
+    state = snapshot.state
+
+    # Re-checked here, not only by the scheduler: a disabled strategy must never act (defect #13).
+    if snapshot.mode is Mode.disabled:
+        return Plan(ran=False, status=state.status, result_count=result_count)
+    if state.status == "dormant" and result_count == state.last_iteration_result_count:
+        return Plan(ran=False, status="dormant", result_count=result_count)
+
+    graph = NetworkGraph.build(
+        ((t.key, t.state_a, t.state_b) for t in snapshot.transformations), snapshot.chemical_systems
+    )
+    results = {t.key: t.results for t in snapshot.transformations}
+    strategy = build_strategy(snapshot.strategy.name, snapshot.strategy.settings)
+    weights = resolve_weights(strategy.name, strategy.propose(graph, results), graph.keys)
+
+    tasks_by_transformation: dict[str, list[SnapshotTask]] = defaultdict(list)
+    for task in snapshot.tasks:
+        tasks_by_transformation[task.transformation].append(task)
+    full = snapshot.mode is Mode.full
+
+    if all(weight is None for weight in weights.values()):
+        cancel = sorted(task.key for task in snapshot.tasks if task.actioned) if full else []
+        return Plan(ran=True, status="dormant", result_count=result_count, weights=weights, cancel=cancel)
+
+    # After normalisation and the stop check, with no renormalisation (strategy-semantics.md 1.2 step 6).
+    blocked = frozenset(
+        key
+        for key, tasks in tasks_by_transformation.items()
+        if weights[key] is not None and any(task.status == "error" for task in tasks)
+    )
+    weights = {key: (None if key in blocked else weight) for key, weight in weights.items()}
+
+    targets: dict[str, int] = {}
+    action: list[str] = []
+    create: dict[str, int] = {}
+    cancel: list[str] = []
+    for key in graph.keys:
+        target = target_count(weights[key], snapshot.max_tasks_per_transformation, snapshot.task_scaling)
+        targets[key] = target
+        tasks = tasks_by_transformation.get(key, [])
+        actioned = [task for task in tasks if task.actioned]
+        if target > len(actioned):
+            shortfall = target - len(actioned)
+            candidates = [t for t in tasks if not t.actioned and t.status == "running"]
+            candidates += [t for t in tasks if not t.actioned and t.status == "waiting"]
+            picked = candidates[:shortfall]
+            action.extend(task.key for task in picked)
+            if shortfall > len(picked):
+                create[key] = shortfall - len(picked)
+        elif target < len(actioned) and full:
+            excess = len(actioned) - target
+            # Errored actioned tasks are never trimmed, so a transformation may stay above target.
+            trimmable = [t for t in reversed(actioned) if t.status == "waiting"]
+            trimmable += [t for t in reversed(actioned) if t.status == "running"]
+            cancel.extend(task.key for task in trimmable[:excess])
+
+    return Plan.with_blocked(
+        blocked,
+        ran=True,
+        status="awake",
+        result_count=result_count,
+        weights=weights,
+        targets=targets,
+        action=sorted(action),
+        create=create,
+        cancel=sorted(cancel),
+    )
