@@ -1,0 +1,480 @@
+"""`make run`: the whole system on one machine, watching strategies converge.
+
+    python -m strategy_operator.localrun [--cluster local|current] [--exit-when-dormant]
+
+It starts (or, with `--cluster current`, uses) a Kubernetes API server, installs the
+NetworkStrategy CRD, serves an alchemiscale sandbox with one generated network per example
+and simulated compute, runs `strategy-operator run` as a subprocess, applies `examples/`
+pointed at the sandbox, and shows every strategy's progress until all are dormant.
+Ctrl-C stops everything in the order that leaves no finalizer behind: the strategies are
+deleted while the operator still runs, then the operator, the sandbox and the API server stop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, TextIO
+
+import yaml
+
+from strategy_operator import GROUP, PLURAL
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CRD_NAME = f"{PLURAL}.{GROUP}"
+DEMO_IDENTITY = "demo-operator"
+DEMO_SECRET = "alchemiscale-sandbox"
+DEMO_SCOPE_ORG, DEMO_SCOPE_CAMPAIGN = "acme", "tyk2"
+# Network shapes handed to the examples in order: small enough to finish in a minute or two.
+NETWORK_SHAPES = (("star", 6), ("random", 7), ("path", 6), ("star", 5), ("random", 6))
+CLUSTER_ENV = ("STRATEGY_OPERATOR_DEMO_CLUSTER", "CLUSTER")
+
+
+class LocalRunError(RuntimeError):
+    """The demo could not start; the message says what to do."""
+
+
+# ------------------------------------------------------------------------- options
+
+
+@dataclass(frozen=True)
+class Options:
+    cluster: str
+    namespace: str
+    examples: Path
+    sleep_interval: int
+    compute_rate: float
+    compute_duration: float
+    failure_probability: float
+    exit_when_dormant: bool
+    timeout: float | None
+    workdir: Path
+    refresh: float
+
+
+def _default_cluster() -> str:
+    for name in CLUSTER_ENV:
+        if os.environ.get(name, "").strip():
+            return os.environ[name].strip()
+    return "local"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cluster", choices=("local", "current"), default=None,
+                        help="local: start a private kube-apiserver (default); current: use the current "
+                             "kubeconfig context [env STRATEGY_OPERATOR_DEMO_CLUSTER or CLUSTER]")
+    parser.add_argument("--namespace", default="alchemiscale-demo", help="namespace for the demo's strategies")
+    parser.add_argument("--examples", type=Path, default=REPO_ROOT / "examples",
+                        help="folder of NetworkStrategy YAML files to apply (default: examples/)")
+    parser.add_argument("--sleep-interval", type=int, default=3,
+                        help="spec.sleepInterval given to every example, in seconds (default 3)")
+    parser.add_argument("--compute-rate", type=float, default=4.0,
+                        help="simulated compute: tasks claimed per second (default 4)")
+    parser.add_argument("--compute-duration", type=float, default=1.5,
+                        help="seconds a simulated task runs (default 1.5)")
+    parser.add_argument("--failure-probability", type=float, default=0.0,
+                        help="chance a simulated task fails (default 0)")
+    parser.add_argument("--exit-when-dormant", action="store_true",
+                        help="stop everything and exit 0 once every strategy is dormant")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="give up (exit 1) after this many seconds without all strategies dormant")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="logs and the local kubeconfig (default .run/localrun in a clone, else a temp dir)")
+    parser.add_argument("--refresh", type=float, default=1.0, help="seconds between progress updates (default 1)")
+
+
+def options_from(args: argparse.Namespace) -> Options:
+    cluster = args.cluster or _default_cluster()
+    if cluster not in ("local", "current"):
+        raise LocalRunError(f"cluster: {cluster!r} is neither 'local' nor 'current'")
+    if args.sleep_interval < 1:
+        raise LocalRunError(f"--sleep-interval: must be at least 1 second, got {args.sleep_interval}")
+    if not args.examples.is_dir() or not sorted(args.examples.glob("*.yaml")):
+        raise LocalRunError(f"--examples: {args.examples} holds no *.yaml NetworkStrategy files")
+    workdir = args.workdir
+    if workdir is None:
+        workdir = REPO_ROOT / ".run" / "localrun" if (REPO_ROOT / "pyproject.toml").is_file() else \
+            Path(tempfile.mkdtemp(prefix="strategy-operator-localrun-"))
+    return Options(cluster=cluster, namespace=args.namespace, examples=args.examples,
+                   sleep_interval=args.sleep_interval, compute_rate=args.compute_rate,
+                   compute_duration=args.compute_duration, failure_probability=args.failure_probability,
+                   exit_when_dormant=args.exit_when_dormant, timeout=args.timeout, workdir=workdir,
+                   refresh=args.refresh)
+
+
+# ------------------------------------------------------------------------- kubectl
+
+
+class Kubectl:
+    """kubectl against one kubeconfig (None: whatever the environment says)."""
+
+    def __init__(self, kubeconfig: Path | None) -> None:
+        from strategy_operator.controlplane import find_kubectl
+
+        self.binary = str(find_kubectl())
+        self.kubeconfig = kubeconfig
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        if self.kubeconfig is not None:
+            env["KUBECONFIG"] = str(self.kubeconfig)
+        return env
+
+    def __call__(self, *args: str, input: str | None = None, check: bool = True,
+                 timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([self.binary, *args], input=input, capture_output=True, text=True,
+                                env=self.env(), timeout=timeout)
+        if check and result.returncode != 0:
+            raise LocalRunError(f"kubectl {' '.join(args)} failed: {(result.stderr or result.stdout).strip()}")
+        return result
+
+
+@dataclass(frozen=True)
+class CurrentContext:
+    name: str
+    server: str
+    reachable: bool
+
+
+def current_context(kubectl: Kubectl) -> CurrentContext | None:
+    """The kubeconfig context the user's own tools would use, and whether its API answers."""
+    name = kubectl("config", "current-context", check=False, timeout=10)
+    if name.returncode != 0 or not name.stdout.strip():
+        return None
+    server = kubectl("config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}",
+                     check=False, timeout=10).stdout.strip()
+    ready = kubectl("--request-timeout=5s", "get", "--raw", "/readyz", check=False, timeout=15)
+    return CurrentContext(name.stdout.strip(), server, ready.returncode == 0)
+
+
+# --------------------------------------------------------------------- resources
+
+
+def demo_strategies(examples: Path, networks: list[str], *, namespace: str, server_url: str,
+                    credentials_secret: str, sleep_interval: int) -> list[dict[str, Any]]:
+    """The example NetworkStrategies, each pointed at its own sandbox network and server."""
+    documents = []
+    for path in sorted(examples.glob("*.yaml")):
+        for document in yaml.safe_load_all(path.read_text()):
+            if document and document.get("kind") == "NetworkStrategy":
+                documents.append(document)
+    if len(documents) > len(networks):
+        raise LocalRunError(f"{len(documents)} examples but only {len(networks)} sandbox networks")
+    strategies = []
+    for document, network in zip(documents, networks):
+        strategy = copy.deepcopy(document)
+        strategy["metadata"] = {"name": document["metadata"]["name"], "namespace": namespace,
+                                "labels": {"app.kubernetes.io/part-of": "strategy-operator-demo"}}
+        strategy["spec"]["network"] = network
+        strategy["spec"]["server"] = {"url": server_url, "credentialsSecret": credentials_secret}
+        strategy["spec"]["sleepInterval"] = sleep_interval
+        strategies.append(strategy)
+    return strategies
+
+
+def credentials_secret_manifest(namespace: str, identifier: str, key: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": DEMO_SECRET, "namespace": namespace},
+            "stringData": {"identifier": identifier, "key": key}}
+
+
+# ---------------------------------------------------------------------- progress
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    strategy: str
+    mode: str
+    status: str
+    iterations: int
+    results: int | None
+    tasks: dict[str, int]
+    last: str
+    problem: str
+
+
+def progress_rows(resources: list[dict[str, Any]], task_counts: dict[str, dict[str, int]]) -> list[Row]:
+    rows = []
+    for resource in sorted(resources, key=lambda r: r["metadata"]["name"]):
+        spec, status = resource.get("spec", {}), resource.get("status") or {}
+        summary = status.get("lastIterationSummary") or {}
+        last = ""
+        if summary:
+            last = (f"+{summary.get('tasksCreated', 0)} created, {summary.get('tasksActioned', 0)} actioned, "
+                    f"-{summary.get('tasksCancelled', 0)} cancelled")
+        exception = status.get("exception") or {}
+        problem = f"{exception.get('type', '')}: {exception.get('message', '')}" if exception else ""
+        rows.append(Row(
+            name=resource["metadata"]["name"],
+            strategy=spec.get("strategy", {}).get("name", "?"),
+            mode=spec.get("mode", "partial"),
+            status=status.get("status") or "pending",
+            iterations=int(status.get("iterations") or 0),
+            results=status.get("lastIterationResultCount"),
+            tasks=task_counts.get(spec.get("network", ""), {}),
+            last=last,
+            problem=problem,
+        ))
+    return rows
+
+
+def render_table(rows: list[Row]) -> str:
+    header = ("NAME", "STRATEGY", "MODE", "STATUS", "ITER", "RESULTS", "TASKS w/r/c/e", "LAST ITERATION")
+    lines = [header]
+    for row in rows:
+        tasks = "/".join(str(row.tasks.get(s, 0)) for s in ("waiting", "running", "complete", "error"))
+        lines.append((row.name, row.strategy, row.mode, row.status, str(row.iterations),
+                      "-" if row.results is None else str(row.results), tasks, row.last))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    text = "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in lines)
+    problems = [f"  {row.name}: {row.problem}" for row in rows if row.problem]
+    return text + ("\n" + "\n".join(problems) if problems else "")
+
+
+def all_dormant(rows: list[Row]) -> bool:
+    return bool(rows) and all(row.status == "dormant" for row in rows)
+
+
+# ------------------------------------------------------------------------- the run
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class OperatorProcess:
+    """`strategy-operator run` in its own session, so the terminal's Ctrl-C reaches only us."""
+
+    def __init__(self, kubeconfig_env: dict[str, str], namespace: str, log_path: Path) -> None:
+        self.log_path = log_path
+        self.http_port = _free_port()
+        argv = [sys.executable, "-m", "strategy_operator", "run",
+                "--namespace", namespace,
+                "--min-sleep-interval", "1", "--tick", "1",
+                "--allowed-scopes", f"{DEMO_SCOPE_ORG}-{DEMO_SCOPE_CAMPAIGN}-*",
+                "--http-port", str(self.http_port), "--log-level", "info"]
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = log_path.open("w")
+        self.popen = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, env=kubeconfig_env,
+                                      start_new_session=True, preexec_fn=_die_with_parent)
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def log_tail(self, lines: int = 30) -> str:
+        with contextlib.suppress(OSError):
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.alive():
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(5)
+        self._log.close()
+
+
+def _die_with_parent() -> None:
+    """Linux: the operator gets SIGTERM if this process dies without stopping it (e.g. SIGKILL)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    stop = threading.Event()
+
+    def handler(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _say(out: TextIO, text: str) -> None:
+    print(text, file=out, flush=True)
+
+
+def run(options: Options, out: TextIO = sys.stdout) -> int:
+    from strategy_operator.controlplane import ControlPlane
+    from strategy_operator.sandbox.testing import ComputeSettings, running_sandbox
+
+    options.workdir.mkdir(parents=True, exist_ok=True)
+    users_kubectl = Kubectl(None)
+    context = current_context(users_kubectl)
+
+    with contextlib.ExitStack() as stack, _stop_on_signals() as stop:
+        # 1. The API server.
+        if options.cluster == "current":
+            if context is None or not context.reachable:
+                where = f"context {context.name!r} at {context.server}" if context else "no current context"
+                raise LocalRunError(f"--cluster current: the current kubeconfig ({where}) is not reachable")
+            _say(out, f"Using your current context {context.name!r} ({context.server}).")
+            kubectl = users_kubectl
+        else:
+            if context is not None and context.reachable:
+                _say(out, f"Note: your kubeconfig's current context {context.name!r} ({context.server}) is "
+                          "reachable. This demo uses a private local control plane; run "
+                          "`make run CLUSTER=current` to use that cluster instead.")
+            _say(out, "Starting a local kube-apiserver (etcd + kube-apiserver on loopback)...")
+            plane = ControlPlane.start(options.workdir / "controlplane")
+            stack.callback(plane.stop)
+            kubectl = Kubectl(plane.kubeconfig)
+            _say(out, f"  API server {plane.server_url}; kubeconfig {plane.kubeconfig}")
+        if stop.is_set():
+            return 130
+
+        # 2. The CRD and the namespace.
+        crd = REPO_ROOT / "crds" / "networkstrategies.yaml"
+        crd_text = crd.read_text() if crd.is_file() else _rendered_crd()
+        kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=crd_text)
+        kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{CRD_NAME}")
+        if kubectl("get", "namespace", options.namespace, check=False).returncode != 0:
+            kubectl("create", "namespace", options.namespace)
+            if options.cluster == "current":
+                stack.callback(kubectl, "delete", "namespace", options.namespace, "--wait=false", check=False)
+        _say(out, f"CRD {CRD_NAME} installed; strategies go in namespace {options.namespace!r}.")
+
+        # 3. The sandbox: one network per example, simulated compute.
+        key = secrets.token_urlsafe(24)
+        scope = f"{DEMO_SCOPE_ORG}-{DEMO_SCOPE_CAMPAIGN}-*"
+        compute = ComputeSettings(rate=options.compute_rate, duration=options.compute_duration,
+                                  failure_probability=options.failure_probability, seed=0)
+        sandbox = stack.enter_context(running_sandbox(identities={DEMO_IDENTITY: (key, [scope])}, compute=compute))
+        example_count = sum(1 for p in options.examples.glob("*.yaml")
+                            for d in yaml.safe_load_all(p.read_text()) if d and d.get("kind") == "NetworkStrategy")
+        networks = [
+            sandbox.state.generate_network(shape, systems, scope=f"{DEMO_SCOPE_ORG}-{DEMO_SCOPE_CAMPAIGN}-run{i + 1}",
+                                           seed=i)
+            for i, (shape, systems) in zip(range(example_count), _cycle(NETWORK_SHAPES))
+        ]
+        _say(out, f"alchemiscale sandbox at {sandbox.url} with {len(networks)} networks; "
+                  f"compute {options.compute_rate:g} tasks/s, {options.compute_duration:g} s each.")
+        kubectl("apply", "-f", "-", input=json.dumps(credentials_secret_manifest(options.namespace, DEMO_IDENTITY, key)))
+
+        # 4. The operator.
+        operator = OperatorProcess(kubectl.env(), options.namespace, options.workdir / "operator.log")
+        stack.callback(operator.stop)
+        _say(out, f"Operator started (pid {operator.popen.pid}); log {operator.log_path}; "
+                  f"metrics http://127.0.0.1:{operator.http_port}/metrics")
+
+        # 5. The strategies; on the way out they are deleted while the operator still runs.
+        strategies = demo_strategies(options.examples, networks, namespace=options.namespace,
+                                     server_url=sandbox.url, credentials_secret=DEMO_SECRET,
+                                     sleep_interval=options.sleep_interval)
+        stack.callback(_delete_strategies, kubectl, options.namespace, operator, out)
+        kubectl("apply", "-f", "-", input=yaml.safe_dump_all(strategies))
+        _say(out, f"Applied {len(strategies)} NetworkStrategies from {options.examples}.\n")
+        if options.cluster == "local":
+            _say(out, f"Try it: export KUBECONFIG={kubectl.kubeconfig}; kubectl get nstrat -n {options.namespace}\n")
+
+        # 6. Progress until dormant (or Ctrl-C).
+        return _watch(options, kubectl, sandbox, operator, stop, out)
+
+
+def _watch(options: Options, kubectl: Kubectl, sandbox: Any, operator: OperatorProcess,
+           stop: threading.Event, out: TextIO) -> int:
+    started = time.monotonic()
+    interactive = out.isatty()
+    last_table = None
+    announced_dormant = False
+    while not stop.is_set():
+        if not operator.alive():
+            _say(out, f"\nThe operator exited with code {operator.popen.returncode}; its log ends with:\n"
+                      f"{operator.log_tail()}")
+            return 1
+        listing = kubectl("get", PLURAL, "--namespace", options.namespace, "-o", "json", check=False)
+        resources = json.loads(listing.stdout)["items"] if listing.returncode == 0 else []
+        counts = {r["spec"]["network"]: sandbox.state.network_status(r["spec"]["network"]) for r in resources}
+        rows = progress_rows(resources, counts)
+        table = render_table(rows)
+        elapsed = time.monotonic() - started
+        if interactive:
+            out.write("\x1b[H\x1b[J" + f"strategy-operator demo — {elapsed:5.0f}s — Ctrl-C stops everything\n\n"
+                      + table + "\n")
+            out.flush()
+        elif table != last_table:
+            _say(out, f"[{elapsed:5.0f}s]\n{table}\n")
+        last_table = table
+        if all_dormant(rows):
+            if options.exit_when_dormant:
+                _say(out, f"All {len(rows)} strategies are dormant after {elapsed:.0f}s.")
+                return 0
+            if not announced_dormant:
+                announced_dormant = True
+                _say(out, f"\nAll strategies are dormant: their networks need no more work. Wake one with\n"
+                          f"  kubectl annotate nstrat/<name> -n {options.namespace} "
+                          f"alchemiscale.org/wake=\"$(date +%s)\" --overwrite\n"
+                          "or edit its spec; Ctrl-C stops everything.")
+        if options.timeout is not None and elapsed > options.timeout:
+            _say(out, f"Timed out after {options.timeout:g}s before every strategy went dormant.\n"
+                      f"Operator log tail:\n{operator.log_tail()}")
+            return 1
+        stop.wait(options.refresh)
+    _say(out, "\nStopping: deleting the strategies, then the operator, the sandbox and the API server...")
+    return 130
+
+
+def _delete_strategies(kubectl: Kubectl, namespace: str, operator: OperatorProcess, out: TextIO) -> None:
+    """Delete the demo's strategies while the operator runs, so it removes its finalizers."""
+    if not operator.alive():
+        # Nobody would remove the finalizers: strip them so the namespace can go.
+        names = kubectl("get", PLURAL, "-n", namespace, "-o", "name", check=False).stdout.split()
+        for name in names:
+            kubectl("patch", name, "-n", namespace, "--type=merge", "-p", '{"metadata":{"finalizers":null}}',
+                    check=False)
+    result = kubectl("delete", PLURAL, "--all", "-n", namespace, "--timeout=30s", check=False, timeout=45)
+    if result.returncode != 0:
+        _say(out, f"warning: deleting the demo strategies: {result.stderr.strip()}")
+
+
+def _cycle(items: tuple[Any, ...]) -> Iterator[Any]:
+    while True:
+        yield from items
+
+
+def _rendered_crd() -> str:
+    from strategy_operator.crd import render_yaml
+
+    return render_yaml()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m strategy_operator.localrun", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run(options_from(args))
+    except LocalRunError as error:
+        print(f"make run: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,159 @@
+"""The container image: what can be checked without a Docker engine.
+
+The Dockerfile is parsed for its promises (multi-stage, non-root numeric user, entrypoint,
+nothing installed in the final stage), the lock is checked against pyproject, and the slow
+test replays the build stage's exact pip steps into a fresh venv and runs the entrypoint.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from chart_helpers import REPO_ROOT
+
+DOCKERFILE = REPO_ROOT / "Dockerfile"
+LOCK = REPO_ROOT / "requirements.lock"
+
+
+def instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs with line continuations joined and comments dropped."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    pairs = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            pairs.append((keyword.upper(), rest.strip()))
+    return pairs
+
+
+def stages() -> list[list[tuple[str, str]]]:
+    result: list[list[tuple[str, str]]] = []
+    for keyword, rest in instructions():
+        if keyword == "FROM":
+            result.append([])
+        if result:
+            result[-1].append((keyword, rest))
+    return result
+
+
+def build_stage_runs() -> list[str]:
+    return [rest for keyword, rest in stages()[0] if keyword == "RUN"]
+
+
+def locked() -> dict[str, str]:
+    pins = {}
+    for match in re.finditer(r"^([A-Za-z0-9_.\-]+)==([^\s\\]+)", LOCK.read_text(), re.MULTILINE):
+        pins[canonicalize_name(match.group(1))] = match.group(2)
+    return pins
+
+
+def test_dockerfile_is_multi_stage_from_slim_python_311() -> None:
+    all_stages = stages()
+    assert len(all_stages) >= 2
+    base = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", DOCKERFILE.read_text(), re.MULTILINE)
+    assert base and re.fullmatch(r"python:3\.11(\.\d+)?-slim(-\w+)?", base.group(1)), base
+    assert [rest.split()[0] for _, rest in (s[0] for s in all_stages)] == ["${PYTHON_IMAGE}"] * len(all_stages)
+
+
+def test_final_stage_runs_the_operator_as_a_non_root_user() -> None:
+    final = stages()[-1]
+    users = [rest for keyword, rest in final if keyword == "USER"]
+    assert users, "the final stage must switch to a non-root user"
+    uid = users[-1].split(":")[0]
+    assert uid.isdigit() and int(uid) != 0, "a numeric, non-zero UID lets the kubelet verify runAsNonRoot"
+    values = yaml.safe_load((REPO_ROOT / "charts/alchemiscale-strategy-operator/values.yaml").read_text())
+    assert values["podSecurityContext"]["runAsUser"] == int(uid)
+    assert ("ENTRYPOINT", '["strategy-operator"]') in final
+    assert ("CMD", '["run"]') in final
+
+
+def test_final_stage_installs_nothing_and_copies_only_the_venv() -> None:
+    final = stages()[-1]
+    for keyword, rest in final:
+        if keyword == "RUN":
+            assert not re.search(r"\b(pip|apt-get|apt|gcc|make|curl|wget)\b", rest), rest
+        if keyword in ("COPY", "ADD"):
+            assert keyword == "COPY" and rest.startswith("--from=build "), rest
+
+
+def test_build_stage_installs_only_hash_pinned_wheels() -> None:
+    runs = " ".join(build_stage_runs())
+    assert "--require-hashes" in runs and "-r requirements.lock" in runs
+    assert "--only-binary=:all:" in runs
+    assert "--no-cache-dir" in runs or "PIP_NO_CACHE_DIR=1" in DOCKERFILE.read_text()
+
+
+def test_dockerignore_admits_exactly_what_the_dockerfile_copies() -> None:
+    ignore = (REPO_ROOT / ".dockerignore").read_text().splitlines()
+    rules = [l for l in ignore if l and not l.startswith("#")]
+    assert rules[0] == "*", "start from nothing: secrets, .venv and .git never reach the build context"
+    admitted = {r[1:].rstrip("/") for r in rules if r.startswith("!")}
+    copied = set()
+    for keyword, rest in stages()[0]:
+        if keyword == "COPY" and not rest.startswith("--from"):
+            copied.update(p.rstrip("/") for p in shlex.split(rest)[:-1])
+    assert copied == admitted
+    for path in copied:
+        assert (REPO_ROOT / path).exists(), path
+
+
+def test_lock_pins_every_runtime_dependency_with_hashes() -> None:
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    pins = locked()
+    for text in pyproject["project"]["dependencies"]:
+        requirement = Requirement(text)
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{requirement.name} is in pyproject but not in requirements.lock; run hack/update-requirements-lock.sh"
+        assert requirement.specifier.contains(pins[name], prereleases=True), \
+            f"requirements.lock pins {name}=={pins[name]}, outside pyproject's {requirement.specifier}"
+    blocks = re.split(r"\n(?=[A-Za-z0-9_.\-]+==)", LOCK.read_text().split("\n", 1)[1])
+    for block in blocks:
+        if "==" in block.split("\n", 1)[0]:
+            assert "--hash=sha256:" in block, block.split("\n", 1)[0]
+    for extra in ("fastapi", "uvicorn", "pytest"):
+        assert extra not in pins, f"{extra} is a test/sandbox extra and must stay out of the image"
+
+
+@pytest.mark.e2e
+def test_build_steps_install_a_working_operator(tmp_path: Path) -> None:
+    """Replays the build stage's pip steps (the same flags) and runs the installed entrypoint."""
+    venv = tmp_path / "opt"
+    host_pip = [sys.executable, "-m", "pip"]
+    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+
+    def run(*argv: str | Path, cwd: Path = REPO_ROOT) -> str:
+        result = subprocess.run([str(a) for a in argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+        assert result.returncode == 0, f"{' '.join(map(str, argv))}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        return result.stdout
+
+    run(sys.executable, "-m", "venv", "--without-pip", venv)
+    python = venv / "bin" / "python"
+    run(*host_pip, "--python", python, "install", "--require-hashes", "--no-deps", "--only-binary=:all:",
+        "-r", LOCK)
+    run(*host_pip, "wheel", "--no-deps", "--wheel-dir", tmp_path / "wheels", ".")
+    wheels = list((tmp_path / "wheels").glob("*.whl"))
+    assert len(wheels) == 1
+    run(*host_pip, "--python", python, "install", "--no-deps", "--no-index", wheels[0])
+    run(*host_pip, "--python", python, "check")
+    assert not (venv / "bin" / "pip").exists(), "the image's venv carries no installer"
+
+    entrypoint = venv / "bin" / "strategy-operator"
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    assert "run" in run(entrypoint, "--help", cwd=outside)
+    assert "--min-sleep-interval" in run(entrypoint, "run", "--help", cwd=outside)
+    crd = yaml.safe_load(run(entrypoint, "crd", cwd=outside))
+    assert crd["kind"] == "CustomResourceDefinition"
+    assert crd["metadata"]["name"] == "networkstrategies.alchemiscale.org"
