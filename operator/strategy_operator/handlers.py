@@ -164,12 +164,12 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
     """Register every handler of the operator in `registry`, configured by `config`."""
     tick = config.tick
 
-    @kopf.on.login(registry=registry)
+    @kopf.on.login(id="login", registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
         # The kubernetes client's own config loading: in-cluster service account or KUBECONFIG.
         return kopf.login_via_client(**kwargs)
 
-    @kopf.on.startup(registry=registry)
+    @kopf.on.startup(id="startup", registry=registry)
     async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
         settings.persistence.finalizer = FINALIZER
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=ANNOTATION_PREFIX)
@@ -201,7 +201,7 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
             health.ready = True
         logger.info("operator started: %s", _describe(config))
 
-    @kopf.on.cleanup(registry=registry)
+    @kopf.on.cleanup(id="cleanup", registry=registry)
     async def cleanup(memo: kopf.Memo, **_: Any) -> None:
         runtime: Runtime | None = memo.get("runtime")
         if runtime is None:
@@ -211,7 +211,7 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
             await runtime.health.stop()
         runtime.executor.shutdown(wait=False, cancel_futures=True)
 
-    @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
+    @kopf.on.event(GROUP, VERSION, PLURAL, id="watch", registry=registry)
     async def watched(event: Mapping[str, Any], spec: Mapping[str, Any], status: Mapping[str, Any],
                       meta: Mapping[str, Any], annotations: Mapping[str, str], uid: str, name: str,
                       namespace: str, memo: kopf.Memo, **_: Any) -> None:

@@ -10,8 +10,9 @@ from strategy_operator.settings import LOG_LEVELS, SettingsError, add_arguments 
 from strategy_operator.settings import from_arguments
 
 # Kopf logs one line per timer tick and per handler run; they say nothing an operator needs.
-_KOPF_NOISE = ("Timer 'iterate' succeeded.", "Handler 'cancel-tasks-on-delete' succeeded.",
-               "Handler 'watched' succeeded.")
+_KOPF_NOISE = frozenset({"Timer 'iterate' succeeded.", "Handler 'watch' succeeded.",
+                         "Activity 'startup' succeeded.", "Activity 'login' succeeded.",
+                         "Activity 'cleanup' succeeded."})
 
 
 class _DropKopfNoise(logging.Filter):
@@ -30,7 +31,9 @@ def configure_logging(level: str) -> None:
     kopf.configure(verbose=level == "debug", log_prefix=True)
     numeric = getattr(logging, level.upper()) if level in LOG_LEVELS else logging.INFO
     logging.getLogger().setLevel(numeric)
-    logging.getLogger("kopf.objects").addFilter(_DropKopfNoise())
+    for name in ("kopf.objects", "kopf.activities.startup", "kopf.activities.authentication",
+                 "kopf.activities.cleanup"):
+        logging.getLogger(name).addFilter(_DropKopfNoise())
     # Every HTTP request at INFO drowns the operator's own lines.
     for noisy in ("httpx", "httpcore", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
