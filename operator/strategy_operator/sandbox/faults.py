@@ -155,26 +155,35 @@ class SandboxFrontDoor:
             await _answer(send, 503, {"detail": "sandbox outage: service unavailable"})
             return
         rule = self.faults.take(path)
-        try:
-            await self._serve(rule, scope, receive, send)
-        finally:
-            self._record(scope)
-
-    async def _serve(self, rule: _Rule | None, scope: Scope, receive: Receive, send: Send) -> None:
-        if rule is None:
-            await self.app(scope, receive, send)
+        if rule is None or rule.kind == "delay":
+            if rule is not None:
+                await asyncio.sleep(rule.seconds)
+            await self.app(scope, receive, self._counting(scope, send))
         elif rule.kind == "fail":
+            self._record(scope)
             if rule.status == 500:
                 await _answer_text(send, 500, "Internal Server Error")
             else:
                 await _answer(send, rule.status, {"detail": f"injected fault: HTTP {rule.status}"})
-        elif rule.kind == "delay":
-            await asyncio.sleep(rule.seconds)
-            await self.app(scope, receive, send)
         else:
             if rule.after_processing:
                 await self.app(scope, receive, _discard)
+            self._record(scope)
             await _drop_connection(send)
+
+    def _counting(self, scope: Scope, send: Send) -> Send:
+        """Count the request when its response starts: before the client can see it, so a
+        test reading the count right after its request returns never races the server."""
+        recorded = False
+
+        async def counting_send(message: dict[str, Any]) -> None:
+            nonlocal recorded
+            if not recorded and message["type"] == "http.response.start":
+                recorded = True
+                self._record(scope)
+            await send(message)
+
+        return counting_send
 
     def _record(self, scope: Scope) -> None:
         route = scope.get("route")
