@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import time
 
+from strategy_operator.engine import Snapshot, plan_iteration
 from strategy_operator.engine.graph import NetworkGraph
 from strategy_operator.engine.strategies import build_strategy, resolve_weights
 
@@ -44,6 +45,33 @@ def time_strategy(name: str, systems: int, transformations: int) -> float:
     return best
 
 
+def snapshot_document(name: str, systems: int, transformations: int) -> dict:
+    """A full-mode snapshot with two tasks per transformation (one actioned running, one waiting)."""
+    edges, names, results = random_connected_network(systems, transformations)
+    tasks = []
+    for key, _, _ in edges:
+        tasks.append({"key": f"Task-r{len(tasks)}-acme-bench-run1", "transformation": key, "status": "running", "actioned": True})
+        tasks.append({"key": f"Task-w{len(tasks)}-acme-bench-run1", "transformation": key, "status": "waiting", "actioned": False})
+    return {
+        "network": "AlchemicalNetwork-n0-acme-bench-run1",
+        "strategy": {"name": name},
+        "mode": "full",
+        "chemicalSystems": names,
+        "transformations": [{"key": k, "stateA": a, "stateB": b, "results": results[k]} for k, a, b in edges],
+        "tasks": tasks,
+    }
+
+
+def time_iteration(name: str, systems: int, transformations: int) -> float:
+    document = snapshot_document(name, systems, transformations)
+    best = float("inf")
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        plan_iteration(Snapshot.model_validate(document))
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def main() -> None:
     print(f"{'strategy':<22} {'systems':>8} {'transf.':>8} {'seconds':>9} {'target':>8}  verdict")
     for name in ("ConnectivityStrategy", "RadialGrowthStrategy"):
@@ -53,6 +81,12 @@ def main() -> None:
             verdict = "" if target is None else ("ok" if seconds < target else "SLOW")
             shown = "" if target is None else f"< {target:g}"
             print(f"{name:<22} {systems:>8} {transformations:>8} {seconds:>9.4f} {shown:>8}  {verdict}")
+    print()
+    print("whole iteration (snapshot validation + plan_iteration, full mode, 2 tasks per transformation):")
+    for name in ("ConnectivityStrategy", "RadialGrowthStrategy"):
+        systems, transformations = SIZES[-1]
+        seconds = time_iteration(name, systems, transformations)
+        print(f"{name:<22} {systems:>8} {transformations:>8} {seconds:>9.4f}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ def target_count(weight: float | None, max_tasks: int, scaling: TaskScaling | st
         return 0
     if weight == 1:
         return max_tasks
-    if TaskScaling(scaling) is TaskScaling.linear:
+    if scaling == TaskScaling.linear:  # a str enum: also equal to the plain string
         count = int(1 + weight * max_tasks)
     else:
         count = int((1 + max_tasks) ** weight)

@@ -7,6 +7,7 @@ tasks of unknown transformations and actioned tasks that cannot be actioned are 
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
@@ -15,14 +16,19 @@ from pydantic.alias_generators import to_camel
 from strategy_operator.engine.strategies.registry import settings_classes, strategy_names
 from strategy_operator.models.resource import Mode, TaskScaling, settings_for
 from strategy_operator.models.settings import StrategySettings
-from strategy_operator.scopedkey import InvalidScopedKey, ScopedKey, parse_network_key
+from strategy_operator.scopedkey import SCOPED_KEY_PATTERN, InvalidScopedKey, ScopedKey, parse_network_key
 
 TaskStatus = Literal["waiting", "running", "complete", "error", "invalid", "deleted"]
 ACTIONABLE_STATUSES = frozenset({"waiting", "running", "error"})
 Count = Annotated[StrictInt, Field(ge=0)]
 
 
+_VALID_SCOPED_KEY = re.compile(SCOPED_KEY_PATTERN)
+
+
 def _scoped_key(value: str) -> str:
+    if _VALID_SCOPED_KEY.match(value):  # fast path; the parser below explains what is wrong
+        return value
     try:
         ScopedKey.from_str(value)
     except InvalidScopedKey as error:
@@ -103,8 +109,8 @@ class Snapshot(_Model):
     def _systems(cls, value: list[str]) -> list[str]:
         for i, key in enumerate(value):
             try:
-                ScopedKey.from_str(key)
-            except InvalidScopedKey as error:
+                _scoped_key(key)
+            except ValueError as error:
                 raise ValueError(f"[{i}]: {error}") from None
         return value
 
