@@ -85,6 +85,11 @@ def test_first_iteration_actions_tasks_exactly_as_the_engine_plans(sandbox, clus
     assert KEY not in operator.log()
 
 
+def passes(log: str, event: str) -> int:
+    """How many iterations the operator's log says have `event` (started or finished)."""
+    return len(re.findall(rf"iteration of \S+ {event}", log))
+
+
 def results_of(sandbox, network: str) -> dict[str, int]:
     return {t: len(sandbox.state.transformation_results(t)) for t in sandbox.state.transformations(network)}
 
@@ -334,11 +339,13 @@ def test_operator_killed_mid_run_keeps_the_schedule_and_the_task_cap(sandbox, cl
         cluster.apply(network_strategy("crash", network, sleepInterval=interval, maxTasksPerTransformation=cap))
         wait_for(lambda: record().get("iterations") == 1, timeout=60, what="the first iteration")
         # Slow every request down so that the next iteration is surely in flight when killed.
-        wait_for(lambda: first.log().count("iteration of") >= 2, timeout=30, what="the first iteration to finish")
+        wait_for(lambda: passes(first.log(), "finished") >= 1, timeout=30, what="the first iteration to finish")
         sandbox.faults.delay_next(40, 0.4)
-        wait_for(lambda: first.log().count("started") >= 2, timeout=30, what="the second iteration to start")
+        wait_for(lambda: passes(first.log(), "started") >= 2, timeout=30, what="the second iteration to start")
         time.sleep(0.6)
         first.kill()
+        log = first.log()
+        assert passes(log, "started") > passes(log, "finished"), "the kill must land mid-iteration"
         before = record()
         sandbox.faults.clear()
 
@@ -370,9 +377,9 @@ def test_many_resources_respect_max_workers(sandbox, cluster, start_operator):
 
     running = peak = 0
     for line in operator.log().splitlines():
-        if re.search(r"iteration of \S+ started", line):
+        if passes(line, "started"):
             running += 1
             peak = max(peak, running)
-        elif re.search(r"iteration of \S+ finished", line):
+        elif passes(line, "finished"):
             running -= 1
     assert peak == 2, operator.log()
