@@ -24,7 +24,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from strategy_operator.models.errors import describe
-from strategy_operator.models.settings import BUILTIN_SETTINGS, StrategySettings
+from strategy_operator.models.settings import BUILTIN_SETTINGS, Integer, StrategySettings
 from strategy_operator.scopedkey import NETWORK_KEY_PATTERN, InvalidScopedKey, parse_network_key
 
 NETWORK_KEY_MAX_LENGTH = 512
@@ -243,16 +243,14 @@ class NetworkStrategySpec(CamelModel):
         description="How a transformation's weight (its share of the network's total) becomes a task count: "
         "exponential (default) trunc((1+M)^w) or linear trunc(1+w*M), capped at maxTasksPerTransformation M.",
     )
-    max_tasks_per_transformation: int = Field(
+    max_tasks_per_transformation: Integer = Field(
         default=3,
         ge=1,
-        strict=True,
         description="The most tasks actioned per transformation (M). At least 1; default 3.",
     )
-    sleep_interval: int = Field(
+    sleep_interval: Integer = Field(
         default=3600,
         ge=1,
-        strict=True,
         description="Seconds between iterations; default 3600. The operator's minimum sleep interval "
         "(default 300) applies when this is smaller.",
     )
