@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
 
 from strategy_operator import GROUP, KIND, PLURAL, SHORT_NAMES, SINGULAR, VERSION
 from strategy_operator.models import BUILTIN_SETTINGS, NetworkStrategySpec, NetworkStrategyStatus
@@ -71,7 +72,7 @@ def _structural(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _model_schema(model: type) -> dict[str, Any]:
+def _model_schema(model: type[BaseModel]) -> dict[str, Any]:
     raw = model.model_json_schema(by_alias=True, mode="validation")
     return _structural(raw, raw.get("$defs", {}))
 

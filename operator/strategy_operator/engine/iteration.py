@@ -47,8 +47,8 @@ def plan_iteration(snapshot: Snapshot) -> Plan:
     full = snapshot.mode is Mode.full
 
     if all(weight is None for weight in weights.values()):
-        cancel = sorted(task.key for task in snapshot.tasks if task.actioned) if full else []
-        return Plan(ran=True, status="dormant", result_count=result_count, weights=weights, cancel=cancel)
+        everything = sorted(task.key for task in snapshot.tasks if task.actioned) if full else []
+        return Plan(ran=True, status="dormant", result_count=result_count, weights=weights, cancel=everything)
 
     # After normalisation and the stop check, with no renormalisation (strategy-semantics.md 1.2 step 6).
     blocked = frozenset(

@@ -16,6 +16,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     PlainSerializer,
     ValidationError,
     field_validator,
@@ -96,10 +97,10 @@ class CamelModel(BaseModel):
 # --------------------------------------------------------------------------------------- spec
 
 
-def _settings_rules() -> list[dict[str, str]]:
+def _settings_rules() -> list[JsonValue]:
     """CEL rules: each settings key only for the strategies that have it."""
     all_keys = sorted({key for cls in BUILTIN_SETTINGS.values() for key in cls.model_fields})
-    rules = [
+    rules: list[JsonValue] = [
         {
             "rule": "self.name != 'ConnectivityStrategy' || !has(self.settings) "
             "|| has(self.settings.max_runs) || has(self.settings.cutoff)",

@@ -71,7 +71,7 @@ def resolve_weights(strategy_name: str, weights: Mapping[str, float | None], key
     ZeroDivisionError; the built-in strategies cannot produce it.
     """
     validate_weights(strategy_name, weights, keys)
-    live = [float(weights[key]) for key in keys if weights[key] is not None]
+    live = [weight for key in keys if (weight := weights[key]) is not None]
     if not live:
         return {key: None for key in keys}
     total = math.fsum(live)
@@ -80,4 +80,4 @@ def resolve_weights(strategy_name: str, weights: Mapping[str, float | None], key
             f"{strategy_name} weights: every non-null weight is 0, so they cannot be normalised "
             f"({len(live)} transformation(s) weighted 0 and none positive)"
         )
-    return {key: (None if weights[key] is None else float(weights[key]) / total) for key in keys}
+    return {key: (None if (weight := weights[key]) is None else float(weight) / total) for key in keys}
