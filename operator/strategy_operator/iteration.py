@@ -24,7 +24,7 @@ from strategy_operator.alchemiscale.client import AlchemiscaleClient
 from strategy_operator.alchemiscale.credentials import Credentials
 from strategy_operator.alchemiscale.errors import AlchemiscaleError, TransientError
 from strategy_operator.alchemiscale.execution import ExecutionReport, execute_plan
-from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter, build_snapshot
+from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter, Observation, build_snapshot
 from strategy_operator.engine import Plan, Snapshot, plan_iteration
 from strategy_operator.models import NetworkStrategySpec, NetworkStrategyStatus, describe
 from strategy_operator.schedule import (
@@ -192,6 +192,19 @@ def _summary_text(plan: Plan, tasks: tuple[int, int, int]) -> str:
             f"by errored tasks; tasks actioned {actioned}, created {created}, cancelled {cancelled}")
 
 
+def plan_observation(observation: Observation, spec: NetworkStrategySpec, state: Mapping[str, Any]) -> Plan:
+    """Snapshot document, validation and the engine's plan: all CPU work, run off the event loop."""
+    document = build_snapshot(
+        observation,
+        strategy=spec.strategy.model_dump(mode="json", exclude_none=True),
+        mode=spec.mode.value,
+        task_scaling=spec.task_scaling.value,
+        max_tasks_per_transformation=spec.max_tasks_per_transformation,
+        state=dict(state),
+    )
+    return plan_iteration(Snapshot.model_validate(document))
+
+
 class IterationRunner:
     """Runs passes for every resource; one per operator, shared by all resources."""
 
@@ -266,18 +279,9 @@ class IterationRunner:
                 return PassOutcome("unchanged", fields, log=f"dormant, still {count} results")
 
         observation = await session.snapshotter.observe()
-        document = build_snapshot(
-            observation,
-            strategy=spec.strategy.model_dump(mode="json", exclude_none=True),
-            mode=spec.mode.value,
-            task_scaling=spec.task_scaling.value,
-            max_tasks_per_transformation=spec.max_tasks_per_transformation,
-            state={"status": "dormant" if status_now == "dormant" else "awake",
-                   "lastIterationResultCount": last_count},
-        )
-        snapshot = Snapshot.model_validate(document)
+        state = {"status": "dormant" if status_now == "dormant" else "awake", "lastIterationResultCount": last_count}
         loop = asyncio.get_running_loop()
-        plan: Plan = await loop.run_in_executor(self.executor, plan_iteration, snapshot)
+        plan: Plan = await loop.run_in_executor(self.executor, plan_observation, observation, spec, state)
 
         if mode_now() == "disabled":
             # The user disabled the strategy while it was being weighed: apply nothing.
