@@ -180,6 +180,9 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
         # A status patch that fails past these backoffs ends the timer (kopf-notes P1): be patient.
         settings.networking.error_backoffs = [1, 2, 4, 8, 15, 30] + [60] * 60
         settings.posting.level = logging.INFO
+        # No CRD or namespace scanning: the chart's least-privilege RBAC grants neither, and with
+        # the patient backoffs above a forbidden namespace list would stall start-up for an hour.
+        settings.scanning.disabled = True
         tracker = LivenessTracker(grace=config.liveness_grace)
         metrics = Metrics(tracker.by_status)
         executor = ThreadPoolExecutor(max_workers=max(1, min(config.max_workers, 4)),
