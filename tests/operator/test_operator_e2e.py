@@ -383,3 +383,17 @@ def test_many_resources_respect_max_workers(sandbox, cluster, start_operator):
         elif passes(line, "finished"):
             running -= 1
     assert peak == 2, operator.log()
+
+
+def test_healthz_fails_while_a_due_resource_is_not_being_iterated(sandbox, cluster, start_operator):
+    network = sandbox.state.generate_network("star", systems=3, scope=SCOPE, seed=30)
+    cluster.credentials(IDENTITY, KEY)
+    operator = start_operator("--liveness-grace", "2", default_server=True)
+    assert operator.get("/healthz")[0] == 200
+    sandbox.faults.delay_next(1, 12)  # the first request hangs: the pass cannot progress
+    cluster.apply(network_strategy("stuck", network, sleepInterval=3600))
+    code, body = wait_for(lambda: (r := operator.get("/healthz"))[0] == 503 and r, timeout=30,
+                          what="/healthz to report the stall")
+    assert "stuck" in body
+    wait_for(lambda: cluster.status("stuck").get("iterations") == 1, timeout=60, what="the delayed pass")
+    wait_for(lambda: operator.get("/healthz")[0] == 200, timeout=30, what="/healthz to recover")
