@@ -95,7 +95,8 @@ def parse_sk(text: str) -> ScopedKey:
 _oauth2 = OAuth2PasswordBearer(tokenUrl="token")
 
 
-def token_data(request: Request, token: str = Depends(_oauth2)) -> TokenData:
+async def token_data(request: Request, token: str = Depends(_oauth2)) -> TokenData:
+    # async: a sync dependency would cost a thread-pool hop on every request
     tokens: TokenIssuer = request.app.state.tokens
     try:
         return tokens.decode(token)
@@ -117,7 +118,7 @@ def covered_or_none(keys: list[ScopedKeyObject], token: TokenData) -> list[str |
     return out
 
 
-def query_scope(org: str | None = None, campaign: str | None = None, project: str | None = None) -> Scope:
+async def query_scope(org: str | None = None, campaign: str | None = None, project: str | None = None) -> Scope:
     try:
         return parse_query_scope(org, campaign, project)
     except InvalidScopedKey:

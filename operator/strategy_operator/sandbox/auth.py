@@ -34,6 +34,7 @@ class TokenIssuer:
     def __init__(self, lifetime: float = DEFAULT_TOKEN_LIFETIME, secret: str | None = None) -> None:
         self.lifetime = lifetime
         self._secret = secret or secrets.token_hex(32)
+        self._verified: dict[str, tuple[TokenData, float]] = {}
 
     def __repr__(self) -> str:
         return f"TokenIssuer(lifetime={self.lifetime!r})"
@@ -43,6 +44,15 @@ class TokenIssuer:
         return jwt.encode({"sub": identifier, "scopes": list(scopes), "exp": exp}, self._secret, algorithm=ALGORITHM)
 
     def decode(self, token: str) -> TokenData:
+        # Verified tokens are remembered until they expire: clients reuse one token for
+        # thousands of requests, and HMAC verification would dominate a cheap request.
+        cached = self._verified.get(token)
+        if cached is not None:
+            data, exp = cached
+            if time.time() < exp:
+                return data
+            del self._verified[token]
+            raise InvalidToken()
         try:
             payload = jwt.decode(token, self._secret, algorithms=[ALGORITHM], options={"require": ["exp"]})
         except jwt.PyJWTError:
@@ -50,7 +60,11 @@ class TokenIssuer:
         scopes = payload.get("scopes")
         if not isinstance(scopes, list):
             raise InvalidToken()
-        return TokenData(entity=payload.get("sub"), scopes=scopes)
+        data = TokenData(entity=payload.get("sub"), scopes=scopes)
+        if len(self._verified) > 10_000:
+            self._verified.clear()
+        self._verified[token] = (data, payload["exp"])
+        return data
 
 
 def is_covered(scope: Scope, token_scopes: list[str]) -> bool:
