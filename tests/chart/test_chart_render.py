@@ -181,7 +181,7 @@ def test_long_namespaces_get_distinct_cluster_role_names(render: Render) -> None
 
 
 def test_no_rule_uses_wildcards_or_lists_secrets(render: Render) -> None:
-    for values in ({}, {"operator": {"watchNamespaces": ["a"]}, "rbac": {"crdDiscovery": True}},
+    for values in ({}, {"operator": {"watchNamespaces": ["a"]}},
                    {"alchemiscale": {"credentials": {"existingSecret": "c"}}}):
         for obj in render(values):
             for rule in obj.get("rules", []):
@@ -214,12 +214,11 @@ def test_secret_access_can_be_narrowed_to_names_or_dropped(render: Render) -> No
     assert dropped["rules"] == WATCH_RULES[:3]
 
 
-def test_crd_discovery_is_opt_in_and_read_only(render: Render) -> None:
-    assert "customresourcedefinitions" not in json.dumps(render())
-    objects = render({"rbac": {"crdDiscovery": True}})
-    role = one(objects, "ClusterRole", "ops-aso-alchemiscale-strategy-operator-crd-discovery")
-    assert role["rules"] == [{"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"],
-                              "verbs": ["list", "watch"]}]
+def test_nothing_cluster_wide_beyond_the_operators_own_resources(render: Render) -> None:
+    # Kopf's CRD and namespace scanning is off, so neither needs a grant.
+    for values in ({}, {"operator": {"watchNamespaces": ["a"]}}):
+        text = json.dumps(render(values))
+        assert "customresourcedefinitions" not in text and '"namespaces"' not in text
 
 
 def test_rbac_and_service_account_can_be_brought_by_the_user(render: Render) -> None:
