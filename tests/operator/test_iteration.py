@@ -165,3 +165,10 @@ def test_choose_server_prefers_the_resource_then_the_operator_defaults():
         choose_server(spec, "team", OperatorSettings(default_server="https://a.example.org"))
     with pytest.raises(InvalidSpec, match="spec"):
         parse_spec({"network": "nope"})
+
+
+async def test_missing_network_is_an_error(sandbox):
+    outcome = await run(make_runner(sandbox), view("AlchemicalNetwork-doesnotexist-acme-tyk2-run1"))
+    assert outcome.result == "error", outcome.log
+    assert outcome.status["exception"]["type"] == "NetworkNotFound"
+    assert outcome.error_type == "NetworkNotFound"
