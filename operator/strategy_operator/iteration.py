@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 import traceback as tracebacks
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
@@ -39,7 +38,6 @@ from strategy_operator.scrub import bound_head, bound_tail, scrub
 from strategy_operator.secrets import CredentialsSecretError, SecretCredentials, SecretReader
 from strategy_operator.settings import OperatorSettings
 
-logger = logging.getLogger(__name__)
 
 TRACEBACK_LIMIT = 8000
 
