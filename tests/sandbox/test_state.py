@@ -106,3 +106,25 @@ def test_concurrent_creation_and_actioning_is_consistent(state):
     assert len(state.transformation_tasks(tf)) == 400
     assert len(state.actioned_tasks(one)) == 400
     assert state.network_status(str(one)) == {"waiting": 400}
+
+
+def test_status_counts_stay_in_step_with_task_statuses(state):
+    one, two, tf = _two_networks_sharing_one_transformation(state)
+    tasks = state.create_tasks([tf] * 8)
+    parent, child = tasks[0], state.create_tasks([tf], [tasks[0]])[0]
+    for t in tasks[1:5]:
+        state.claim_task(t)
+    state.complete_task(tasks[1], ok=True)
+    state.complete_task(tasks[2], ok=False)
+    state.expire_task(tasks[3])
+    state.set_task_status([tasks[2]], "waiting")
+    state.set_task_status([parent], "invalid")
+    state.set_task_status([parent], "invalid")
+    state.set_task_status([tasks[5]], "deleted")
+    recomputed: dict[str, int] = {}
+    for t in state.transformation_tasks(tf):
+        status = state.tasks[t].status
+        recomputed[status] = recomputed.get(status, 0) + 1
+    assert state.transformation_status(tf) == recomputed
+    assert state.network_status(str(one)) == recomputed == state.network_status(str(two))
+    assert state.task_statuses([child]) == ["invalid"]

@@ -21,6 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, PositiveInt
 
 from strategy_operator.scopedkey import InvalidScopedKey, Scope, ScopedKey
@@ -198,7 +199,7 @@ class SandboxState:
     ) -> None:
         self._lock = threading.RLock()
         self._rng = random.Random(seed)
-        self._shuffle_rng = random.Random(None if seed is None else seed + 1)
+        self._shuffle_rng = np.random.default_rng(None if seed is None else seed + 1)
         self.shuffle = shuffle
         self.last_scope_bug = last_scope_bug
         self.store_reachable = True  # `/check` answers 503 when False
@@ -215,6 +216,9 @@ class SandboxState:
         self._actions: dict[str, dict[str, float]] = {}  # network SK -> {task SK: ACTIONS weight}
         self._hubs_of_task: dict[str, set[str]] = {}
         self._results_of_task: dict[str, list[str]] = {}
+        # Task counts by status per transformation, kept in step by `_set_status` so that
+        # status-count endpoints cost O(transformations), not O(tasks).
+        self._status_counts: dict[str, Counter[str]] = {}
         self._result_counter = 0
 
     # -- helpers ----------------------------------------------------------------------
@@ -223,9 +227,18 @@ class SandboxState:
         """Lists the real server returns without ORDER BY; shuffled when asked so that
         clients cannot come to rely on an incidental order."""
         out = list(items)
-        if self.shuffle:
-            self._shuffle_rng.shuffle(out)
+        if self.shuffle and len(out) > 1:
+            # numpy's permutation runs in C; random.shuffle dominated large listings.
+            out = [out[i] for i in self._shuffle_rng.permutation(len(out)).tolist()]
         return out
+
+    def _set_status(self, task: TaskRecord, status: str) -> None:
+        counts = self._status_counts[task.transformation]
+        counts[task.status] -= 1
+        if not counts[task.status]:
+            del counts[task.status]
+        counts[status] += 1
+        task.status = status
 
     def _new_task_token(self) -> str:
         return uuid.UUID(int=self._rng.getrandbits(128), version=4).hex
@@ -277,6 +290,7 @@ class SandboxState:
                         sk, edge.qualname, edge.name, tuple(f"{k}-{scope}" for k in edge.system_keys), edge.protocol
                     )
                     self._tasks_of_transformation[sk] = []
+                    self._status_counts[sk] = Counter()
                 self._networks_of_transformation.setdefault(sk, set()).add(network_sk)
                 edge_sks.append(sk)
             self.networks[network_sk] = NetworkRecord(network_sk, definition.name, edge_sks, system_sks, definition.state)
@@ -499,6 +513,7 @@ class SandboxState:
             for task_sk, tf_sk, ext_sk in planned:
                 self.tasks[task_sk] = TaskRecord(task_sk, tf_sk, creator=creator, extends=ext_sk)
                 self._tasks_of_transformation[tf_sk].append(task_sk)
+                self._status_counts[tf_sk]["waiting"] += 1
                 if ext_sk is not None:
                     self._extended_by.setdefault(ext_sk, set()).add(task_sk)
                 created.append(task_sk)
@@ -586,7 +601,7 @@ class SandboxState:
                     if task.status not in ("waiting", "running", "error"):
                         out.append(None)
                         continue
-                    task.status = "waiting"
+                    self._set_status(task, "waiting")
                     self._release_claim(task)
                 else:
                     forbidden = "deleted" if status == "invalid" else "invalid"
@@ -619,13 +634,13 @@ class SandboxState:
         """invalid/deleted: the task leaves every hub; tasks extending it (transitively) are
         forced into the same status, but leave only the hubs that also action this task
         (upstream's query binds the hub variable to this task's hubs)."""
-        task.status = status
+        self._set_status(task, status)
         hubs = set(self._hubs_of_task.get(task.sk, ()))
         self._unaction_everywhere(task.sk)
         self._release_claim(task)
         for child_sk in self._descendants(task.sk):
             child = self.tasks[child_sk]
-            child.status = status
+            self._set_status(child, status)
             for network_sk in hubs:
                 if self._actions[network_sk].pop(child_sk, None) is not None:
                     self._hubs_of_task[child_sk].discard(network_sk)
@@ -650,18 +665,18 @@ class SandboxState:
 
     def transformation_status(self, transformation_sk: str) -> dict[str, int]:
         with self._lock:
-            counts = Counter(self.tasks[sk].status for sk in self._tasks_of_transformation.get(str(transformation_sk), ()))
-            return dict(counts)
+            return dict(self._status_counts.get(str(transformation_sk), {}))
 
     def network_status(self, network_sk: str) -> dict[str, int]:
         with self._lock:
             network = self.networks.get(str(network_sk))
             if network is None:
                 return {}
-            counts: Counter[str] = Counter()
+            counts: dict[str, int] = {}
             for tf in network.transformations:
-                counts.update(self.tasks[sk].status for sk in self._tasks_of_transformation[tf])
-            return dict(counts)
+                for status, n in self._status_counts[tf].items():
+                    counts[status] = counts.get(status, 0) + n
+            return counts
 
     def networks_status(self, network_sks: list[str]) -> list[dict[str, int]]:
         """Aligned with the input; a network listed twice has its counts doubled (upstream defect)."""
@@ -807,7 +822,7 @@ class SandboxState:
             task = self._task_or_error(task_sk)
             if task.status != "waiting":
                 raise ValueError(f"task {task_sk} is {task.status}, only waiting tasks can be claimed")
-            task.status = "running"
+            self._set_status(task, "running")
             task.claim = claimant
             task.claimed_at = now
 
@@ -841,7 +856,7 @@ class SandboxState:
             self._results_of_task.setdefault(task.sk, []).append(ref_sk)
             target = "complete" if ok else "error"
             if task.status in ("running", target):
-                task.status = target
+                self._set_status(task, target)
                 self._release_claim(task)
                 if ok:
                     self._unaction_everywhere(task.sk)
@@ -853,7 +868,7 @@ class SandboxState:
             task = self._task_or_error(task_sk)
             if task.status != "running":
                 raise ValueError(f"task {task_sk} is {task.status}, only running tasks can expire")
-            task.status = "waiting"
+            self._set_status(task, "waiting")
             self._release_claim(task)
 
     def _task_or_error(self, task_sk: str) -> TaskRecord:
