@@ -131,7 +131,14 @@ def test_hub_weight_get_set(sb, alice, network):
     assert alice.post("/bulk/networks/weight/get", json={"networks": [network, unknown]}).json() == [0.5, None]
     assert alice.post("/bulk/networks/weight/set", json={"networks": [network, unknown], "weights": [0.0, 1.0]}).json() == [network, None]
     assert alice.get(f"/networks/{network}/weight").json() == 0.0
-    assert alice.post(f"/networks/{network}/weight", json=1.5).status_code == 400
+    too_big = alice.post(f"/networks/{network}/weight", json=1.5)
+    assert too_big.status_code == 400
+    assert too_big.json() == {"detail": "all `weights` must be between 0 and 1 (inclusive)"}
+    mismatch = alice.post("/bulk/networks/weight/set", json={"networks": [network], "weights": [0.1, 0.2]})
+    assert mismatch.json() == {"detail": "length of `networks` and `weights` must be the same"}
+    tf = sb.state.transformations(network)[0]
+    not_network = alice.post("/bulk/networks/weight/set", json={"networks": [tf], "weights": [0.1]})
+    assert not_network.json() == {"detail": "a `networks` ScopedKey does not correspond to an `AlchemicalNetwork`"}
 
 
 def test_network_state_bulk_set_validation(sb, alice, network):

@@ -778,10 +778,13 @@ class SandboxState:
             return [n.hub_weight if (n := self.networks.get(str(sk))) else None for sk in network_sks]
 
     def set_hub_weights(self, network_sks: list[str], weights: list[float]) -> list[str | None]:
-        if len(network_sks) != len(weights):
-            raise BadRequest("networks and weights must have the same length")
+        # Upstream's order of checks, and its messages.
         if any(not (0 <= w <= 1) for w in weights):
             raise BadRequest("all `weights` must be between 0 and 1 (inclusive)")
+        if any(str(sk).split("-", 1)[0] != "AlchemicalNetwork" for sk in network_sks):
+            raise BadRequest("a `networks` ScopedKey does not correspond to an `AlchemicalNetwork`")
+        if len(network_sks) != len(weights):
+            raise BadRequest("length of `networks` and `weights` must be the same")
         with self._lock:
             out: list[str | None] = []
             for sk, w in zip(network_sks, weights):
