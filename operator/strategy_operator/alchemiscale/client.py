@@ -32,6 +32,7 @@ from strategy_operator.alchemiscale.errors import (
     TransientError,
 )
 from strategy_operator.alchemiscale.retry import RetryPolicy
+from strategy_operator.alchemiscale.transport import AiohttpTransport
 from strategy_operator.scopedkey import InvalidScopedKey, ScopedKey
 
 log = logging.getLogger("strategy_operator.alchemiscale")
@@ -118,13 +119,14 @@ class AlchemiscaleClient:
         # Immutable server facts, learnt from our own writes and from lookups; shared by
         # every snapshotter using this client.
         self.task_transformations: dict[str, str] = {}
+        ssl_context = _ssl_context(verify)
         self._http = httpx.AsyncClient(
             # A trailing slash keeps a path prefix in the base URL (deployments behind one).
             base_url=self.url + "/",
-            verify=_ssl_context(verify),
+            transport=AiohttpTransport(verify=ssl_context, max_connections=max_connections),
             timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             headers={"Accept-Encoding": "gzip", "User-Agent": "alchemiscale-strategy-operator"},
+            trust_env=False,
         )
         self._token: str | None = None
         self._token_refresh_at: float | None = None

@@ -1,0 +1,110 @@
+"""Requests and wall time of the alchemiscale client against the sandbox (issue 3 targets).
+
+For star networks of 100, 1000 and 5000 transformations, each transformation holding a
+completed task (one successful result), a failed task and a waiting actioned task:
+- cold: a fresh client and snapshotter (operator start-up);
+- no change: the next observation with nothing changed on the server;
+- plan: create 1 task for every 5th transformation, action the unactioned ones, cancel
+  every 10th waiting task — then the observation after it.
+
+The sandbox serves real HTTP on loopback from a child process (as a real server would be a
+separate process), populated directly in its memory before it serves; the client runs in
+this process. Wall times therefore include the sandbox's FastAPI work on another core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import time
+
+from strategy_operator.alchemiscale import AlchemiscaleClient, Credentials, NetworkSnapshotter, execute_plan
+from strategy_operator.scopedkey import ScopedKey
+
+SIZES = (100, 1000, 5000)
+KEY = "bench-key"
+SCOPE = "acme-tyk2-bench"
+
+
+class _Plan:
+    def __init__(self, action, create, cancel) -> None:
+        self.action, self.create, self.cancel = action, create, cancel
+
+
+def _populate(state, network: str) -> None:
+    transformations = sorted(state.transformations(network))
+    tasks = state.create_tasks([t for t in transformations for _ in range(3)])
+    state.action_tasks(ScopedKey.from_str(network), tasks)
+    for index in range(0, len(tasks), 3):
+        done, failed = tasks[index], tasks[index + 1]
+        state.claim_task(done)
+        state.complete_task(done, ok=True)
+        state.claim_task(failed)
+        state.complete_task(failed, ok=False)
+
+
+def _serve(size: int, connection) -> None:
+    from strategy_operator.sandbox.testing import running_sandbox
+
+    with running_sandbox(identities={"bench": (KEY, [SCOPE])}, shuffle=True) as sb:
+        network = sb.state.generate_network(shape="star", systems=size + 1, scope=SCOPE, seed=size)
+        _populate(sb.state, network)
+        connection.send((sb.url, network))
+        connection.recv()  # serve until the parent is done
+
+
+async def _measure(url: str, network: str, size: int) -> dict[str, tuple[int, float, float]]:
+    figures: dict[str, tuple[int, float, float]] = {}
+    async with AlchemiscaleClient(url, Credentials("bench", KEY), max_connections=16) as client:
+        snapshotter = NetworkSnapshotter(client, network)
+        start, cpu = time.perf_counter(), time.process_time()
+        cold = await snapshotter.observe()
+        figures["cold"] = (client.requests_sent, time.perf_counter() - start, time.process_time() - cpu)
+        assert cold.result_count == size, (cold.result_count, size)
+
+        before, start, cpu = client.requests_sent, time.perf_counter(), time.process_time()
+        warm = await snapshotter.observe()
+        figures["no change"] = (client.requests_sent - before, time.perf_counter() - start, time.process_time() - cpu)
+        assert warm.result_count == size
+
+        waiting = [t.key for t in warm.tasks if t.status == "waiting"]
+        transformations = [t.key for t in warm.transformations]
+        plan = _Plan(action=[], create={t: 1 for t in transformations[::5]}, cancel=waiting[::10])
+        before, start, cpu = client.requests_sent, time.perf_counter(), time.process_time()
+        await execute_plan(client, network, plan)
+        figures["execute plan"] = (client.requests_sent - before, time.perf_counter() - start, time.process_time() - cpu)
+
+        before, start, cpu = client.requests_sent, time.perf_counter(), time.process_time()
+        await snapshotter.observe()
+        figures["after plan"] = (client.requests_sent - before, time.perf_counter() - start, time.process_time() - cpu)
+    return figures
+
+
+def main() -> None:
+    context = multiprocessing.get_context("fork")
+    with open("/proc/loadavg") as handle:
+        print(f"load average before: {handle.read().split()[0]} on {os.cpu_count()} cores")
+    print(f"{'transformations':>15} {'step':>13} {'requests':>9} {'target':>9} {'wall s':>8} {'target':>8} {'client cpu s':>13}")
+    for size in SIZES:
+        parent_end, child_end = context.Pipe()
+        server = context.Process(target=_serve, args=(size, child_end), daemon=True)
+        server.start()
+        try:
+            url, network = parent_end.recv()
+            figures = asyncio.run(_measure(url, network, size))
+        finally:
+            parent_end.send("stop")
+            server.join(30)
+        request_targets = {"cold": f"<={2 * size + 10}", "no change": "<=10", "execute plan": "<=4", "after plan": "-"}
+        time_targets = {"cold": "<=1.5", "no change": "<=0.2"} if size == 1000 else {}
+        for step, (requests, seconds, cpu) in figures.items():
+            print(
+                f"{size:>15} {step:>13} {requests:>9} {request_targets[step]:>9} {seconds:>8.3f} "
+                f"{time_targets.get(step, '-'):>8} {cpu:>13.3f}",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
