@@ -214,8 +214,8 @@ def progress_rows(resources: list[dict[str, Any]], task_counts: dict[str, dict[s
         summary = status.get("lastIterationSummary") or {}
         last = ""
         if summary:
-            last = (f"+{summary.get('tasksCreated', 0)} created, {summary.get('tasksActioned', 0)} actioned, "
-                    f"-{summary.get('tasksCancelled', 0)} cancelled")
+            last = (f"created {summary.get('tasksCreated', 0)}, actioned {summary.get('tasksActioned', 0)}, "
+                    f"cancelled {summary.get('tasksCancelled', 0)}")
         exception = status.get("exception") or {}
         problem = f"{exception.get('type', '')}: {exception.get('message', '')}" if exception else ""
         rows.append(Row(
@@ -391,15 +391,17 @@ def run(options: Options, out: TextIO = sys.stdout) -> int:
         stack.callback(_delete_strategies, kubectl, options.namespace, operator, out)
         kubectl("apply", "-f", "-", input=yaml.safe_dump_all(strategies))
         _say(out, f"Applied {len(strategies)} NetworkStrategies from {options.examples}.\n")
-        if options.cluster == "local":
-            _say(out, f"Try it: export KUBECONFIG={kubectl.kubeconfig}; kubectl get nstrat -n {options.namespace}\n")
+        kubeconfig_hint = f"export KUBECONFIG={kubectl.kubeconfig}; " if kubectl.kubeconfig else ""
+        header = (f"Try it: {kubeconfig_hint}kubectl get nstrat -n {options.namespace}\n"
+                  f"Operator log: {operator.log_path}  sandbox: {sandbox.url}")
+        _say(out, header + "\n")
 
         # 6. Progress until dormant (or Ctrl-C).
-        return _watch(options, kubectl, sandbox, operator, stop, out)
+        return _watch(options, kubectl, sandbox, operator, stop, out, header)
 
 
 def _watch(options: Options, kubectl: Kubectl, sandbox: Any, operator: OperatorProcess,
-           stop: threading.Event, out: TextIO) -> int:
+           stop: threading.Event, out: TextIO, header: str) -> int:
     started = time.monotonic()
     interactive = out.isatty()
     last_table = None
@@ -415,9 +417,15 @@ def _watch(options: Options, kubectl: Kubectl, sandbox: Any, operator: OperatorP
         rows = progress_rows(resources, counts)
         table = render_table(rows)
         elapsed = time.monotonic() - started
+        dormant_hint = ""
+        if all_dormant(rows) and not options.exit_when_dormant:
+            dormant_hint = (f"\nAll strategies are dormant: their networks need no more work. Wake one with\n"
+                            f"  kubectl annotate nstrat/<name> -n {options.namespace} "
+                            f"alchemiscale.org/wake=\"$(date +%s)\" --overwrite\n"
+                            "or edit its spec; Ctrl-C stops everything.")
         if interactive:
-            out.write("\x1b[H\x1b[J" + f"strategy-operator demo — {elapsed:5.0f}s — Ctrl-C stops everything\n\n"
-                      + table + "\n")
+            out.write("\x1b[H\x1b[J" + f"strategy-operator demo — {elapsed:5.0f}s — Ctrl-C stops everything\n"
+                      + header + "\n\n" + table + "\n" + dormant_hint + "\n")
             out.flush()
         elif table != last_table:
             _say(out, f"[{elapsed:5.0f}s]\n{table}\n")
@@ -426,12 +434,9 @@ def _watch(options: Options, kubectl: Kubectl, sandbox: Any, operator: OperatorP
             if options.exit_when_dormant:
                 _say(out, f"All {len(rows)} strategies are dormant after {elapsed:.0f}s.")
                 return 0
-            if not announced_dormant:
+            if not announced_dormant and not interactive:
                 announced_dormant = True
-                _say(out, f"\nAll strategies are dormant: their networks need no more work. Wake one with\n"
-                          f"  kubectl annotate nstrat/<name> -n {options.namespace} "
-                          f"alchemiscale.org/wake=\"$(date +%s)\" --overwrite\n"
-                          "or edit its spec; Ctrl-C stops everything.")
+                _say(out, dormant_hint)
         if options.timeout is not None and elapsed > options.timeout:
             _say(out, f"Timed out after {options.timeout:g}s before every strategy went dormant.\n"
                       f"Operator log tail:\n{operator.log_tail()}")

@@ -65,7 +65,7 @@ def test_progress_table_shows_status_iterations_tasks_and_errors() -> None:
     table = localrun.render_table(rows)
     lines = table.splitlines()
     assert lines[0].split()[:4] == ["NAME", "STRATEGY", "MODE", "STATUS"]
-    assert re.search(r"^a\s+ConnectivityStrategy\s+partial\s+awake\s+4\s+7\s+1/2/7/0\s+\+3 created, 1 actioned", lines[1])
+    assert re.search(r"^a\s+ConnectivityStrategy\s+partial\s+awake\s+4\s+7\s+1/2/7/0\s+created 3, actioned 1, cancelled 0", lines[1])
     assert re.search(r"^b\s+RadialGrowthStrategy\s+full\s+error\s+2\s+-\s+0/0/0/0", lines[2])
     assert "b: StrategyError: bad" in table
     assert not localrun.all_dormant(rows)
