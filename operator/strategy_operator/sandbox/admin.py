@@ -134,8 +134,10 @@ async def claim_task(task_sk: str, request: Request) -> dict[str, Any]:
 
 
 @admin.post("/tasks/{task_sk}/complete")
-async def complete_task(task_sk: str, request: Request, ok: bool = Body(True, embed=True)) -> dict[str, Any]:
-    ref = _task_hook(request, "complete_task", task_sk, ok=ok)
+async def complete_task(
+    task_sk: str, request: Request, ok: bool = Body(True, embed=True), tracebacks: list[str] | None = Body(None, embed=True)
+) -> dict[str, Any]:
+    ref = _task_hook(request, "complete_task", task_sk, ok=ok, tracebacks=tracebacks)
     return {"task": task_sk, "result": ref}
 
 

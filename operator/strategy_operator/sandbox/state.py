@@ -15,11 +15,12 @@ import datetime as dt
 import hashlib
 import json
 import random
+import re
 import threading
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal
+from typing import Any, Iterable, Literal, Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, PositiveInt
@@ -38,6 +39,7 @@ ACTIONABLE_STATUSES = ("waiting", "running", "error")
 DEFAULT_HUB_WEIGHT = 0.5
 DEFAULT_ACTION_WEIGHT = 0.5
 DEFAULT_PRIORITY = 10
+DEFAULT_FAILURE_TRACEBACK = "SandboxSimulatedFailure: a simulated protocol unit failed"
 MAX_PRIORITY = 2**63 - 1
 NO_SUCH_OBJECT = "'No such object in database'"  # str() of the KeyError upstream raises
 NOT_A_NETWORK = "`network` ScopedKey does not correspond to an `AlchemicalNetwork`"
@@ -145,6 +147,7 @@ class ResultRecord:
     created: dt.datetime
     creator: str | None
     payload: bytes
+    tracebacks: list[str] | None = None  # failed units' tracebacks (failures only)
 
 
 class StrategyStateModel(BaseModel):
@@ -220,6 +223,10 @@ class SandboxState:
         # status-count endpoints cost O(transformations), not O(tasks).
         self._status_counts: dict[str, Counter[str]] = {}
         self._result_counter = 0
+        # Task restart patterns: per hub {pattern: max_retries}; per task the APPLIES links
+        # {(network SK, pattern): retries so far}.
+        self._restart_patterns: dict[str, dict[str, int]] = {}
+        self._applies: dict[str, dict[tuple[str, str], int]] = {}
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -421,8 +428,6 @@ class SandboxState:
             return out
 
     def query_networks(self, scope: Scope, name: str | None = None, state: str | None = None) -> list[str]:
-        import re
-
         with self._lock:
             found = []
             for network in self.networks.values():
@@ -436,8 +441,6 @@ class SandboxState:
             return self._unordered(found)
 
     def query_transformations(self, scope: Scope, name: str | None = None) -> list[str]:
-        import re
-
         with self._lock:
             return self._unordered(
                 t.sk
@@ -446,8 +449,6 @@ class SandboxState:
             )
 
     def query_chemical_systems(self, scope: Scope, name: str | None = None) -> list[str]:
-        import re
-
         with self._lock:
             return self._unordered(
                 s.sk
@@ -629,6 +630,7 @@ class SandboxState:
     def _unaction_everywhere(self, task_sk: str) -> None:
         for network_sk in self._hubs_of_task.pop(task_sk, set()):
             self._actions[network_sk].pop(task_sk, None)
+        self._applies.pop(task_sk, None)
 
     def _terminate(self, task: TaskRecord, status: str) -> None:
         """invalid/deleted: the task leaves every hub; tasks extending it (transitively) are
@@ -641,6 +643,7 @@ class SandboxState:
         for child_sk in self._descendants(task.sk):
             child = self.tasks[child_sk]
             self._set_status(child, status)
+            self._applies.pop(child_sk, None)
             for network_sk in hubs:
                 if self._actions[network_sk].pop(child_sk, None) is not None:
                     self._hubs_of_task[child_sk].discard(network_sk)
@@ -686,8 +689,6 @@ class SandboxState:
 
     def scope_status(self, scopes: list[Scope], network_state: str | None = None) -> dict[str, int]:
         """Distinct tasks in the scopes whose transformation is in a network whose state matches."""
-        import re
-
         with self._lock:
             counts: Counter[str] = Counter()
             for task in self.tasks.values():
@@ -741,6 +742,8 @@ class SandboxState:
                     continue
                 actions[task.sk] = DEFAULT_ACTION_WEIGHT
                 self._hubs_of_task.setdefault(task.sk, set()).add(network.sk)
+                for pattern in self._restart_patterns.get(network.sk, {}):
+                    self._applies.setdefault(task.sk, {}).setdefault((network.sk, pattern), 0)
                 out.append(task.sk)
             if isinstance(weight, list):
                 if len(weight) != len(task_sks):
@@ -769,9 +772,18 @@ class SandboxState:
                 if actions.pop(str(sk), None) is None:
                     out.append(None)
                 else:
-                    self._hubs_of_task[str(sk)].discard(network.sk)
+                    self._unlink(str(sk), network.sk)
                     out.append(str(sk))
             return out
+
+    def _unlink(self, task_sk: str, network_sk: str) -> None:
+        """Remove one ACTIONS link and the APPLIES links of that hub's restart patterns."""
+        self._actions[network_sk].pop(task_sk, None)
+        self._hubs_of_task.get(task_sk, set()).discard(network_sk)
+        applies = self._applies.get(task_sk)
+        if applies:
+            for key in [k for k in applies if k[0] == network_sk]:
+                del applies[key]
 
     def hub_weights(self, network_sks: list[str]) -> list[float | None]:
         with self._lock:
@@ -829,12 +841,19 @@ class SandboxState:
             task.claim = claimant
             task.claimed_at = now
 
-    def complete_task(self, task_sk: str, ok: bool = True, creator: str = "sandbox-compute") -> str:
+    def complete_task(
+        self,
+        task_sk: str,
+        ok: bool = True,
+        creator: str = "sandbox-compute",
+        tracebacks: Sequence[str] | None = None,
+    ) -> str:
         """Submit a result (successful when `ok`, a failure otherwise) and return its ref SK.
 
         Like upstream, the ref is attached whatever the task's status; the status changes only
         from running (or when already in the target status): ok -> complete, leaving every hub;
-        failure -> error, staying actioned.
+        failure -> error, staying actioned, after which the hubs' restart patterns are matched
+        against the failure's `tracebacks` (default: one generic simulated traceback).
         """
         with self._lock:
             task = self._task_or_error(task_sk)
@@ -853,8 +872,11 @@ class SandboxState:
             ref_token = hashlib.md5(f"{obj_key}|{created.isoformat()}|{self._result_counter}".encode()).hexdigest()
             ref_sk = f"ProtocolDAGResultRef-{ref_token}-{scope}"
             payload = json.dumps([[obj_key, payload_doc]], sort_keys=True).encode("utf-8")
+            if not ok and tracebacks is None:
+                tracebacks = [DEFAULT_FAILURE_TRACEBACK]
             self.results[ref_sk] = ResultRecord(
-                ref_sk, task.sk, task.transformation, ok, obj_key, f"protocoldagresult/{ref_token}", created, creator, payload
+                ref_sk, task.sk, task.transformation, ok, obj_key, f"protocoldagresult/{ref_token}", created, creator,
+                payload, None if ok else list(tracebacks or []),
             )
             self._results_of_task.setdefault(task.sk, []).append(ref_sk)
             target = "complete" if ok else "error"
@@ -863,6 +885,8 @@ class SandboxState:
                 self._release_claim(task)
                 if ok:
                     self._unaction_everywhere(task.sk)
+                else:
+                    self._resolve_restarts([task.sk])
             return ref_sk
 
     def expire_task(self, task_sk: str) -> None:
@@ -917,6 +941,110 @@ class SandboxState:
     def running_tasks(self) -> list[TaskRecord]:
         with self._lock:
             return [t for t in self.tasks.values() if t.status == "running"]
+
+    # -- task restart patterns ------------------------------------------------------------
+
+    def _hub_for_patterns(self, network_sk: ScopedKey) -> NetworkRecord | None:
+        if network_sk.qualname != "AlchemicalNetwork":
+            raise ServerFault(NOT_A_NETWORK)  # upstream does not catch it here
+        return self.networks.get(str(network_sk))
+
+    def add_restart_patterns(self, network_sk: ScopedKey, patterns: list[str], max_retries: int) -> None:
+        """Patterns enforce the hub and apply to every task it actions now or later; the
+        hub's errored tasks are resolved against them at once."""
+        with self._lock:
+            network = self._hub_for_patterns(network_sk)
+            if network is None:
+                raise ServerFault("No such TaskHub in the database")
+            for pattern in patterns:
+                re.compile(pattern)  # an invalid regex crashes upstream later; fail early
+            hub_patterns = self._restart_patterns.setdefault(network.sk, {})
+            actioned = list(self._actions[network.sk])
+            for pattern in patterns:
+                hub_patterns.setdefault(pattern, max_retries)
+                for task_sk in actioned:
+                    self._applies.setdefault(task_sk, {}).setdefault((network.sk, pattern), 0)
+            self._resolve_restarts(actioned)
+
+    def remove_restart_patterns(self, network_sk: ScopedKey, patterns: list[str]) -> None:
+        with self._lock:
+            network = self._hub_for_patterns(network_sk)
+            if network is None:
+                return
+            hub_patterns = self._restart_patterns.get(network.sk, {})
+            for pattern in patterns:
+                if hub_patterns.pop(pattern, None) is not None:
+                    for applies in self._applies.values():
+                        applies.pop((network.sk, pattern), None)
+
+    def clear_restart_patterns(self, network_sk: ScopedKey) -> None:
+        with self._lock:
+            network = self._hub_for_patterns(network_sk)
+            if network is not None:
+                self.remove_restart_patterns(network_sk, list(self._restart_patterns.get(network.sk, {})))
+
+    def set_restart_patterns_max_retries(self, network_sk: ScopedKey, patterns: list[str], max_retries: int) -> None:
+        with self._lock:
+            network = self._hub_for_patterns(network_sk)
+            hub_patterns = self._restart_patterns.get(network.sk, {}) if network else {}
+            for pattern in patterns:
+                if pattern in hub_patterns:
+                    hub_patterns[pattern] = max_retries
+
+    def restart_patterns(self, network_sks: list[ScopedKey]) -> dict[str, list[list[Any]]]:
+        """{network SK: [[pattern, max_retries], ...]}."""
+        with self._lock:
+            out: dict[str, list[list[Any]]] = {}
+            for sk in network_sks:
+                network = self._hub_for_patterns(sk)
+                patterns = self._restart_patterns.get(network.sk, {}) if network else {}
+                out[str(sk)] = [[p, n] for p, n in patterns.items()]
+            return out
+
+    def task_restart_retries(self, task_sk: str) -> dict[tuple[str, str], int]:
+        """The task's APPLIES links: {(network SK, pattern): retries so far}."""
+        with self._lock:
+            return dict(self._applies.get(str(task_sk), {}))
+
+    def _latest_tracebacks(self, task_sk: str) -> list[str] | None:
+        for ref_sk in reversed(self._results_of_task.get(task_sk, [])):
+            ref = self.results[ref_sk]
+            if ref.tracebacks is not None:
+                return ref.tracebacks
+        return None
+
+    def _resolve_restarts(self, task_sks: Iterable[str]) -> None:
+        """Upstream's restart resolution for errored tasks with patterns applied: per hub, a
+        matching pattern under its limit counts a retry; no match, an exceeded limit or no
+        tracebacks cancels the task from that hub; a task still under any pattern afterwards
+        goes back to waiting."""
+        for task_sk in task_sks:
+            task = self.tasks.get(task_sk)
+            applies = self._applies.get(task_sk)
+            if task is None or task.status != "error" or not applies:
+                continue
+            tracebacks = self._latest_tracebacks(task_sk)
+            cancel: dict[str, bool | None] = {}
+            to_increment: list[tuple[str, str]] = []
+            for network_sk, pattern in list(applies):
+                if tracebacks is None:
+                    cancel[network_sk] = True
+                if cancel.get(network_sk):
+                    continue
+                cancel.setdefault(network_sk, None)
+                if any(re.search(pattern, message) for message in tracebacks or ()):
+                    if applies[(network_sk, pattern)] + 1 > self._restart_patterns[network_sk][pattern]:
+                        cancel[network_sk] = True
+                    else:
+                        to_increment.append((network_sk, pattern))
+                        cancel[network_sk] = False
+            for key in to_increment:
+                applies[key] += 1
+            for network_sk, verdict in cancel.items():
+                if verdict in (True, None):
+                    self._unlink(task_sk, network_sk)
+            if self._applies.get(task_sk):
+                self._set_status(task, "waiting")
 
     # -- strategies ---------------------------------------------------------------------
 
