@@ -26,11 +26,21 @@ EXIT_USAGE = 2
 EXIT_SERVER = 1
 
 
+def _json_object(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object, e.g. '{\"max_runs\": 3}'")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--server", required=True, help="alchemiscale user API URL, e.g. https://api.example.org")
     parser.add_argument("--network", required=True, help="scoped key of the AlchemicalNetwork")
     parser.add_argument("--strategy", default="ConnectivityStrategy", help="strategy name (default: %(default)s)")
-    parser.add_argument("--settings", type=json.loads, default=None, help="strategy settings as a JSON object")
+    parser.add_argument("--settings", type=_json_object, default=None, help="strategy settings as a JSON object")
     parser.add_argument("--mode", choices=("partial", "full", "disabled"), default="partial")
     parser.add_argument("--task-scaling", choices=("exponential", "linear"), default="exponential")
     parser.add_argument("--max-tasks-per-transformation", type=int, default=3)
@@ -62,9 +72,6 @@ async def _snapshot(args: argparse.Namespace, credentials: Credentials) -> dict:
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.settings is not None and not isinstance(args.settings, dict):
-        print("error: --settings must be a JSON object", file=sys.stderr)
-        return EXIT_USAGE
     if args.max_tasks_per_transformation < 1:
         print("error: --max-tasks-per-transformation must be >= 1", file=sys.stderr)
         return EXIT_USAGE

@@ -70,6 +70,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 content = await response.read()
                 raw_headers = [(k, v) for k, v in response.raw_headers if k.lower() not in _HOP_BY_HOP]
                 return httpx.Response(response.status, headers=raw_headers, content=content, request=request)
+        except aiohttp.ClientConnectorCertificateError as exc:
+            raise httpx.ConnectError(
+                f"TLS certificate verification failed for {request.url.host}: {exc.certificate_error}; "
+                "give the server's CA bundle (or disable verification for a test server)",
+                request=request,
+            ) from None
         except aiohttp.ClientConnectorError as exc:
             raise httpx.ConnectError(f"cannot connect to {request.url.host}:{request.url.port}: {exc.os_error}", request=request) from None
         except aiohttp.ConnectionTimeoutError:
