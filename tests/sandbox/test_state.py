@@ -128,3 +128,11 @@ def test_status_counts_stay_in_step_with_task_statuses(state):
     assert state.transformation_status(tf) == recomputed
     assert state.network_status(str(one)) == recomputed == state.network_status(str(two))
     assert state.task_statuses([child]) == ["invalid"]
+
+
+def test_network_arguments_take_strings_or_scoped_keys(state):
+    one, _, tf = _two_networks_sharing_one_transformation(state)
+    (task,) = state.create_tasks([tf])
+    assert state.action_tasks(str(one), [task]) == [task]
+    assert state.actioned_tasks(str(one)) == state.actioned_tasks(one) == {task: 0.5}
+    assert state.cancel_tasks(str(one), [task]) == [task]

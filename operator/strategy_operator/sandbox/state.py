@@ -701,12 +701,13 @@ class SandboxState:
 
     # -- TaskHub ------------------------------------------------------------------------
 
-    def _network_for_hub(self, network_sk: ScopedKey) -> NetworkRecord | None:
+    def _network_for_hub(self, network_sk: ScopedKey | str) -> NetworkRecord | None:
+        network_sk = _parse_sk(network_sk)
         if network_sk.qualname != "AlchemicalNetwork":
             raise BadRequest(NOT_A_NETWORK)
         return self.networks.get(str(network_sk))
 
-    def actioned_tasks(self, network_sk: ScopedKey) -> dict[str, float]:
+    def actioned_tasks(self, network_sk: ScopedKey | str) -> dict[str, float]:
         with self._lock:
             network = self._network_for_hub(network_sk)
             if network is None:
@@ -719,7 +720,7 @@ class SandboxState:
             return {n: self._actions[n][str(task_sk)] for n in self._unordered(self._hubs_of_task.get(str(task_sk), ()))}
 
     def action_tasks(
-        self, network_sk: ScopedKey, task_sks: list[str], weight: float | list[float] | None = None
+        self, network_sk: ScopedKey | str, task_sks: list[str], weight: float | list[float] | None = None
     ) -> list[str | None]:
         """Action tasks on the network's hub; weights are validated only after the actioning
         is committed, exactly like upstream (a 400 leaves the new links at weight 0.5)."""
@@ -761,7 +762,7 @@ class SandboxState:
                         actions[str(sk)] = float(weight)
             return out
 
-    def cancel_tasks(self, network_sk: ScopedKey, task_sks: list[str]) -> list[str | None]:
+    def cancel_tasks(self, network_sk: ScopedKey | str, task_sks: list[str]) -> list[str | None]:
         with self._lock:
             network = self._network_for_hub(network_sk)
             if network is None:
@@ -944,12 +945,13 @@ class SandboxState:
 
     # -- task restart patterns ------------------------------------------------------------
 
-    def _hub_for_patterns(self, network_sk: ScopedKey) -> NetworkRecord | None:
+    def _hub_for_patterns(self, network_sk: ScopedKey | str) -> NetworkRecord | None:
+        network_sk = _parse_sk(network_sk)
         if network_sk.qualname != "AlchemicalNetwork":
             raise ServerFault(NOT_A_NETWORK)  # upstream does not catch it here
         return self.networks.get(str(network_sk))
 
-    def add_restart_patterns(self, network_sk: ScopedKey, patterns: list[str], max_retries: int) -> None:
+    def add_restart_patterns(self, network_sk: ScopedKey | str, patterns: list[str], max_retries: int) -> None:
         """Patterns enforce the hub and apply to every task it actions now or later; the
         hub's errored tasks are resolved against them at once."""
         with self._lock:
@@ -966,7 +968,7 @@ class SandboxState:
                     self._applies.setdefault(task_sk, {}).setdefault((network.sk, pattern), 0)
             self._resolve_restarts(actioned)
 
-    def remove_restart_patterns(self, network_sk: ScopedKey, patterns: list[str]) -> None:
+    def remove_restart_patterns(self, network_sk: ScopedKey | str, patterns: list[str]) -> None:
         with self._lock:
             network = self._hub_for_patterns(network_sk)
             if network is None:
@@ -977,13 +979,13 @@ class SandboxState:
                     for applies in self._applies.values():
                         applies.pop((network.sk, pattern), None)
 
-    def clear_restart_patterns(self, network_sk: ScopedKey) -> None:
+    def clear_restart_patterns(self, network_sk: ScopedKey | str) -> None:
         with self._lock:
             network = self._hub_for_patterns(network_sk)
             if network is not None:
                 self.remove_restart_patterns(network_sk, list(self._restart_patterns.get(network.sk, {})))
 
-    def set_restart_patterns_max_retries(self, network_sk: ScopedKey, patterns: list[str], max_retries: int) -> None:
+    def set_restart_patterns_max_retries(self, network_sk: ScopedKey | str, patterns: list[str], max_retries: int) -> None:
         with self._lock:
             network = self._hub_for_patterns(network_sk)
             hub_patterns = self._restart_patterns.get(network.sk, {}) if network else {}
@@ -1048,8 +1050,9 @@ class SandboxState:
 
     # -- strategies ---------------------------------------------------------------------
 
-    def set_strategy(self, network_sk: ScopedKey, chain: list[Any] | None, state_fields: dict[str, Any]) -> str | None:
+    def set_strategy(self, network_sk: ScopedKey | str, chain: list[Any] | None, state_fields: dict[str, Any]) -> str | None:
         """Store a strategy verbatim with a replaced state; None removes it."""
+        network_sk = _parse_sk(network_sk)
         with self._lock:
             if network_sk.qualname != "AlchemicalNetwork":
                 raise ServerFault("not a network")  # upstream's 400 branch crashes
