@@ -22,9 +22,10 @@ RELEASE = "aso"
 SERVICE_ACCOUNT = "aso-alchemiscale-strategy-operator"
 
 
-def kubectl_any(plane: ControlPlane, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def kubectl_any(plane: ControlPlane, *args: str, check: bool = True,
+                input: str | None = None) -> subprocess.CompletedProcess[str]:
     result = subprocess.run([str(find_kubectl()), f"--kubeconfig={plane.kubeconfig}", *args],
-                            capture_output=True, text=True, timeout=120)
+                            input=input, capture_output=True, text=True, timeout=120)
     if check and result.returncode != 0:
         raise AssertionError(f"kubectl {' '.join(args)}: {result.stderr}{result.stdout}")
     return result
@@ -144,3 +145,25 @@ def test_namespaced_install_denies_everything_else(control_plane: ControlPlane, 
                      "--subresource=status")
     rules = kubectl_any(control_plane, "get", "clusterrolebindings", "-o", "json").stdout
     assert f'"namespace": "{release_namespace}"' not in rules, "a namespaced install binds nothing cluster-wide"
+
+
+def test_operator_pod_is_admitted_under_pod_security_restricted(render, control_plane: ControlPlane,
+                                                                namespace: str) -> None:
+    """The API server's PodSecurity admission, enforcing `restricted`, accepts the chart's pod."""
+    kubectl_any(control_plane, "label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted",
+                "pod-security.kubernetes.io/enforce-version=latest")
+    deployment = next(o for o in render(namespace=namespace) if o["kind"] == "Deployment")
+    template = deployment["spec"]["template"]
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "operator-pod", "namespace": namespace, "labels": template["metadata"]["labels"]},
+           "spec": template["spec"]}
+    created = kubectl_any(control_plane, "create", "-f", "-", input=json.dumps(pod))
+    assert "Warning" not in created.stderr, created.stderr
+
+    # The control: the same pod allowed to escalate privileges is refused, so enforcement is on.
+    escalating = json.loads(json.dumps(pod))
+    escalating["metadata"]["name"] = "escalating-pod"
+    escalating["spec"]["containers"][0]["securityContext"]["allowPrivilegeEscalation"] = True
+    refused = subprocess.run([str(find_kubectl()), f"--kubeconfig={control_plane.kubeconfig}", "create", "-f", "-"],
+                             input=json.dumps(escalating), capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0 and "violates PodSecurity" in refused.stderr, refused.stderr
