@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from alchemiscale_helpers import SCOPE
 
-from strategy_operator.alchemiscale import NetworkSnapshotter, build_snapshot
+from strategy_operator.alchemiscale import NetworkSnapshotter, TransientError, build_snapshot
 from strategy_operator.scopedkey import ScopedKey
 
 
@@ -154,3 +154,32 @@ async def test_snapshot_document_validates_in_the_engine(sandbox, client) -> Non
     snapshot = engine.Snapshot.model_validate(document)
     plan = engine.plan_iteration(snapshot)
     assert plan.result_count == 5
+
+
+async def test_a_new_snapshotter_counts_results_of_tasks_the_client_created(sandbox, client) -> None:
+    network = _star(sandbox, 4)
+    state = sandbox.state
+    transformation = sorted(state.transformations(network))[0]
+    [ours] = await client.create_tasks([transformation])
+    state.claim_task(ours)
+    state.complete_task(ours, ok=True)
+    # Same client (it remembers `ours`), fresh snapshotter: the task finished unseen.
+    observation = await NetworkSnapshotter(client, network).observe()
+    assert observation.result_count == 1
+
+
+async def test_observation_after_a_failure_is_redone_whole(sandbox, client) -> None:
+    network = _star(sandbox, 3)
+    state = sandbox.state
+    transformation = sorted(state.transformations(network))[0]
+    [task] = state.create_tasks([transformation])
+    state.claim_task(task)
+    snapshotter = NetworkSnapshotter(client, network)
+    await snapshotter.observe()
+    state.complete_task(task, ok=True)
+    # The status lists succeed (the change is seen), then reading the results fails.
+    sandbox.faults.fail_next(3, status=503, path_prefix="/transformations/")
+    with pytest.raises(TransientError):
+        await snapshotter.observe()
+    sandbox.faults.clear()
+    assert (await snapshotter.observe()).result_count == 1

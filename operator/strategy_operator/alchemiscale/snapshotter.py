@@ -209,8 +209,8 @@ class NetworkSnapshotter:
             elif tasks_per_transformation is not None:
                 to_read = {t for t, n in tasks_per_transformation.items() if n}
             else:
-                # No settled tasks exist, so every task is live and mapped.
-                to_read = {mapping[t] for t in live if mapping.get(t) in in_network}
+                # Every task is live and now mapped, or settled and known (then dirty).
+                to_read = {mapping[t] for t in live if mapping.get(t) in in_network} | dirty
             results = {e.key: 0 for e in structure.transformations}
         else:
             to_read = dirty | {transformation for transformation, _ in claim_lost.values()}
