@@ -329,3 +329,16 @@ def test_schema_rejects_bad_values_naming_the_field(render_error, values: dict[s
 def test_service_monitor_without_service_fails_with_a_reason(render_error) -> None:
     error = render_error({"metrics": {"service": {"enabled": False}, "serviceMonitor": {"enabled": True}}})
     assert "metrics.serviceMonitor.enabled needs metrics.service.enabled" in error
+
+
+def test_chart_app_version_is_the_packages_version() -> None:
+    import tomllib
+
+    import yaml
+
+    from strategy_operator import __version__
+
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    pyproject = tomllib.loads((CHART.parents[1] / "pyproject.toml").read_text())
+    # The default image tag is the appVersion: it must name the image built from this source.
+    assert chart["appVersion"] == __version__ == pyproject["project"]["version"]
