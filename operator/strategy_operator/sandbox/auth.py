@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import jwt
 
-from strategy_operator.scopedkey import InvalidScopedKey, Scope
+from strategy_operator.scopedkey import Scope
 
 ALGORITHM = "HS256"
 DEFAULT_TOKEN_LIFETIME = 1800
@@ -100,7 +100,6 @@ def parse_query_scope(org: str | None, campaign: str | None, project: str | None
 
 __all__ = [
     "DEFAULT_TOKEN_LIFETIME",
-    "InvalidScopedKey",
     "InvalidToken",
     "TokenData",
     "TokenIssuer",
