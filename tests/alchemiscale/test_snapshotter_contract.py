@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from alchemiscale_helpers import SCOPE
 
-from strategy_operator.alchemiscale import NetworkSnapshotter, TransientError, build_snapshot
+from strategy_operator.alchemiscale import NetworkNotFound, NetworkSnapshotter, TransientError, build_snapshot
 from strategy_operator.scopedkey import ScopedKey
 
 
@@ -183,3 +183,24 @@ async def test_observation_after_a_failure_is_redone_whole(sandbox, client) -> N
         await snapshotter.observe()
     sandbox.faults.clear()
     assert (await snapshotter.observe()).result_count == 1
+
+
+async def test_structure_falls_back_to_listings_when_the_network_object_is_not_served(sandbox, client) -> None:
+    network = _star(sandbox, 5)
+    await client.info()
+    # As if the server did not serve GET /networks/{sk}: the first matching request is a 404.
+    sandbox.faults.fail_next(1, status=404, path_prefix=f"/networks/{network}")
+    observation = await NetworkSnapshotter(client, network).observe()
+    for t in observation.transformations:
+        assert [t.state_a, t.state_b] == sandbox.state.transformation_chemical_systems(t.key)
+    assert len(observation.transformations) == 5 and len(observation.chemical_systems) == 6
+    # network 404, transformations, chemical systems, 5 x transformation chemical systems, counts
+    assert observation.requests == 1 + 2 + 5 + 1
+
+
+async def test_missing_network_on_the_fallback_path(sandbox, client) -> None:
+    missing = f"AlchemicalNetwork-{'1' * 32}-{SCOPE}"
+    await client.info()
+    sandbox.faults.fail_next(1, status=404, path_prefix=f"/networks/{missing}")
+    with pytest.raises(NetworkNotFound, match=missing):
+        await NetworkSnapshotter(client, missing).observe()
