@@ -271,6 +271,8 @@ class SandboxState:
             return identity if identity.key == key else None
 
     def identity_scopes(self, identifier: str) -> list[str]:
+        if "'" in identifier:
+            raise ServerFault("identifier breaks upstream's string-built Cypher query")
         with self._lock:
             identity = self.identities.get(identifier)
             return list(identity.scopes) if identity else []
