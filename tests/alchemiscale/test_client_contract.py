@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 import pytest
 from alchemiscale_helpers import ALICE_KEY, FAST_RETRY, OTHER_SCOPE, SCOPE
@@ -169,8 +168,9 @@ async def test_timeouts_are_transient(sandbox) -> None:
 
 async def test_unreachable_server_is_transient() -> None:
     async with AlchemiscaleClient("http://127.0.0.1:9", Credentials("alice", ALICE_KEY), retry=FAST_RETRY) as client:
-        with pytest.raises(TransientError, match="unreachable"):
+        with pytest.raises(TransientError, match="unreachable") as caught:
             await client.info()
+        assert "unknown identifier" not in str(caught.value)
         assert client.requests_sent == FAST_RETRY.attempts
 
 

@@ -188,6 +188,8 @@ class AlchemiscaleClient:
             try:
                 response = await self._with_retries("POST", "/token", True, data=form)
             except TransientError as exc:
+                if "answered 500" not in str(exc):
+                    raise
                 raise TransientError(
                     f"{exc} (alchemiscale 0.8.0 also answers 500 for an unknown identifier, "
                     f"here {self.credentials.identifier!r})"
