@@ -154,6 +154,11 @@ def test_build_steps_install_a_working_operator(tmp_path: Path) -> None:
     outside.mkdir()
     assert "run" in run(entrypoint, "--help", cwd=outside)
     assert "--min-sleep-interval" in run(entrypoint, "run", "--help", cwd=outside)
+    # `run --help` stops before the handlers are imported: import everything `run` needs, in the
+    # image's environment, which has no sandbox or test extras.
+    run(python, "-c", "import strategy_operator.handlers, strategy_operator.iteration, "
+        "strategy_operator.runner; import importlib.util as u; assert u.find_spec('fastapi') is None",
+        cwd=outside)
     crd = yaml.safe_load(run(entrypoint, "crd", cwd=outside))
     assert crd["kind"] == "CustomResourceDefinition"
     assert crd["metadata"]["name"] == "networkstrategies.alchemiscale.org"
