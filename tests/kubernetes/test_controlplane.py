@@ -201,3 +201,41 @@ def test_binaries_directory_without_apiserver_is_a_clear_error(monkeypatch, tmp_
     monkeypatch.setenv(controlplane.BIN_DIR_ENV, str(tmp_path))
     with pytest.raises(ControlPlaneError, match="kube-apiserver"):
         find_binaries()
+
+
+# ------------------------------------------------------------------------- the build
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BUILD_SCRIPT = REPO_ROOT / "hack" / "build-controlplane.sh"
+TOOL_MODULE = REPO_ROOT / "hack" / "controlplane"
+
+
+def test_a_current_stamp_makes_the_build_script_a_lookup():
+    find_binaries()  # builds if the cache is stale, so the timed call below is a stamp hit
+    started = time.monotonic()
+    result = subprocess.run(["bash", str(BUILD_SCRIPT)], capture_output=True, text=True, timeout=60, check=True)
+    assert time.monotonic() - started < 5
+    assert result.stderr == ""
+    (directory,) = result.stdout.splitlines()
+    stamp = (Path(directory) / ".stamp").read_text()
+    assert f"k8s={controlplane.K8S_VERSION} " in stamp
+    assert all(os.access(Path(directory) / name, os.X_OK) for name in ("kube-apiserver", "etcd", "helm"))
+
+
+def test_the_tool_module_replaces_exactly_the_staging_modules_of_its_kubernetes():
+    go_mod = (TOOL_MODULE / "go.mod").read_text()
+    replaced = sorted(line.split()[1] for line in go_mod.splitlines() if line.startswith("replace k8s.io/"))
+    try:
+        modcache = subprocess.run(["go", "env", "GOMODCACHE"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("go is not available to locate the module cache")
+    upstream = Path(modcache) / "cache" / "download" / "k8s.io" / "kubernetes" / "@v" / f"{controlplane.K8S_VERSION}.mod"
+    if not upstream.is_file():
+        pytest.skip(f"{upstream} is not in the module cache")
+    staging = sorted(
+        line.split()[0] for line in upstream.read_text().splitlines() if "=> ./staging/" in line and line.split()[0].startswith("k8s.io/")
+    )
+    assert replaced == staging
+    staging_version = "v0." + controlplane.K8S_VERSION.removeprefix("v1.")
+    assert all(line.endswith(f" {staging_version}") for line in go_mod.splitlines() if line.startswith("replace k8s.io/"))
+    assert f"k8s.io/kubernetes {controlplane.K8S_VERSION}" in go_mod
