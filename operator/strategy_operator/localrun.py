@@ -377,6 +377,8 @@ def run(options: Options, out: TextIO = sys.stdout) -> int:
         _say(out, f"alchemiscale sandbox at {sandbox.url} with {len(networks)} networks; "
                   f"compute {options.compute_rate:g} tasks/s, {options.compute_duration:g} s each.")
         kubectl("apply", "-f", "-", input=json.dumps(credentials_secret_manifest(options.namespace, DEMO_IDENTITY, key)))
+        stack.callback(kubectl, "delete", "secret", DEMO_SECRET, "-n", options.namespace, "--ignore-not-found",
+                       check=False)
 
         # 4. The operator.
         operator = OperatorProcess(kubectl.env(), options.namespace, options.workdir / "operator.log")

@@ -125,6 +125,8 @@ def test_demo_on_the_current_cluster_runs_until_dormant_and_cleans_up(
     # Deleted while the operator ran: no NetworkStrategy is left hanging on a finalizer.
     left = json.loads(kubectl("get", "networkstrategies", "-o", "json").stdout)["items"]
     assert left == []
+    # On someone else's cluster the demo leaves no Secret behind either.
+    assert kubectl("get", "secret", localrun.DEMO_SECRET, check=False).returncode != 0
 
 
 @pytest.mark.e2e
