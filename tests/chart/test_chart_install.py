@@ -167,3 +167,20 @@ def test_operator_pod_is_admitted_under_pod_security_restricted(render, control_
     refused = subprocess.run([str(find_kubectl()), f"--kubeconfig={control_plane.kubeconfig}", "create", "-f", "-"],
                              input=json.dumps(escalating), capture_output=True, text=True, timeout=60)
     assert refused.returncode != 0 and "violates PodSecurity" in refused.stderr, refused.stderr
+
+
+def test_upgrade_from_cluster_wide_to_namespaced_removes_the_cluster_grant(
+        helm: str, helm_env: dict[str, str], control_plane: ControlPlane, namespace: str, crd_installed: str) -> None:
+    helm_run(helm, control_plane, "install", RELEASE, str(CHART), "--namespace", namespace, env=helm_env)
+    try:
+        assert can_i(control_plane, namespace, "list", "networkstrategies.alchemiscale.org", "default")
+        watched = new_namespace(control_plane, "upgraded")
+        helm_run(helm, control_plane, "upgrade", RELEASE, str(CHART), "--namespace", namespace, "--reuse-values",
+                 "--set-json", f'operator.watchNamespaces=["{watched}"]', env=helm_env)
+        assert can_i(control_plane, namespace, "list", "networkstrategies.alchemiscale.org", watched)
+        assert not can_i(control_plane, namespace, "list", "networkstrategies.alchemiscale.org", "default")
+        manifest = helm_run(helm, control_plane, "get", "manifest", RELEASE, "--namespace", namespace,
+                            env=helm_env).stdout
+        assert "kind: ClusterRole" not in manifest
+    finally:
+        helm_run(helm, control_plane, "uninstall", RELEASE, "--namespace", namespace, env=helm_env)
