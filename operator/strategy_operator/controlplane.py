@@ -324,21 +324,38 @@ def reap_stale_workdirs(base: Path | None = None) -> list[Path]:
     base = base or Path(tempfile.gettempdir())
     removed = []
     for workdir in base.glob(WORKDIR_PREFIX + "*"):
-        owner_file = workdir / OWNER_FILE
-        try:
-            owner = int(owner_file.read_text().strip())
-        except (OSError, ValueError):
+        owner = _owner_of(workdir)
+        if owner is None or owner == os.getpid() or _pid_alive(owner):
             continue
-        if owner == os.getpid() or _pid_alive(owner):
-            continue
-        with contextlib.suppress(OSError, ValueError):
-            for line in (workdir / PGIDS_FILE).read_text().split():
-                pgid = int(line)
-                if _group_belongs_to(pgid, workdir):
-                    _kill_group(pgid, signal.SIGKILL)
+        _kill_recorded_groups(workdir)
         shutil.rmtree(workdir, ignore_errors=True)
         removed.append(workdir)
     return removed
+
+
+def _owner_of(workdir: Path) -> int | None:
+    try:
+        return int((workdir / OWNER_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _kill_recorded_groups(workdir: Path) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        for line in (workdir / PGIDS_FILE).read_text().split():
+            pgid = int(line)
+            if _group_belongs_to(pgid, workdir):
+                _kill_group(pgid, signal.SIGKILL)
+    with contextlib.suppress(FileNotFoundError):
+        (workdir / PGIDS_FILE).unlink()
+
+
+def _claim_explicit_workdir(workdir: Path) -> None:
+    """Take over a caller-chosen workdir, finishing off a previous launcher that was killed."""
+    owner = _owner_of(workdir)
+    if owner is not None and owner != os.getpid() and _pid_alive(owner):
+        raise ControlPlaneError(f"{workdir} is in use by another control plane (launcher pid {owner})")
+    _kill_recorded_groups(workdir)
 
 
 @dataclass
@@ -415,6 +432,7 @@ class ControlPlane:
             else:
                 root, owns = Path(workdir).resolve(), False
                 root.mkdir(parents=True, exist_ok=True)
+                _claim_explicit_workdir(root)
             try:
                 return cls._start_once(root, owns, binaries, ready_timeout, extra_apiserver_args)
             except _PortClash as clash:

@@ -239,3 +239,19 @@ def test_the_tool_module_replaces_exactly_the_staging_modules_of_its_kubernetes(
     staging_version = "v0." + controlplane.K8S_VERSION.removeprefix("v1.")
     assert all(line.endswith(f" {staging_version}") for line in go_mod.splitlines() if line.startswith("replace k8s.io/"))
     assert f"k8s.io/kubernetes {controlplane.K8S_VERSION}" in go_mod
+
+
+def test_an_explicit_workdir_left_by_a_killed_launcher_is_taken_over(tmp_path):
+    workdir = tmp_path / "plane"
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD.replace("ControlPlane.start(", f"ControlPlane.start({str(workdir)!r}, ")],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().split()[0] == str(workdir)
+    with pytest.raises(ControlPlaneError, match="in use by another control plane"):
+        ControlPlane.start(workdir, binaries=find_binaries())
+    child.kill()
+    child.wait(30)
+    with ControlPlane.start(workdir, binaries=find_binaries()) as plane:
+        assert plane.running
