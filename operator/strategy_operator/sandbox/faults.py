@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 ADMIN_PREFIX = "/_sandbox"
+ROUTE_TEMPLATE_KEY = "sandbox.route_template"  # set by handlers outside FastAPI's router
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -186,8 +187,7 @@ class SandboxFrontDoor:
         return counting_send
 
     def _record(self, scope: Scope) -> None:
-        route = scope.get("route")
-        template = getattr(route, "path", None) or scope["path"]
+        template = scope.get(ROUTE_TEMPLATE_KEY) or getattr(scope.get("route"), "path", None) or scope["path"]
         self.requests.record(scope["method"], template)
 
 

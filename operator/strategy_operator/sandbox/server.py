@@ -13,6 +13,7 @@ import uvicorn
 from strategy_operator.sandbox.admin import admin
 from strategy_operator.sandbox.app import create_app
 from strategy_operator.sandbox.auth import DEFAULT_TOKEN_LIFETIME, TokenIssuer
+from strategy_operator.sandbox.fastlane import FastLane
 from strategy_operator.sandbox.faults import Faults, RequestLog, SandboxFrontDoor
 from strategy_operator.sandbox.simulator import ComputeSettings, Simulator
 from strategy_operator.sandbox.state import SandboxState
@@ -27,6 +28,7 @@ class Sandbox:
     faults: Faults = field(default_factory=Faults)
     requests: RequestLog = field(default_factory=RequestLog)
     simulator: Simulator | None = None
+    fast_lane: bool = True  # see fastlane.py; off only to compare against the full app
 
     def __post_init__(self) -> None:
         app = create_app(self.state, self.tokens, admin=admin)
@@ -34,7 +36,8 @@ class Sandbox:
         app.state.requests = self.requests
         app.state.simulator = self.simulator
         self.app = app
-        self.asgi = SandboxFrontDoor(app, self.faults, self.requests)
+        inner = FastLane(app, self.state, self.tokens) if self.fast_lane else app
+        self.asgi = SandboxFrontDoor(inner, self.faults, self.requests)
 
 
 def build_sandbox(
