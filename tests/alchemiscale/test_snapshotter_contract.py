@@ -204,3 +204,20 @@ async def test_missing_network_on_the_fallback_path(sandbox, client) -> None:
     sandbox.faults.fail_next(1, status=404, path_prefix=f"/networks/{missing}")
     with pytest.raises(NetworkNotFound, match=missing):
         await NetworkSnapshotter(client, missing).observe()
+
+
+async def test_result_count_is_exact_and_cheaper_than_an_observation(sandbox, client) -> None:
+    network = _star(sandbox, 12)
+    waiting = _populate(sandbox, network)
+    snapshotter = NetworkSnapshotter(client, network)
+    assert await snapshotter.result_count() == 12
+    before = client.requests_sent
+    assert await snapshotter.result_count() == 12
+    assert client.requests_sent - before <= 4  # counts and the live-status lists only
+    sandbox.state.claim_task(waiting[0])
+    sandbox.state.complete_task(waiting[0], ok=True)
+    assert await snapshotter.result_count() == 13
+    # The observation after it sees the same state, with the hub read.
+    observation = await snapshotter.observe()
+    assert observation.result_count == 13 and observation.results_read == 0
+    assert all(t.actioned for t in observation.tasks)

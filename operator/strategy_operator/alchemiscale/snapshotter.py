@@ -5,7 +5,7 @@ it learnt between iterations. Per observation it sends, when nothing changed:
 
     POST /bulk/networks/status          whole-network status counts
     GET  /networks/{sk}/tasks?status=s  one per live status (waiting, running, error) present
-    POST /networks/{sk}/tasks/actioned  the TaskHub's actioned tasks
+    POST /networks/{sk}/tasks/actioned  the TaskHub's actioned tasks (not for `result_count()`)
 
 — at most five requests, whatever the network's size. Everything else is cached.
 
@@ -106,8 +106,9 @@ class NetworkSnapshotter:
         return f"NetworkSnapshotter(network={self.network!r}, client={self.client!r})"
 
     async def result_count(self) -> int:
-        """R, exact per the cache rules above; costs what an observation costs."""
-        return (await self.observe()).result_count
+        """R, exact per the cache rules above: an observation without the TaskHub read."""
+        async with self._lock:
+            return (await self._observe(read_hub=False)).result_count
 
     async def _map(self, func: Callable[[T], Awaitable[R]], items: Iterable[T]) -> list[R]:
         limit = asyncio.Semaphore(self.concurrency)
@@ -122,7 +123,7 @@ class NetworkSnapshotter:
         async with self._lock:
             return await self._observe()
 
-    async def _observe(self) -> Observation:
+    async def _observe(self, read_hub: bool = True) -> Observation:
         client = self.client
         started = client.requests_sent
         if self._structure is None:
@@ -137,7 +138,7 @@ class NetworkSnapshotter:
         present = [s for s in LIVE_STATUSES if counts.get(s)]
         listings = await asyncio.gather(
             *(client.network_tasks(self.network, s) for s in present),
-            client.network_actioned_tasks(self.network) if counts else _empty(),
+            client.network_actioned_tasks(self.network) if counts and read_hub else _empty(),
         )
         live: dict[str, str] = {}
         for status, tasks in zip(present, listings):
