@@ -66,3 +66,13 @@ def test_snapshot_errors_are_clear(sandbox, args, env, code, message) -> None:
     assert message in result.stderr
     assert result.stdout == ""
     assert ALICE_KEY not in result.stderr
+
+
+def test_snapshot_with_a_dormant_state(sandbox) -> None:
+    network = sandbox.state.generate_network(shape="star", systems=3, scope=SCOPE, seed=5)
+    env = {"ALCHEMISCALE_IDENTIFIER": "alice", "ALCHEMISCALE_KEY": ALICE_KEY}
+    result = _run("snapshot", "--server", sandbox.url, "--network", network, "--state-status", "dormant", env=env)
+    assert json.loads(result.stdout)["state"] == {"status": "dormant", "lastIterationResultCount": 0}
+    result = _run("snapshot", "--server", sandbox.url, "--network", network, "--state-status", "dormant",
+                  "--last-iteration-result-count", "7", env=env)
+    assert json.loads(result.stdout)["state"] == {"status": "dormant", "lastIterationResultCount": 7}
