@@ -164,3 +164,8 @@ def test_query_networks_filters_and_scope_intersection(sb, alice, fresh_seed):
     bad = alice.get("/networks", params={"org": "1bad"})
     assert bad.status_code == 400
     assert hidden not in alice.get("/networks").json()
+
+
+def test_query_with_an_invalid_regex_is_a_plain_500(sb, alice):
+    response = alice.get("/networks", params={"name": "("})
+    assert (response.status_code, response.text) == (500, "Internal Server Error")

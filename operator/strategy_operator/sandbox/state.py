@@ -435,9 +435,9 @@ class SandboxState:
             for network in self.networks.values():
                 if not scope.covers(ScopedKey.from_str(network.sk).scope):
                     continue
-                if name is not None and not re.fullmatch(name, network.name):
+                if name is not None and not _fullmatch(name, network.name):
                     continue
-                if state is not None and not re.fullmatch(state, network.mark):
+                if state is not None and not _fullmatch(state, network.mark):
                     continue
                 found.append(network.sk)
             return self._unordered(found)
@@ -447,7 +447,7 @@ class SandboxState:
             return self._unordered(
                 t.sk
                 for t in self.transformation_records.values()
-                if scope.covers(ScopedKey.from_str(t.sk).scope) and (name is None or re.fullmatch(name, t.name))
+                if scope.covers(ScopedKey.from_str(t.sk).scope) and (name is None or _fullmatch(name, t.name))
             )
 
     def query_chemical_systems(self, scope: Scope, name: str | None = None) -> list[str]:
@@ -455,7 +455,7 @@ class SandboxState:
             return self._unordered(
                 s.sk
                 for s in self.chemical_systems.values()
-                if scope.covers(ScopedKey.from_str(s.sk).scope) and (name is None or re.fullmatch(name, s.name))
+                if scope.covers(ScopedKey.from_str(s.sk).scope) and (name is None or _fullmatch(name, s.name))
             )
 
     def query_tasks(self, scope: Scope, status: str | None = None) -> list[str]:
@@ -697,7 +697,7 @@ class SandboxState:
                 if not any(s.covers(ScopedKey.from_str(task.sk).scope) for s in scopes):
                     continue
                 networks = self._networks_of_transformation.get(task.transformation, ())
-                if any(network_state is None or re.fullmatch(network_state, self.networks[n].mark) for n in networks):
+                if any(network_state is None or _fullmatch(network_state, self.networks[n].mark) for n in networks):
                     counts[task.status] += 1
             return dict(counts)
 
@@ -1085,6 +1085,14 @@ class SandboxState:
             state = network.strategy.state
             state.update(status="awake", exception=None, traceback=None)
             return network.sk
+
+
+def _fullmatch(pattern: str, text: str) -> bool:
+    """Whole-string regex match, as Cypher's `=~`; a bad pattern is a database error (500)."""
+    try:
+        return re.fullmatch(pattern, text) is not None
+    except re.error as exc:
+        raise ServerFault(f"invalid regular expression {pattern!r}: {exc}") from None
 
 
 def _gufe_key(sk: str) -> str:
