@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -142,7 +143,14 @@ def test_build_steps_install_a_working_operator(tmp_path: Path) -> None:
     python = venv / "bin" / "python"
     run(*host_pip, "--python", python, "install", "--require-hashes", "--no-deps", "--only-binary=:all:",
         "-r", LOCK)
-    run(*host_pip, "wheel", "--no-deps", "--wheel-dir", tmp_path / "wheels", ".")
+    # The build context: only what .dockerignore admits, so the wheel builds from exactly that.
+    context = tmp_path / "context"
+    context.mkdir()
+    for name in ("pyproject.toml", "README.md", "requirements.lock"):
+        shutil.copy2(REPO_ROOT / name, context / name)
+    shutil.copytree(REPO_ROOT / "operator", context / "operator",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+    run(*host_pip, "wheel", "--no-deps", "--wheel-dir", tmp_path / "wheels", ".", cwd=context)
     wheels = list((tmp_path / "wheels").glob("*.whl"))
     assert len(wheels) == 1
     run(*host_pip, "--python", python, "install", "--no-deps", "--no-index", wheels[0])
