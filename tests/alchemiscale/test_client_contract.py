@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 import pytest
-from alchemiscale_helpers import ALICE_KEY, FAST_RETRY, OTHER_SCOPE, SCOPE
+from alchemiscale_helpers import ALICE_KEY, client, FAST_RETRY, OTHER_SCOPE, sandbox, SCOPE  # noqa: F401 (fixtures)
 
 from strategy_operator.alchemiscale import (
     AlchemiscaleClient,

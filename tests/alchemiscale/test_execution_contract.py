@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from alchemiscale_helpers import SCOPE, FakePlan
+from alchemiscale_helpers import client, FakePlan, sandbox, SCOPE  # noqa: F401 (fixtures)
 
 from strategy_operator.alchemiscale import NetworkSnapshotter, OutcomeUnknown, TransientError, execute_plan
 from strategy_operator.scopedkey import ScopedKey
