@@ -159,3 +159,11 @@ def test_build_snapshot_is_the_plan_format_document() -> None:
     }
     assert observation.result_count == 2
     assert "settings" not in build_snapshot(observation, strategy={"name": "ConnectivityStrategy", "settings": None})["strategy"]
+
+
+async def test_a_path_prefix_in_the_server_url_is_kept() -> None:
+    # The official client drops it (urljoin with absolute paths); deployments behind a
+    # reverse-proxy prefix need it.
+    async with AlchemiscaleClient("https://example.org/alchemiscale/", Credentials("alice", SECRET)) as client:
+        request = client._http.build_request("GET", "networks/AlchemicalNetwork-a-b-c-d/tasks")
+        assert str(request.url) == "https://example.org/alchemiscale/networks/AlchemicalNetwork-a-b-c-d/tasks"
