@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from operator_harness import Cluster, OperatorProcess
+from operator_harness import IDENTITY, KEY, SCOPE, Cluster, OperatorProcess
 
-IDENTITY = "alice"
-KEY = "alice-secret-key-0123"
-SCOPE = "acme-tyk2-*"
 
 
 @pytest.fixture
@@ -48,11 +44,3 @@ def start_operator(namespace: str, cluster: Cluster, tmp_path: Path, sandbox) ->
     cluster.strip_finalizers()
     for process in started:
         process.stop()
-
-
-def actioned_by_transformation(state, network: str) -> Counter:
-    """{transformation: number of its tasks actioned on the network's TaskHub} in the sandbox."""
-    from strategy_operator.scopedkey import ScopedKey
-
-    tasks = state.actioned_tasks(ScopedKey.from_str(network))
-    return Counter(state.task_transformation(task) for task in tasks)

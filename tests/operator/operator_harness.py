@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +20,12 @@ T = TypeVar("T")
 
 # Fast settings for tests: a half-second tick and a one-second operator minimum interval.
 FAST = ["--tick", "0.5", "--min-sleep-interval", "1", "--log-level", "info"]
+
+
+# The identity every operator test logs in as; the sandbox grants it SCOPE.
+IDENTITY = "alice"
+KEY = "alice-secret-key-0123"
+SCOPE = "acme-tyk2-*"
 
 
 def free_port() -> int:
@@ -163,3 +170,11 @@ class Cluster:
 
     def patch_spec(self, name: str, spec: dict[str, Any]) -> None:
         self.kubectl("patch", "networkstrategy", name, "--type=merge", "-p", json.dumps({"spec": spec}))
+
+
+def actioned_by_transformation(state, network: str) -> Counter:
+    """{transformation: number of its tasks actioned on the network's TaskHub} in the sandbox."""
+    from strategy_operator.scopedkey import ScopedKey
+
+    tasks = state.actioned_tasks(ScopedKey.from_str(network))
+    return Counter(state.task_transformation(task) for task in tasks)

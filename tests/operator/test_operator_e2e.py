@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from conftest import IDENTITY, KEY, actioned_by_transformation
+from operator_harness import IDENTITY, KEY, actioned_by_transformation
 from operator_harness import network_strategy, wait_for
 from strategy_operator.schedule import parse_time
 
