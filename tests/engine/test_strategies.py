@@ -208,3 +208,11 @@ def test_eccentricities_of_an_empty_graph():
     from scipy.sparse import csr_matrix
 
     assert eccentricities(csr_matrix((3, 3), dtype=np.int8), np.arange(3)).tolist() == [0, 0, 0]
+
+
+def test_eccentricities_with_isolated_systems_sorted_last():
+    # Regression: the last connected system's final neighbour was dropped when every
+    # system after it was isolated, so A-C-B with an isolated D gave ecc(B) = 0.
+    ng = NetworkGraph.build([("t1", "A", "C"), ("t2", "B", "C")], ["D", "E"])
+    assert dict(zip(ng.systems, ng.eccentricities().tolist())) == {"A": 2, "B": 2, "C": 1, "D": 0, "E": 0}
+    assert weigh("RadialGrowthStrategy", [("t1", "A", "C"), ("t2", "B", "C")], systems=["D"]) == {"t1": 0.5, "t2": 0.5}

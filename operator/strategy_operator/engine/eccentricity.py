@@ -55,8 +55,11 @@ def _bit_parallel(adjacency: csr_matrix) -> np.ndarray:
     n = adjacency.shape[0]
     indptr, indices = adjacency.indptr, adjacency.indices
     isolated = np.diff(indptr) == 0
-    # reduceat needs in-range segment starts; isolated nodes' rows are zeroed afterwards.
-    starts = np.minimum(indptr[:-1], len(indices) - 1)
+    # reduceat needs in-range segment starts and ends each segment at the next start, so the
+    # gathered rows get a trailing zero row: trailing isolated nodes start there, and the last
+    # connected node's segment still ends at its own last neighbour. An isolated node's segment
+    # is empty, for which reduceat yields the row at its start; those are zeroed afterwards.
+    starts = indptr[:-1]
     result = np.zeros(n, dtype=np.int64)
     for first in range(0, n, _SOURCES_PER_BATCH):
         sources = np.arange(first, min(n, first + _SOURCES_PER_BATCH))
@@ -65,9 +68,11 @@ def _bit_parallel(adjacency: csr_matrix) -> np.ndarray:
         visited = np.zeros((n, words), dtype=np.uint64)
         visited[sources, offsets // 64] = np.left_shift(np.uint64(1), (offsets % 64).astype(np.uint64))
         frontier = visited.copy()
+        gathered = np.zeros((len(indices) + 1, words), dtype=np.uint64)
         level = 0
         while True:
-            reached = np.bitwise_or.reduceat(frontier[indices], starts, axis=0)
+            np.take(frontier, indices, axis=0, out=gathered[:-1])
+            reached = np.bitwise_or.reduceat(gathered, starts, axis=0)
             reached[isolated] = 0
             reached &= ~visited
             alive = np.bitwise_or.reduce(reached, axis=0)
