@@ -63,6 +63,15 @@ class Runtime:
     tracker: LivenessTracker
     executor: ThreadPoolExecutor
     health: HealthServer | None
+    # Passes over one network never overlap, whichever resources name it: two plans made
+    # from the same snapshot would each create the missing tasks, doubling the cap.
+    network_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def network_lock(self, network: str) -> asyncio.Lock:
+        lock = self.network_locks.get(network)
+        if lock is None:
+            lock = self.network_locks[network] = asyncio.Lock()
+        return lock
 
 
 @dataclass
@@ -258,7 +267,7 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
         if woken:
             # Start afresh: a new login picks up credentials or scopes fixed since the error.
             await state.sessions.aclose()
-        async with runtime.semaphore:
+        async with runtime.network_lock(str(spec.get("network"))), runtime.semaphore:
             if stopped:
                 return
             runtime.tracker.progressed()

@@ -397,3 +397,69 @@ def test_healthz_fails_while_a_due_resource_is_not_being_iterated(sandbox, clust
     assert "stuck" in body
     wait_for(lambda: cluster.status("stuck").get("iterations") == 1, timeout=60, what="the delayed pass")
     wait_for(lambda: operator.get("/healthz")[0] == 200, timeout=30, what="/healthz to recover")
+
+
+def test_two_resources_on_one_network_never_exceed_the_task_cap(sandbox, cluster, start_operator):
+    # Passes over one network must not interleave: two plans from the same snapshot would
+    # both create the missing tasks and double every transformation's actioned count.
+    network = sandbox.state.generate_network("star", systems=5, scope=SCOPE, seed=40)
+    cap = 1
+    worst: Counter = Counter()
+    watching = threading.Event()
+
+    def watch() -> None:
+        while not watching.is_set():
+            for transformation, count in actioned_by_transformation(sandbox.state, network).items():
+                worst[transformation] = max(worst[transformation], count)
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        cluster.credentials(IDENTITY, KEY)
+        sandbox.faults.delay_next(60, 0.3)  # long passes, so that the two surely overlap unless serialised
+        start_operator(default_server=True)
+        cluster.apply(network_strategy("twin-a", network, sleepInterval=3600, maxTasksPerTransformation=cap)
+                      + "---\n" + network_strategy("twin-b", network, sleepInterval=3600,
+                                                   maxTasksPerTransformation=cap))
+        for name in ("twin-a", "twin-b"):
+            wait_for(lambda: cluster.status(name).get("iterations") == 1, timeout=90, what=f"{name}'s iteration")
+        time.sleep(0.2)
+    finally:
+        watching.set()
+        watcher.join()
+    assert worst and max(worst.values()) <= cap, worst
+    created = [cluster.status(name)["lastIterationSummary"]["tasksCreated"] for name in ("twin-a", "twin-b")]
+    assert sorted(created) == [0, len(sandbox.state.transformations(network))], created
+
+
+def test_credentials_never_reach_debug_logs_status_or_events(sandbox, cluster, start_operator, kubectl):
+    import base64
+
+    network = sandbox.state.generate_network("star", systems=3, scope=SCOPE, seed=41)
+    other = sandbox.state.generate_network("star", systems=3, scope=SCOPE, seed=42)
+    wrong = "wrong-key-for-alice-4567"
+    cluster.credentials(IDENTITY, KEY)
+    cluster.credentials(IDENTITY, wrong, name="wrong-creds")
+    operator = start_operator("--log-level", "debug", default_server=True)
+    cluster.apply(network_strategy("login", network, sleepInterval=1))
+    cluster.apply(network_strategy("rejected", other, secret="wrong-creds", sleepInterval=1))
+    wait_for(lambda: cluster.status("login").get("iterations", 0) >= 1, timeout=60, what="a login and iteration")
+    _assert_error(cluster, "rejected", "InvalidCredentials")
+    sandbox.faults.outage(True)
+    wait_for(lambda: cluster.condition("login", "Degraded").get("reason") == "AlchemiscaleUnreachable",
+             timeout=60, what="the outage to be noticed")
+    sandbox.faults.outage(False)
+    wait_for(lambda: cluster.condition("login", "Degraded").get("status") == "False", timeout=60,
+             what="recovery from the outage")
+
+    log = operator.log()
+    assert "Merge-patching the status" in log, "the operator must really log at debug level"
+    resources = kubectl("get", "networkstrategies", "-o", "yaml").stdout
+    events = kubectl("get", "events", "-o", "yaml").stdout
+    for secret in (KEY, wrong):
+        encoded = base64.b64encode(secret.encode()).decode()
+        for where, text in (("log", log), ("status", resources), ("events", events)):
+            assert secret not in text and encoded not in text, f"a credential reached the {where}"
+    assert not re.search(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.", log + resources + events), \
+        "an alchemiscale token reached a log, status or event"
