@@ -114,3 +114,17 @@ def test_unordered_lists_are_shuffled_but_bulk_results_aligned(sb, alice):
     assert [sb.state.tasks[t].transformation for t in created] == tfs
     reversed_keys = objs(list(reversed(created)))
     assert alice.post(f"/networks/{network}/tasks/action", json={"tasks": reversed_keys}).json() == list(reversed(created))
+
+
+def test_strategy_state_is_validated_before_the_network_is_looked_up(sb, alice, network):
+    # Upstream builds its StrategyState from the body before touching the store: a bad state
+    # is a 422 even on a network that does not exist or an SK that is not a network.
+    unknown = network.replace(network.split("-")[1], "5" * 32)
+    tf = sb.state.transformations(network)[0]
+    for target in (network, unknown, tf):
+        response = alice.post(f"/networks/{target}/strategy", json={"strategy": CHAIN, "mode": "bogus"})
+        assert response.status_code == 422, target
+        detail = response.json()["detail"]
+        # str() of pydantic's error for upstream's model: its name, and the enum's choices.
+        assert detail.startswith("1 validation error for StrategyState\nmode\n")
+        assert "Input should be 'full', 'partial' or 'disabled' [type=enum" in detail

@@ -20,7 +20,8 @@ import threading
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal, Sequence
+from enum import StrEnum
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, PositiveInt
@@ -150,26 +151,47 @@ class ResultRecord:
     tracebacks: list[str] | None = None  # failed units' tracebacks (failures only)
 
 
+class StrategyModeEnum(StrEnum):
+    full = "full"
+    partial = "partial"
+    disabled = "disabled"
+
+
+class StrategyStatusEnum(StrEnum):
+    awake = "awake"
+    dormant = "dormant"
+    error = "error"
+
+
+class StrategyTaskScalingEnum(StrEnum):
+    linear = "linear"
+    exponential = "exponential"
+
+
 class StrategyStateModel(BaseModel):
-    """alchemiscale's StrategyState: omitted fields take defaults, unknown keys are ignored."""
+    """alchemiscale's StrategyState: omitted fields take defaults, unknown keys are ignored.
 
-    model_config = ConfigDict(extra="ignore")
+    Enums (in upstream's member order) and the title make a 422's detail, which is the
+    text of pydantic's error, read as upstream's does."""
 
-    mode: Literal["full", "partial", "disabled"] = "partial"
-    status: Literal["awake", "dormant", "error"] = "awake"
+    model_config = ConfigDict(extra="ignore", title="StrategyState")
+
+    mode: StrategyModeEnum = StrategyModeEnum.partial
+    status: StrategyStatusEnum = StrategyStatusEnum.awake
     iterations: int = 0
     sleep_interval: PositiveInt = 3600
     last_iteration: dt.datetime | None = None
     last_iteration_result_count: int = 0
     max_tasks_per_transformation: PositiveInt = 3
-    task_scaling: Literal["linear", "exponential"] = "exponential"
+    task_scaling: StrategyTaskScalingEnum = StrategyTaskScalingEnum.exponential
     exception: tuple[str, str] | None = None
     traceback: str | None = None
 
 
 def validate_strategy_state(fields: dict[str, Any]) -> dict[str, Any]:
     """Raises pydantic's ValidationError (a ValueError) naming the offending field."""
-    return StrategyStateModel.model_validate(fields).model_dump()
+    state = StrategyStateModel.model_validate(fields).model_dump()
+    return {name: value.value if isinstance(value, StrEnum) else value for name, value in state.items()}
 
 
 def strategy_state_json(state: dict[str, Any]) -> dict[str, Any]:
@@ -1056,6 +1078,8 @@ class SandboxState:
         """Store a strategy verbatim with a replaced state; None removes it."""
         network_sk = _parse_sk(network_sk)
         with self._lock:
+            # Upstream builds the state from the body first: a bad one is a 422 whatever the SK.
+            state = validate_strategy_state(state_fields) if chain is not None else None
             if network_sk.qualname != "AlchemicalNetwork":
                 raise ServerFault("not a network")  # upstream's 400 branch crashes
             network = self.networks.get(str(network_sk))
@@ -1065,7 +1089,7 @@ class SandboxState:
                 return None
             if network is None:
                 raise ServerFault("no such network")
-            state = validate_strategy_state(state_fields)
+            assert state is not None
             gufe_key = chain[-1][0]
             strategy_sk = f"{gufe_key}-{network_sk.scope}"
             network.strategy = StrategyRecord(strategy_sk, chain, state)
