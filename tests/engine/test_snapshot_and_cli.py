@@ -97,3 +97,10 @@ def test_bad_input_exits_2_with_nothing_on_stdout(stdin, words):
 def test_missing_file_exits_2(tmp_path):
     result = _cli(str(tmp_path / "absent.json"))
     assert result.returncode == 2 and result.stdout == "" and "cannot read" in result.stderr
+
+
+def test_strategy_failure_exits_1_with_nothing_on_stdout():
+    doc = snapshot(path("a", "b", "c", "d", results={"a_b": 1, "b_c": 1}), strategy="RadialGrowthStrategy", settings={"decay_distance_rate": 1e-200})
+    result = _cli("-", stdin=json.dumps(doc))
+    assert result.returncode == 1 and result.stdout == "" and "strategy failed" in result.stderr
+    assert "decay_distance_rate" in result.stderr and "Traceback" not in result.stderr

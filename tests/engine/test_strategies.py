@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from engine_helpers import normalise, reference_connectivity, reference_radialgrowth
 
-from strategy_operator.engine import NetworkGraph, build_strategy
+from strategy_operator.engine import NetworkGraph, StrategyError, build_strategy
 from strategy_operator.engine.eccentricity import eccentricities
 from strategy_operator.engine.strategies import resolve_weights
 
@@ -216,3 +216,10 @@ def test_eccentricities_with_isolated_systems_sorted_last():
     ng = NetworkGraph.build([("t1", "A", "C"), ("t2", "B", "C")], ["D", "E"])
     assert dict(zip(ng.systems, ng.eccentricities().tolist())) == {"A": 2, "B": 2, "C": 1, "D": 0, "E": 0}
     assert weigh("RadialGrowthStrategy", [("t1", "A", "C"), ("t2", "B", "C")], systems=["D"]) == {"t1": 0.5, "t2": 0.5}
+
+
+def test_radialgrowth_boost_beyond_the_float_range_is_a_strategy_error():
+    # d = -1 on the inner edge of a-b-c-d (L = D = 3) multiplies by rate^-2 = 1e400.
+    edges = [("ab", "a", "b"), ("bc", "b", "c"), ("cd", "c", "d")]
+    with pytest.raises(StrategyError, match="decay_distance_rate"):
+        raw("RadialGrowthStrategy", edges, {"ab": 1, "bc": 1}, settings={"decay_distance_rate": 1e-200})

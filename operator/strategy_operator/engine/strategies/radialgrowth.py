@@ -16,6 +16,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from strategy_operator.engine.errors import StrategyError
 from strategy_operator.engine.graph import NetworkGraph
 from strategy_operator.engine.strategies.base import Strategy, Weights
 from strategy_operator.models.settings import RadialGrowthSettings
@@ -55,6 +56,12 @@ class RadialGrowthStrategy(Strategy):
             elif d == 0:
                 factor = 1.0
             else:
-                factor = spread ** (d - 1)
+                try:
+                    factor = spread ** (d - 1)
+                except OverflowError:  # d < 0: the boost rate^(d-1) of a transformation inside L
+                    raise StrategyError(
+                        f"{self.name}: settings.decay_distance_rate {spread!r} boosts {key} by "
+                        f"{spread!r}^{d - 1}, beyond the floating-point range; use a larger rate"
+                    ) from None
             weights[key] = repeat**count * factor
         return weights
