@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from alchemiscale_helpers import client, sandbox, SCOPE  # noqa: F401 (fixtures)
 
@@ -221,3 +222,115 @@ async def test_result_count_is_exact_and_cheaper_than_an_observation(sandbox, cl
     observation = await snapshotter.observe()
     assert observation.result_count == 13 and observation.results_read == 0
     assert all(t.actioned for t in observation.tasks)
+
+
+async def test_a_task_of_ours_changing_status_during_the_listings_is_not_taken_for_finished(sandbox, client) -> None:
+    network = _star(sandbox, 3)
+    state = sandbox.state
+    first, second, third = sorted(state.transformations(network))
+    snapshotter = NetworkSnapshotter(client, network)
+    await snapshotter.observe()
+    # Created (by us, so the client knows them) after that observation and actioned.
+    ours, other = await client.create_tasks([first, second])
+    state.action_tasks(ScopedKey.from_str(network), [ours, other])
+
+    # A compute service claims `ours` after the status counts were read and before the
+    # task lists are: the counts say "2 waiting", the waiting list no longer holds it,
+    # and no running list is read.
+    counts = client.networks_status
+
+    async def counts_then_claim(networks):
+        answer = await counts(networks)
+        if state.task_statuses([ours]) == ["waiting"]:
+            state.claim_task(ours)
+        return answer
+
+    client.networks_status = counts_then_claim
+    observation = await snapshotter.observe()
+    client.networks_status = counts
+    assert {t.key: (t.status, t.actioned) for t in observation.tasks} == {
+        ours: ("running", True),
+        other: ("waiting", True),
+    }
+
+    # A foreign task that is created and finishes between two observations is still found.
+    [foreign] = state.create_tasks([third])
+    state.claim_task(foreign)
+    state.complete_task(foreign, ok=True)
+    observation = await snapshotter.observe()
+    assert observation.result_count == _true_result_count(sandbox, network) == 1
+
+
+async def test_adversarial_histories_give_the_servers_counts_and_actioned_flags(sandbox, client) -> None:
+    state = sandbox.state
+    state.add_identity("bob", "bob-key", [SCOPE])
+    star = state.load_network({"name": "s", "scope": SCOPE, "systems": ["x1", "x2", "x3"],
+                               "transformations": [{"stateA": "x1", "stateB": "x2"}, {"stateA": "x1", "stateB": "x3"}]})
+    path = state.load_network({"name": "p", "scope": SCOPE, "systems": ["x1", "x2"],
+                               "transformations": [{"stateA": "x1", "stateB": "x2"}]})
+    [shared] = state.transformations(path)
+    [own] = [t for t in state.transformations(star) if t != shared]
+    star_view, path_view = NetworkSnapshotter(client, star), NetworkSnapshotter(client, path)
+    await star_view.observe()
+    await path_view.observe()
+
+    # The other network's plan, through the same client: tasks on the shared transformation.
+    for_path = await client.create_tasks([shared, shared])
+    state.action_tasks(ScopedKey.from_str(path), for_path)
+    # Another identity's tasks, created over HTTP, actioned on the star only.
+    async with httpx.AsyncClient(base_url=sandbox.url) as bob:
+        token = (await bob.post("/token", data={"username": "bob", "password": "bob-key"})).json()["access_token"]
+        bob.headers["Authorization"] = f"Bearer {token}"
+        by_bob = (await bob.post(f"/transformations/{own}/tasks", json={"count": 3})).json()
+    state.action_tasks(ScopedKey.from_str(star), by_bob)
+
+    # Histories: complete then invalidated; reset after a claim, with a late result; failed.
+    state.claim_task(for_path[0])
+    state.complete_task(for_path[0], ok=True)
+    state.set_task_status([for_path[0]], "invalid")
+    state.claim_task(by_bob[0])
+    observed = await star_view.observe()
+    assert {t.key: t.status for t in observed.tasks}[by_bob[0]] == "running"
+    state.set_task_status([by_bob[0]], "waiting")
+    await star_view.observe()
+    state.complete_task(by_bob[0], ok=True)  # attaches; the task stays waiting
+    state.claim_task(by_bob[1])
+    state.complete_task(by_bob[1], ok=False)
+
+    for view, network in ((star_view, star), (path_view, path)):
+        observation = await view.observe()
+        assert observation.result_count == _true_result_count(sandbox, network)
+        per_transformation = {t.key: t.results for t in observation.transformations}
+        assert per_transformation == {t: len(state.transformation_results(t)) for t in state.transformations(network)}
+        hub = state.actioned_tasks(ScopedKey.from_str(network))
+        truth = {
+            task: (state.task_statuses([task])[0], task in hub)
+            for transformation in state.transformations(network)
+            for task in state.transformation_tasks(transformation)
+            if state.task_statuses([task])[0] in ("waiting", "running", "error")
+        }
+        assert {t.key: (t.status, t.actioned) for t in observation.tasks} == truth
+    assert _true_result_count(sandbox, star) == 2  # shared (then invalidated) + late
+
+
+async def test_a_late_result_on_a_finished_task_whose_claim_loss_was_unseen(sandbox, client) -> None:
+    # The documented limit: the claim was lost and the task re-claimed between two
+    # observations, then both services report. The second result attaches to a complete
+    # task; no status change reveals it, so this snapshotter stays behind (never ahead),
+    # and a rebuilt one is exact.
+    network = _star(sandbox, 2)
+    state = sandbox.state
+    transformation = sorted(state.transformations(network))[0]
+    [task] = state.create_tasks([transformation])
+    state.action_tasks(ScopedKey.from_str(network), [task])
+    state.claim_task(task)
+    snapshotter = NetworkSnapshotter(client, network)
+    await snapshotter.observe()
+    state.expire_task(task)
+    state.claim_task(task)
+    state.complete_task(task, ok=True)
+    assert (await snapshotter.observe()).result_count == 1
+    state.complete_task(task, ok=True)  # the first service, late
+    assert _true_result_count(sandbox, network) == 2
+    assert (await snapshotter.observe()).result_count <= 2
+    assert (await NetworkSnapshotter(client, network).observe()).result_count == 2

@@ -20,9 +20,11 @@ What the result-count cache relies on (alchemiscale 0.8.0, api reference §5.8 a
 * A result can also be posted *without* a status change: by a compute service that lost
   its claim (its task was reset running -> waiting, or set invalid/deleted while running).
   Such transformations are re-read at every observation for `late_result_window` seconds
-  after the claim was seen to be lost. A late result arriving after that window, or on a
-  task that went running -> waiting -> running... between two observations, is counted
-  once the task next changes status.
+  after the claim was seen to be lost. A late result arriving after that window, or after
+  a claim loss that happened entirely between two observations (running -> waiting ->
+  running, say; also a second result on a task that is complete by then), is counted at
+  the next observed status change of any task of its transformation, or by a rebuilt
+  snapshotter; if none of them changes status again, not before the rebuild.
 """
 
 from __future__ import annotations
@@ -152,8 +154,15 @@ class NetworkSnapshotter:
         settled = set(self._settled)
         claim_lost = {t: v for t, v in self._claim_lost.items() if v[1] > now}
 
-        # Tasks that left the live statuses since the last observation.
+        # Tasks that left the live statuses since the last observation, and known tasks (e.g.
+        # created by us) never seen live and not in the lists: finished unseen, or changed
+        # status between the counts and the lists. Only their status tells which.
         gone = [t for t in self._live if t not in live]
+        gone += [
+            task
+            for task, transformation in mapping.items()
+            if transformation in in_network and task not in live and task not in settled and task not in self._live
+        ]
         if gone:
             statuses = await client.tasks_status(gone)
             for task, status in zip(gone, statuses):
@@ -164,7 +173,7 @@ class NetworkSnapshotter:
                 settled.add(task)
                 if transformation is not None:
                     dirty.add(transformation)
-                    if self._live[task] == "running" and status in ("invalid", "deleted"):
+                    if self._live.get(task) == "running" and status in ("invalid", "deleted"):
                         claim_lost[task] = (transformation, now + self.late_result_window)
         for task, status in live.items():
             previous = self._live.get(task)
@@ -174,12 +183,6 @@ class NetworkSnapshotter:
                     dirty.add(transformation)
                 if previous == "running" and status == "waiting" and transformation is not None:
                     claim_lost[task] = (transformation, now + self.late_result_window)
-
-        # Known tasks (e.g. created by us) that finished without ever being seen live.
-        for task, transformation in mapping.items():
-            if transformation in in_network and task not in live and task not in settled and task not in self._live:
-                settled.add(task)
-                dirty.add(transformation)
 
         # Live tasks whose transformation we do not know yet, and settled tasks we never saw.
         unknown = [t for t in live if t not in mapping]
