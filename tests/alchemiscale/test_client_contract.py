@@ -10,6 +10,7 @@ from alchemiscale_helpers import ALICE_KEY, client, FAST_RETRY, OTHER_SCOPE, san
 
 from strategy_operator.alchemiscale import (
     AlchemiscaleClient,
+    AlchemiscaleError,
     Credentials,
     InvalidCredentials,
     NetworkNotFound,
@@ -222,3 +223,35 @@ async def test_credentials_never_appear_in_errors_or_logs(sandbox, caplog) -> No
     text = "\n".join(seen)
     assert ALICE_KEY not in text
     assert token not in text
+
+
+async def test_a_server_that_is_not_alchemiscale_is_a_typed_error() -> None:
+    # A URL pointing at some other web service answering 200 with HTML (or a JSON list).
+    from aiohttp import web
+
+    for body, content_type in (("<html>login page</html>", "text/html"), ("[1, 2]", "application/json")):
+
+        async def answer(request: web.Request, body: str = body, content_type: str = content_type) -> web.Response:
+            return web.Response(text=body, content_type=content_type)
+
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", answer)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        try:
+            async with AlchemiscaleClient(f"http://127.0.0.1:{port}", Credentials("alice", ALICE_KEY), retry=FAST_RETRY) as client:
+                with pytest.raises(AlchemiscaleError, match="POST /token") as caught:
+                    await client.info()
+            assert ALICE_KEY not in str(caught.value)
+        finally:
+            await runner.cleanup()
+
+
+def test_a_url_with_user_info_is_refused_without_echoing_it() -> None:
+    for url in ("ftp://alice:pw-Zq8f1@api.example.org", "https://alice:pw-Zq8f1@api.example.org"):
+        with pytest.raises(ValueError) as caught:
+            AlchemiscaleClient(url, Credentials("alice", ALICE_KEY))
+        assert "pw-Zq8f1" not in str(caught.value)

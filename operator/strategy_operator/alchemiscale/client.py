@@ -105,10 +105,10 @@ class AlchemiscaleClient:
         max_connections: int = 16,
     ) -> None:
         parts = urlsplit(url)
+        if parts.username or parts.password:  # checked first: the other message quotes the URL
+            raise ValueError("server url must not contain user info; pass credentials separately")
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"server url {url!r} must be an http:// or https:// URL")
-        if parts.username or parts.password:
-            raise ValueError("server url must not contain user info; pass credentials separately")
         if not isinstance(credentials, Credentials):
             raise TypeError("credentials must be a Credentials instance")
         self.url = url.rstrip("/")
@@ -203,9 +203,15 @@ class AlchemiscaleClient:
                     f"POST /token answered {response.status_code}: {_detail(response)}",
                     status_code=response.status_code,
                 )
-            token = response.json().get("access_token")
+            try:
+                answer = response.json()
+            except ValueError:
+                answer = None
+            token = answer.get("access_token") if isinstance(answer, dict) else None
             if not isinstance(token, str) or not token:
-                raise AlchemiscaleError("POST /token answered without an access_token")
+                raise AlchemiscaleError(
+                    f"POST /token at {self.url} answered 200 without an access_token: is this an alchemiscale user API?"
+                )
             expiry = _token_expiry(token)
             now = time.time()
             if expiry is None:
