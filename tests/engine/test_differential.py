@@ -1,0 +1,179 @@
+"""The engine against an independent transcription of upstream's Strategist iteration (upstream_oracle).
+
+Hypothesis draws random snapshots: multigraphs with self-loops, parallel and antiparallel
+transformations, isolated systems and several components; random result counts; tasks in all
+six statuses, actioned or not; both strategies with random valid settings (or none); every
+mode and scaling, M from 1 to 10; awake and dormant states. The plans must agree exactly
+(weights within 1e-12).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+from engine_helpers import SCOPE, system, transformation
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from upstream_oracle import oracle_plan
+
+from strategy_operator.engine import Snapshot, StrategyError, plan_iteration
+
+STATUSES = ("waiting", "running", "complete", "error", "invalid", "deleted")
+ACTIONABLE = ("waiting", "running", "error")
+unit_interval = st.floats(min_value=0.0, max_value=1.0, exclude_min=True, exclude_max=True)
+rates = st.one_of(st.sampled_from([0.1, 0.25, 0.5, 0.75, 0.9]), unit_interval)
+
+
+@st.composite
+def connectivity_settings(draw):
+    settings: dict = {}
+    if draw(st.booleans()):
+        settings["decay_rate"] = draw(rates)
+    stop = draw(st.sampled_from(["max_runs", "cutoff", "both"]))
+    if stop in ("max_runs", "both"):
+        settings["max_runs"] = draw(st.integers(1, 6))
+    elif draw(st.booleans()):
+        settings["max_runs"] = None
+    if stop in ("cutoff", "both"):
+        settings["cutoff"] = draw(st.one_of(st.sampled_from([0.25, 0.5, 1.0, 1.5, 2.0, 3.5]), st.floats(0.01, 6.0)))
+    elif draw(st.booleans()):
+        settings["cutoff"] = None
+    return settings
+
+
+@st.composite
+def radialgrowth_settings(draw):
+    settings: dict = {}
+    if draw(st.booleans()):
+        settings["max_runs"] = draw(st.integers(1, 6))
+    if draw(st.booleans()):
+        settings["candidacy_max_distance"] = draw(st.integers(1, 4))
+    if draw(st.booleans()):
+        settings["decay_repeat_rate"] = draw(rates)
+    if draw(st.booleans()):
+        settings["decay_distance_rate"] = draw(rates)
+    return settings
+
+
+@st.composite
+def snapshots(draw):
+    # Shuffled names so that isolated systems and components sort anywhere among the keys.
+    names = draw(st.permutations([f"s{i:02d}" for i in range(draw(st.integers(1, 12)))]))
+    pair = st.tuples(st.sampled_from(names), st.sampled_from(names))
+    pairs = draw(st.lists(pair, max_size=20))
+    if draw(st.booleans()):  # a long chain through some systems: deep shells for RadialGrowth
+        chain = names[: draw(st.integers(1, len(names)))]
+        pairs += list(zip(chain, chain[1:]))
+    if pairs and draw(st.booleans()):  # parallel and antiparallel twins of drawn transformations
+        for a, b in draw(st.lists(st.sampled_from(pairs), max_size=4)):
+            pairs.append(draw(st.sampled_from([(a, b), (b, a)])))
+    transformations = [
+        {"key": transformation(f"t{draw(st.integers(0, 999)):03d}x{i}"), "stateA": system(a), "stateB": system(b), "results": draw(st.integers(0, 5))}
+        for i, (a, b) in enumerate(pairs)
+    ]
+    tasks = []
+    for t in transformations:
+        for _ in range(draw(st.integers(0, 5))):
+            status = draw(st.sampled_from(STATUSES + ("waiting", "running")))
+            actioned = status in ACTIONABLE and draw(st.booleans())
+            tasks.append({"key": f"Task-k{draw(st.integers(0, 99)):02d}n{len(tasks)}-{SCOPE}", "transformation": t["key"], "status": status, "actioned": actioned})
+    tasks = draw(st.permutations(tasks))
+
+    name = draw(st.sampled_from(["ConnectivityStrategy", "RadialGrowthStrategy"]))
+    strategy: dict = {"name": name}
+    if draw(st.booleans()):
+        strategy["settings"] = draw(connectivity_settings() if name == "ConnectivityStrategy" else radialgrowth_settings())
+
+    doc: dict = {"network": f"AlchemicalNetwork-n0-{SCOPE}", "strategy": strategy, "transformations": transformations}
+    result_count = sum(t["results"] for t in transformations)
+    state = draw(
+        st.sampled_from(
+            [
+                None,
+                {"status": "awake"},
+                {"status": "awake", "lastIterationResultCount": result_count},
+                {"status": "dormant", "lastIterationResultCount": result_count},
+                {"status": "dormant", "lastIterationResultCount": result_count + 1},
+                {"status": "dormant", "lastIterationResultCount": max(0, result_count - 1)},
+                {"status": "dormant"},
+            ]
+        )
+    )
+    optional = {
+        "mode": st.sampled_from(["partial", "full", "disabled"]),
+        "taskScaling": st.sampled_from(["linear", "exponential"]),
+        "maxTasksPerTransformation": st.integers(1, 10),
+        "chemicalSystems": st.lists(st.sampled_from(names), unique=True).map(lambda chosen: [system(n) for n in chosen]),
+    }
+    for field, values in optional.items():
+        if draw(st.integers(0, 4)):  # mostly given, sometimes omitted (the defaults apply)
+            doc[field] = draw(values)
+    if state is not None:
+        doc["state"] = state
+    if tasks or draw(st.booleans()):
+        doc["tasks"] = tasks
+    return doc
+
+
+def assert_plans_agree(doc) -> None:
+    try:
+        expected = oracle_plan(doc)
+    except (ZeroDivisionError, OverflowError):  # upstream errors: resolve of all-0 weights, a boost beyond float range
+        with pytest.raises(StrategyError):
+            plan_iteration(Snapshot.model_validate(doc))
+        return
+    actual = plan_iteration(Snapshot.model_validate(doc)).to_json()
+    assert set(actual) == set(expected)
+    for field in ("ran", "status", "resultCount", "targets", "action", "create", "cancel"):
+        assert actual[field] == expected[field], field
+    assert set(actual["weights"]) == set(expected["weights"])
+    for key, weight in expected["weights"].items():
+        if weight is None:
+            assert actual["weights"][key] is None, key
+        else:
+            assert actual["weights"][key] is not None and math.isclose(actual["weights"][key], weight, rel_tol=0, abs_tol=1e-12), key
+    for field in ("weights", "targets", "create"):
+        assert list(actual[field]) == sorted(actual[field]), f"{field} keys are not sorted"
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(snapshots())
+@example(  # a path A-C-B with an isolated system D sorting after every other system
+    {
+        "network": f"AlchemicalNetwork-n0-{SCOPE}",
+        "strategy": {"name": "RadialGrowthStrategy"},
+        "chemicalSystems": [system("D")],
+        "transformations": [
+            {"key": transformation("A_C"), "stateA": system("A"), "stateB": system("C"), "results": 0},
+            {"key": transformation("B_C"), "stateA": system("B"), "stateB": system("C"), "results": 0},
+        ],
+    }
+)
+def test_engine_agrees_with_the_upstream_oracle(doc):
+    assert_plans_agree(doc)
+
+
+def _long_component_doc(rng: random.Random, length: int) -> dict:
+    """A path long enough for the engine's per-source eccentricity path, plus small extras."""
+    names = [f"p{i:03d}" for i in range(length)]
+    edges = [(a, b) for a, b in zip(names, names[1:])]
+    edges += [("q0", "q1"), ("q1", "q2"), ("q1", "q1"), ("p005", "p006")]
+    transformations = [
+        {"key": transformation(f"t{i:03d}"), "stateA": system(a), "stateB": system(b), "results": rng.choice([0, 0, 0, 1, 3])}
+        for i, (a, b) in enumerate(edges)
+    ]
+    return {
+        "network": f"AlchemicalNetwork-n0-{SCOPE}",
+        "strategy": {"name": "RadialGrowthStrategy", "settings": {"candidacy_max_distance": rng.randint(1, 4)}},
+        "taskScaling": "linear",
+        "maxTasksPerTransformation": 10,
+        "chemicalSystems": [system("a_isolated"), system("zz_isolated")],
+        "transformations": transformations,
+    }
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_long_networks_agree_with_the_upstream_oracle(seed):
+    assert_plans_agree(_long_component_doc(random.Random(seed), 300))
