@@ -169,3 +169,15 @@ def test_query_networks_filters_and_scope_intersection(sb, alice, fresh_seed):
 def test_query_with_an_invalid_regex_is_a_plain_500(sb, alice):
     response = alice.get("/networks", params={"name": "("})
     assert (response.status_code, response.text) == (500, "Internal Server Error")
+
+
+def test_hub_weight_read_for_a_non_network_key_crashes_like_upstream(sb, alice, network):
+    # get_taskhub_weight raises its ValueError for a non-network SK and the GET handlers do
+    # not catch it: a plain 500, single and bulk; unknown networks stay null.
+    tf = sb.state.transformations(network)[0]
+    for response in (
+        alice.get(f"/networks/{tf}/weight"),
+        alice.post("/bulk/networks/weight/get", json={"networks": [network, tf]}),
+    ):
+        assert response.status_code == 500
+        assert response.text == "Internal Server Error"

@@ -811,6 +811,8 @@ class SandboxState:
                 del applies[key]
 
     def hub_weights(self, network_sks: list[str]) -> list[float | None]:
+        if any(str(sk).split("-", 1)[0] != "AlchemicalNetwork" for sk in network_sks):
+            raise ServerFault(NOT_A_NETWORK)  # upstream's GET handlers do not catch its ValueError
         with self._lock:
             return [n.hub_weight if (n := self.networks.get(str(sk))) else None for sk in network_sks]
 
