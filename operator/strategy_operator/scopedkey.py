@@ -45,7 +45,7 @@ class Scope:
         for name, part in zip(("org", "campaign", "project"), parts):
             if part == "*":
                 values.append(None)
-            elif _IDENTIFIER_RE.match(part):
+            elif _IDENTIFIER_RE.fullmatch(part):
                 values.append(part)
             else:
                 raise InvalidScopedKey(
@@ -101,12 +101,12 @@ class ScopedKey:
             )
         qualname, token, org, campaign, project = parts
         for name, part in (("qualname", qualname), ("token", token)):
-            if not _GUFE_PART_RE.match(part):
+            if not _GUFE_PART_RE.fullmatch(part):
                 raise InvalidScopedKey(
                     f"scoped key {text!r}: {name} {part!r} may only contain letters, digits and '_'"
                 )
         for name, part in (("org", org), ("campaign", campaign), ("project", project)):
-            if not _IDENTIFIER_RE.match(part):
+            if not _IDENTIFIER_RE.fullmatch(part):
                 raise InvalidScopedKey(
                     f"scoped key {text!r}: {name} {part!r} must start with a letter "
                     "followed by letters, digits or '_'"

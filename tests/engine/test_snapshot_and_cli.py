@@ -57,6 +57,11 @@ def _bad(mutate):
         (lambda d: d.update(strategy={"name": "ConnectivityStrategy", "settings": {}}), "max_runs or cutoff"),
         (lambda d: d.update(strategy={"name": "RadialGrowthStrategy", "settings": {"cutoff": 1}}), "strategy.settings.cutoff"),
         (lambda d: d.update(chemicalSystems=["bad key"]), "chemicalSystems[0]"),
+        # A trailing newline is not part of any key (Python's `$` would let it through).
+        (lambda d: d.update(network=d["network"] + "\n"), "network"),
+        (lambda d: d.update(chemicalSystems=["ChemicalSystem-a-acme-tyk2-run1\n"]), "chemicalSystems[0]"),
+        (lambda d: d["transformations"][0].update(stateB=d["transformations"][0]["stateB"] + "\n"), "transformations[0].stateB"),
+        (lambda d: d["tasks"][0].update(key=d["tasks"][0]["key"] + "\n"), "tasks[0].key"),
     ],
 )
 def test_rejections_name_the_field(mutate, field):

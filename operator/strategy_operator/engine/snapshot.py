@@ -27,7 +27,7 @@ _VALID_SCOPED_KEY = re.compile(SCOPED_KEY_PATTERN)
 
 
 def _scoped_key(value: str) -> str:
-    if _VALID_SCOPED_KEY.match(value):  # fast path; the parser below explains what is wrong
+    if _VALID_SCOPED_KEY.fullmatch(value):  # fast path; the parser below explains what is wrong
         return value
     try:
         ScopedKey.from_str(value)
