@@ -181,3 +181,29 @@ def test_hub_weight_read_for_a_non_network_key_crashes_like_upstream(sb, alice, 
     ):
         assert response.status_code == 500
         assert response.text == "Internal Server Error"
+
+
+def test_transformation_system_and_task_queries_match_names_exactly_in_key_order(sb, alice, fresh_seed):
+    # Upstream's _query matches `name`/`status` as node properties (equality, not a regex)
+    # and orders by org, campaign, project, gufe_key.
+    scope = f"acme-tyk2-q{fresh_seed}"
+    network = sb.state.generate_network("path", systems=6, scope=scope, seed=fresh_seed)
+    org, campaign, project = scope.split("-")
+    where = {"org": org, "campaign": campaign, "project": project}
+    for route, expected in (
+        ("/transformations", sb.state.transformations(network)),
+        ("/chemicalsystems", sb.state.network_chemical_systems(network)),
+    ):
+        found = alice.get(route, params=where).json()
+        assert found == sorted(expected, key=_gufe_key)
+        assert alice.get(route, params={**where, "name": ".*"}).json() == []
+        assert alice.get(route, params={**where, "name": "("}).json() == []
+    record = sb.state.transformation_records[sb.state.transformations(network)[0]]
+    assert alice.get("/transformations", params={**where, "name": record.name}).json() == [record.sk]
+    tasks = sb.state.create_tasks([record.sk] * 5)
+    assert alice.get("/tasks", params=where).json() == sorted(tasks, key=_gufe_key)
+    assert alice.get("/tasks", params={**where, "status": "wait.*"}).json() == []
+
+
+def _gufe_key(sk: str) -> str:
+    return sk.rsplit("-", 3)[0]

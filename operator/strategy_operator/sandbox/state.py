@@ -464,25 +464,29 @@ class SandboxState:
                 found.append(network.sk)
             return self._unordered(found)
 
+    # Transformations, chemical systems and tasks are queried by upstream's generic `_query`:
+    # `name`/`status` are matched as properties (equality, not a regex, unlike networks),
+    # and the answer is ordered by org, campaign, project, gufe_key.
+
     def query_transformations(self, scope: Scope, name: str | None = None) -> list[str]:
         with self._lock:
-            return self._unordered(
+            return _in_key_order(
                 t.sk
                 for t in self.transformation_records.values()
-                if scope.covers(ScopedKey.from_str(t.sk).scope) and (name is None or _fullmatch(name, t.name))
+                if scope.covers(ScopedKey.from_str(t.sk).scope) and (name is None or t.name == name)
             )
 
     def query_chemical_systems(self, scope: Scope, name: str | None = None) -> list[str]:
         with self._lock:
-            return self._unordered(
+            return _in_key_order(
                 s.sk
                 for s in self.chemical_systems.values()
-                if scope.covers(ScopedKey.from_str(s.sk).scope) and (name is None or _fullmatch(name, s.name))
+                if scope.covers(ScopedKey.from_str(s.sk).scope) and (name is None or s.name == name)
             )
 
     def query_tasks(self, scope: Scope, status: str | None = None) -> list[str]:
         with self._lock:
-            return self._unordered(
+            return _in_key_order(
                 t.sk
                 for t in self.tasks.values()
                 if scope.covers(ScopedKey.from_str(t.sk).scope) and (status is None or t.status == status)
@@ -1119,6 +1123,14 @@ def _fullmatch(pattern: str, text: str) -> bool:
         return re.fullmatch(pattern, text) is not None
     except re.error as exc:
         raise ServerFault(f"invalid regular expression {pattern!r}: {exc}") from None
+
+
+def _in_key_order(sks: Iterable[str]) -> list[str]:
+    def order(sk: str) -> tuple[str, ...]:
+        gufe_key, org, campaign, project = sk.rsplit("-", 3)
+        return (org, campaign, project, gufe_key)
+
+    return sorted(sks, key=order)
 
 
 def _gufe_key(sk: str) -> str:
