@@ -44,6 +44,21 @@ def test_token_form_fields_are_required(sb):
     assert response.json()["detail"][0]["loc"] == ["body", "password"]
 
 
+def test_empty_token_form_fields_count_as_missing(sb):
+    # FastAPI's form parsing (OAuth2PasswordRequestForm) treats "" as absent: required
+    # fields are then missing (422) and the optional grant_type takes its default.
+    for form, missing in (
+        ({"username": "", "password": "alice-key"}, ["username"]),
+        ({"username": "alice", "password": ""}, ["password"]),
+        ({"username": "", "password": ""}, ["username", "password"]),
+    ):
+        response = httpx.post(f"{sb.url}/token", data=form)
+        assert response.status_code == 422, form
+        assert [error["loc"] for error in response.json()["detail"]] == [["body", name] for name in missing]
+    response = httpx.post(f"{sb.url}/token", data={"grant_type": "", "username": "alice", "password": "alice-key"})
+    assert response.status_code == 200
+
+
 def test_missing_or_non_bearer_header_is_not_authenticated(sb):
     for headers in ({}, {"Authorization": "Basic abc"}):
         response = httpx.get(f"{sb.url}/info", headers=headers)

@@ -163,7 +163,8 @@ async def ping() -> dict[str, str]:
 
 @public.post("/token")
 async def issue_token(request: Request) -> Any:
-    form = parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+    # Empty values are dropped, as FastAPI's form parsing treats "" as absent.
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
     missing = [name for name in ("username", "password") if name not in form]
     if missing:
         return JSONResponse(
