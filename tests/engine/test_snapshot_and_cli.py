@@ -45,6 +45,10 @@ def _bad(mutate):
         (lambda d: d.update(state={"lastIterationResultCount": -1}), "state.lastIterationResultCount"),
         (lambda d: d["transformations"][0].update(results=True), "transformations[0].results"),
         (lambda d: d["transformations"][0].update(results=-1), "transformations[0].results"),
+        # Counts are int64 in alchemiscale and Kubernetes; bigger ones crashed RadialGrowth's arrays.
+        (lambda d: d["transformations"][0].update(results=2**63), "transformations[0].results"),
+        (lambda d: d.update(state={"lastIterationResultCount": 2**63}), "state.lastIterationResultCount"),
+        (lambda d: d.update(maxTasksPerTransformation=2**63), "maxTasksPerTransformation"),
         (lambda d: d["transformations"][0].update(stateA="nonsense"), "transformations[0].stateA"),
         (lambda d: d["transformations"].append(dict(d["transformations"][0])), "transformations[1].key"),
         (lambda d: d["tasks"][0].update(transformation="Transformation-zz-acme-tyk2-run1"), "tasks[0].transformation"),
@@ -92,6 +96,7 @@ def test_plan_command_prints_the_plan(tmp_path):
         ("{not json", "not valid JSON"),
         ("[]", "must be a JSON object"),
         (json.dumps(snapshot(path("A", "B"), maxTasksPerTransformation=0)), "maxTasksPerTransformation"),
+        (json.dumps(snapshot(path("A", "B", results={"A_B": 2**64}), strategy="RadialGrowthStrategy")), "transformations[0].results"),
     ],
 )
 def test_bad_input_exits_2_with_nothing_on_stdout(stdin, words):

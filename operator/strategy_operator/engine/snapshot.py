@@ -20,7 +20,9 @@ from strategy_operator.scopedkey import SCOPED_KEY_PATTERN, InvalidScopedKey, Sc
 
 TaskStatus = Literal["waiting", "running", "complete", "error", "invalid", "deleted"]
 ACTIONABLE_STATUSES = frozenset({"waiting", "running", "error"})
-Count = Annotated[StrictInt, Field(ge=0)]
+# Counts are int64 in alchemiscale and in Kubernetes; the engine's arrays rely on that bound.
+INT64_MAX = 2**63 - 1
+Count = Annotated[StrictInt, Field(ge=0, le=INT64_MAX)]
 
 
 _VALID_SCOPED_KEY = re.compile(SCOPED_KEY_PATTERN)
@@ -89,7 +91,7 @@ class Snapshot(_Model):
     strategy: SnapshotStrategy
     mode: Mode = Mode.partial
     task_scaling: TaskScaling = TaskScaling.exponential
-    max_tasks_per_transformation: Annotated[StrictInt, Field(ge=1)] = 3
+    max_tasks_per_transformation: Annotated[StrictInt, Field(ge=1, le=INT64_MAX)] = 3
     state: SnapshotState = SnapshotState()
     chemical_systems: list[str] = []
     transformations: list[SnapshotTransformation] = []
