@@ -223,3 +223,12 @@ def test_radialgrowth_boost_beyond_the_float_range_is_a_strategy_error():
     edges = [("ab", "a", "b"), ("bc", "b", "c"), ("cd", "c", "d")]
     with pytest.raises(StrategyError, match="decay_distance_rate"):
         raw("RadialGrowthStrategy", edges, {"ab": 1, "bc": 1}, settings={"decay_distance_rate": 1e-200})
+
+
+def test_weights_summing_beyond_the_float_range_are_a_strategy_error():
+    with pytest.raises(StrategyError, match="RadialGrowthStrategy weights"):
+        resolve_weights("RadialGrowthStrategy", {"a": 1e308, "b": 1e308}, ("a", "b"))
+    # Reached by RadialGrowth's inner boost: rate^-2 = 1e308 on two transformations inside L.
+    edges = [("ab", "a", "b"), ("bc", "b", "c"), ("cd", "c", "d"), ("de", "d", "e")]
+    with pytest.raises(StrategyError):
+        weigh("RadialGrowthStrategy", edges, {"ab": 1, "bc": 1, "cd": 1}, settings={"decay_distance_rate": 1e-154, "decay_repeat_rate": 0.999})

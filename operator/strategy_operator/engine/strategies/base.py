@@ -74,7 +74,12 @@ def resolve_weights(strategy_name: str, weights: Mapping[str, float | None], key
     live = [weight for key in keys if (weight := weights[key]) is not None]
     if not live:
         return {key: None for key in keys}
-    total = math.fsum(live)
+    try:
+        total = math.fsum(live)
+    except OverflowError:
+        raise StrategyError(
+            f"{strategy_name} weights: their sum exceeds the floating-point range, so they cannot be normalised"
+        ) from None
     if total == 0:
         raise StrategyError(
             f"{strategy_name} weights: every non-null weight is 0, so they cannot be normalised "
