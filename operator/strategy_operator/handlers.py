@@ -45,6 +45,7 @@ from strategy_operator.schedule import due_at, is_due, is_woken, utcnow
 from strategy_operator.scrub import bound_head, scrub
 from strategy_operator.secrets import CredentialsSecretError, SecretReader
 from strategy_operator.settings import OperatorSettings
+from strategy_operator.status_writer import StatusWriteRefused, StatusWriter
 
 FINALIZER = "alchemiscale.org/finalizer"
 ANNOTATION_PREFIX = "alchemiscale.org"
@@ -63,6 +64,7 @@ class Runtime:
     tracker: LivenessTracker
     executor: ThreadPoolExecutor
     health: HealthServer | None
+    status_writer: StatusWriter
     # Passes over one network never overlap, whichever resources name it: two plans made
     # from the same snapshot would each create the missing tasks, doubling the cap.
     network_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
@@ -153,18 +155,28 @@ def _record(runtime: Runtime, state: ResourceState, outcome: PassOutcome, second
     state.requests_counted = sent
 
 
-def _apply(outcome: PassOutcome, *, state: ResourceState, current: Mapping[str, Any], patch: kopf.Patch,
-           body: kopf.Body, log: logging.Logger | logging.LoggerAdapter) -> None:
+async def _apply(outcome: PassOutcome, *, runtime: Runtime, state: ResourceState, current: Mapping[str, Any],
+                 live: Mapping[str, Any], body: kopf.Body, namespace: str, name: str,
+                 log: logging.Logger | logging.LoggerAdapter) -> None:
     new_status = merged_status(current, outcome.status)
     try:
         validate_status(new_status)
     except ValueError as exc:
-        # A patch the API server refuses would silently end this resource's timer.
         log.error("not writing a status the CRD schema would refuse: %s", exc)
         return
-    for key, value in outcome.status.items():
-        patch.status[key] = value
+    # The whole status, not only what changed, so a write that follows a refused one
+    # (or a lost one) leaves the stored status complete; keys we dropped are deleted.
+    payload: dict[str, Any] = {key: None for key in (*live, *current) if key not in new_status}
+    payload.update(new_status)
+    # Remembered even when the write is refused: the schedule must not re-run a finished pass.
     state.written = new_status
+    log.debug("status of %s/%s: %r", namespace, name, payload)
+    try:
+        await runtime.status_writer.write(namespace, name, payload)
+    except StatusWriteRefused as exc:
+        message = f"{exc}; the operator keeps iterating and writes the whole status again next time"
+        log.error("%s", message)
+        kopf.warn(body, reason="StatusWriteRefused", message=bound_head(message))
     for event in outcome.events:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
 
@@ -208,6 +220,7 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
             tracker=tracker,
             executor=executor,
             health=health,
+            status_writer=StatusWriter(),
         )
         if health is not None:
             health.ready = True
@@ -240,7 +253,7 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
                 initial_delay=lambda **_: random.uniform(0, min(tick, 5.0)))
     async def iterate(body: kopf.Body, spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta,
                       annotations: kopf.Annotations, uid: str, name: str, namespace: str,
-                      memo: kopf.Memo, patch: kopf.Patch, logger: logging.LoggerAdapter,
+                      memo: kopf.Memo, logger: logging.LoggerAdapter,
                       stopped: Any, **_: Any) -> None:
         runtime: Runtime = memo["runtime"]
         state = _state(memo)
@@ -255,7 +268,8 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
         if _mode(spec) == "disabled":
             if not _disabled_reported(current, generation):
                 outcome = runner.disabled(resource, utcnow(), current)
-                _apply(outcome, state=state, current=current, patch=patch, body=body, log=logger)
+                await _apply(outcome, runtime=runtime, state=state, current=current, live=status, body=body,
+                             namespace=namespace, name=name, log=logger)
                 kopf.event(body, type="Normal", reason="Disabled", message="spec.mode is disabled: iterations stopped")
             return
         woken = is_woken(annotations, current)
@@ -296,7 +310,8 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
             logger.warning("%s", outcome.log)
         elif outcome.log:
             logger.info("%s", outcome.log)
-        _apply(outcome, state=state, current=current, patch=patch, body=body, log=logger)
+        await _apply(outcome, runtime=runtime, state=state, current=current, live=status, body=body,
+                     namespace=namespace, name=name, log=logger)
         _observe_for_liveness(runtime, uid, f"{namespace}/{name}", spec, state.effective_status(status),
                               annotations, deleting=False)
 

@@ -454,7 +454,7 @@ def test_credentials_never_reach_debug_logs_status_or_events(sandbox, cluster, s
              what="recovery from the outage")
 
     log = operator.log()
-    assert "Merge-patching the status" in log, "the operator must really log at debug level"
+    assert "[DEBUG" in log and "status of " in log, "the operator must really log at debug level"
     resources = kubectl("get", "networkstrategies", "-o", "yaml").stdout
     events = kubectl("get", "events", "-o", "yaml").stdout
     for secret in (KEY, wrong):
@@ -463,3 +463,60 @@ def test_credentials_never_reach_debug_logs_status_or_events(sandbox, cluster, s
             assert secret not in text and encoded not in text, f"a credential reached the {where}"
     assert not re.search(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.", log + resources + events), \
         "an alchemiscale token reached a log, status or event"
+
+
+def _refuse_status_writes(kubectl, namespace: str, name: str, *, from_iteration: int) -> str:
+    """A ValidatingAdmissionPolicy refusing every status write of one resource from an iteration on."""
+    policy = f"refuse-status-{namespace}"[:63]
+    manifest = f"""
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {{name: {policy}}}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [alchemiscale.org]
+      apiVersions: [v1alpha1]
+      operations: [UPDATE]
+      resources: [networkstrategies/status]
+  validations:
+  - expression: >-
+      object.metadata.namespace != '{namespace}' || object.metadata.name != '{name}'
+      || !has(object.status.iterations) || object.status.iterations < {from_iteration}
+    message: refused by the test's admission policy
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {{name: {policy}}}
+spec:
+  policyName: {policy}
+  validationActions: [Deny]
+"""
+    kubectl("apply", "-f", "-", input=manifest)
+    return policy
+
+
+def test_a_refused_status_write_is_reported_and_the_resource_keeps_iterating(sandbox, cluster, start_operator,
+                                                                               kubectl, namespace):
+    # kopf-notes P1: a status patch the API server refuses must not silently end the
+    # resource's timer; the refusal is reported and the next write catches up.
+    network = sandbox.state.generate_network("star", systems=3, scope=SCOPE, seed=43)
+    policy = _refuse_status_writes(kubectl, namespace, "refused-status", from_iteration=2)
+    try:
+        cluster.credentials(IDENTITY, KEY)
+        operator = start_operator(default_server=True)
+        cluster.apply(network_strategy("refused-status", network, sleepInterval=1))
+        wait_for(lambda: cluster.status("refused-status").get("iterations") == 1, timeout=60,
+                 what="the first (admitted) status")
+        wait_for(lambda: "StatusWriteRefused" in {e["reason"] for e in cluster.events("refused-status")},
+                 timeout=60, what="a StatusWriteRefused event")
+        assert "refused by the test's admission policy" in operator.log()
+        assert cluster.status("refused-status")["iterations"] == 1
+    finally:
+        kubectl("delete", "validatingadmissionpolicybinding,validatingadmissionpolicy", policy, check=False)
+    status = wait_for(lambda: cluster.status("refused-status").get("iterations", 0) >= 3
+                      and cluster.status("refused-status"), timeout=60,
+                      what="status writes to resume without an operator restart")
+    assert status["status"] in ("awake", "dormant")
+    assert operator.process is not None and operator.process.poll() is None
