@@ -177,3 +177,38 @@ def _long_component_doc(rng: random.Random, length: int) -> dict:
 @pytest.mark.parametrize("seed", range(5))
 def test_long_networks_agree_with_the_upstream_oracle(seed):
     assert_plans_agree(_long_component_doc(random.Random(seed), 300))
+
+
+def test_the_oracle_reproduces_the_worked_examples():
+    """The oracle itself against strategy-semantics.md section 4 (M = 6), so it is not only self-consistent."""
+    from engine_helpers import edge, path, snapshot, task
+
+    T = transformation
+    example_1 = path("A", "B", "C", "D", results={"B_C": 1})
+    plan = oracle_plan(snapshot(example_1, maxTasksPerTransformation=6, taskScaling="linear"))
+    assert plan["weights"] == {T("A_B"): 0.375, T("B_C"): 0.25, T("C_D"): 0.375}
+    assert plan["targets"] == {T("A_B"): 3, T("B_C"): 2, T("C_D"): 3}
+    assert oracle_plan(snapshot(example_1, maxTasksPerTransformation=6))["targets"] == {T("A_B"): 2, T("B_C"): 1, T("C_D"): 2}
+    free_running = [task("A_B", "waiting", True), task("A_B", "running", False)]
+    plan = oracle_plan(snapshot(example_1, free_running, maxTasksPerTransformation=6, taskScaling="linear"))
+    assert plan["action"] == [free_running[1]["key"]] and plan["create"][T("A_B")] == 1
+    five = [task("A_B", "waiting", True) for _ in range(2)] + [task("A_B", "running", True) for _ in range(3)]
+    plan = oracle_plan(snapshot(example_1, five, maxTasksPerTransformation=6, taskScaling="linear", mode="full"))
+    assert plan["cancel"] == sorted(t["key"] for t in five[:2])
+
+    example_2 = path("A", "B", "C", "D", results={"A_B": 2, "B_C": 1}) + [edge("D", "A", 3)]
+    assert oracle_plan(snapshot(example_2, maxTasksPerTransformation=6, taskScaling="linear"))["targets"] == {T("A_B"): 1, T("B_C"): 2, T("C_D"): 4, T("D_A"): 0}
+    assert oracle_plan(snapshot(example_2, maxTasksPerTransformation=6))["targets"] == {T("A_B"): 1, T("B_C"): 1, T("C_D"): 3, T("D_A"): 0}
+
+    diamond = [edge("A", "B"), edge("B", "C"), edge("C", "D"), edge("D", "A"), edge("A", "C", 1)]
+    plan = oracle_plan(snapshot(diamond, strategy="RadialGrowthStrategy", maxTasksPerTransformation=6, taskScaling="linear"))
+    assert plan["weights"][T("A_C")] == pytest.approx(1 / 3) and plan["weights"][T("A_B")] == pytest.approx(1 / 6)
+    assert plan["targets"] == {T("A_C"): 3, T("A_B"): 2, T("B_C"): 2, T("C_D"): 2, T("D_A"): 2}
+
+    seven = path("A", "B", "C", "D", "E", "F", "G")  # canonical L = 3 (2.6b)
+    weights = oracle_plan(snapshot(seven, strategy="RadialGrowthStrategy"))["weights"]
+    assert weights == {T("A_B"): 0.0, T("B_C"): 0.0, T("C_D"): 0.5, T("D_E"): 0.5, T("E_F"): 0.0, T("F_G"): 0.0}
+
+    parallel = [edge("A", "B", name="A_B_1"), edge("A", "B", name="A_B_2"), edge("B", "C")]  # 2.6a
+    weights = oracle_plan(snapshot(parallel))["weights"]
+    assert weights == pytest.approx({T("A_B_1"): 2.5 / 7, T("A_B_2"): 2.5 / 7, T("B_C"): 2.0 / 7})
