@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from alchemiscale_helpers import client, FakePlan, sandbox, SCOPE  # noqa: F401 (fixtures)
 
-from strategy_operator.alchemiscale import NetworkSnapshotter, OutcomeUnknown, TransientError, execute_plan
+from strategy_operator.alchemiscale import NetworkSnapshotter, OutcomeUnknown, RequestRejected, TransientError, execute_plan
 from strategy_operator.scopedkey import ScopedKey
 
 
@@ -83,3 +83,19 @@ async def test_action_and_cancel_are_retried_after_a_lost_response(sandbox, clie
     # The retry answers null (already actioned): not an error, and both are actioned.
     assert report.actioned == 0
     assert set(await client.network_actioned_tasks(network)) == {first, second}
+
+
+async def test_the_first_failure_is_the_one_raised(sandbox, client) -> None:
+    network = _star(sandbox, 2)
+    state = sandbox.state
+    a, _ = sorted(state.transformations(network))
+    [actioned] = state.create_tasks([a])
+    state.action_tasks(ScopedKey.from_str(network), [actioned])
+    await client.info()
+    # Creation is refused (not transient, so the other steps still run), then cancelling fails too.
+    sandbox.faults.fail_next(1, status=400, path_prefix="/bulk/transformations/tasks/create")
+    sandbox.faults.fail_next(1, status=403, path_prefix=f"/networks/{network}/tasks/cancel")
+    with pytest.raises(RequestRejected) as caught:
+        await execute_plan(client, network, FakePlan(create={a: 1}, cancel=[actioned]))
+    assert caught.value.status_code == 400
+    assert caught.value.partial_report.created == 0 and caught.value.partial_report.cancelled == 0

@@ -87,7 +87,7 @@ async def execute_plan(client: AlchemiscaleClient, network_key: str, plan: PlanL
             answer = await client.cancel_tasks(network_key, plan.cancel)
             cancelled = [t for t in answer if t is not None]
         except AlchemiscaleError as exc:
-            failure = exc
+            failure = failure or exc
 
     report = ExecutionReport(
         actioned=len(actioned),
