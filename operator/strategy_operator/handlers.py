@@ -43,7 +43,7 @@ from strategy_operator.liveness import LivenessTracker
 from strategy_operator.metrics import Metrics
 from strategy_operator.schedule import due_at, is_due, is_woken, utcnow
 from strategy_operator.scrub import bound_head, scrub
-from strategy_operator.secrets import CredentialsSecretError, SecretReader
+from strategy_operator.secrets import CredentialsSecretError, CredentialsSecretUnavailable, SecretReader
 from strategy_operator.settings import OperatorSettings
 from strategy_operator.status_writer import StatusWriteRefused, StatusWriter
 
@@ -174,7 +174,7 @@ async def _apply(outcome: PassOutcome, *, runtime: Runtime, state: ResourceState
     try:
         await runtime.status_writer.write(namespace, name, payload)
     except StatusWriteRefused as exc:
-        message = f"{exc}; the operator keeps iterating and writes the whole status again next time"
+        message = scrub(f"{exc}; the operator keeps iterating and writes the whole status again next time")
         log.error("%s", message)
         kopf.warn(body, reason="StatusWriteRefused", message=bound_head(message))
     for event in outcome.events:
@@ -324,13 +324,14 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
         await _state(memo).sessions.aclose()
         try:
             cancelled, network = await _cancel_actioned_tasks(runtime, spec, namespace)
-        except TransientError as exc:
+        except (TransientError, CredentialsSecretUnavailable) as exc:
+            what = "the Kubernetes API" if isinstance(exc, CredentialsSecretUnavailable) else "alchemiscale"
             if retry >= 4:
-                message = f"could not cancel the network's actioned tasks, alchemiscale unreachable: {exc}"
+                message = f"could not cancel the network's actioned tasks, {what} unreachable: {exc}"
                 logger.warning(message)
                 kopf.warn(body, reason="CancelOnDeleteFailed", message=bound_head(message))
                 return
-            raise kopf.TemporaryError(f"alchemiscale unreachable, retrying: {exc}", delay=max(1.0, tick)) from None
+            raise kopf.TemporaryError(f"{what} unreachable, retrying: {exc}", delay=max(1.0, tick)) from None
         except (IterationError, AlchemiscaleError, CredentialsSecretError) as exc:
             message = bound_head(scrub(f"tasks were not cancelled: {type(exc).__name__}: {exc}"))
             logger.warning(message)

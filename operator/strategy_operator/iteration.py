@@ -35,7 +35,12 @@ from strategy_operator.schedule import (
 )
 from strategy_operator.scopedkey import InvalidScopedKey, parse_network_key
 from strategy_operator.scrub import bound_head, bound_tail, scrub
-from strategy_operator.secrets import CredentialsSecretError, SecretCredentials, SecretReader
+from strategy_operator.secrets import (
+    CredentialsSecretError,
+    CredentialsSecretUnavailable,
+    SecretCredentials,
+    SecretReader,
+)
 from strategy_operator.settings import OperatorSettings
 
 
@@ -240,7 +245,7 @@ class IterationRunner:
             async with asyncio.timeout(self.settings.iteration_timeout):
                 return await self._iterate(resource, sessions, now, interval, base, previous,
                                            secrets_seen, mode_now)
-        except TransientError as exc:
+        except (TransientError, CredentialsSecretUnavailable) as exc:
             return self._transient(resource, now, interval, base, previous, exc, transient_failures, secrets_seen)
         except TimeoutError as exc:
             wrapped = TransientError(
@@ -338,7 +343,8 @@ class IterationRunner:
         delay = transient_backoff(failures, interval, first=max(1.0, self.settings.tick))
         retry_at = now + timedelta(seconds=delay)
         message = bound_head(scrub(f"{type(exc).__name__}: {exc}", secrets_seen))
-        text = f"alchemiscale is unreachable ({failures} attempt(s) in a row); retrying at {format_time(retry_at)}: {message}"
+        what = "the Kubernetes API" if isinstance(exc, CredentialsSecretUnavailable) else "alchemiscale"
+        text = f"{what} is unreachable ({failures} attempt(s) in a row); retrying at {format_time(retry_at)}: {message}"
         fields = {**base, "nextIteration": format_time(retry_at)}
         fields["conditions"] = conditions.merge(previous.get("conditions"), conditions.unreachable(text),
                                                 now=now, generation=resource.generation)

@@ -32,6 +32,10 @@ class CredentialsSecretForbidden(CredentialsSecretError):
     pass
 
 
+class CredentialsSecretUnavailable(Exception):
+    """The Kubernetes API could not be asked for the Secret (unreachable, 5xx, 429): retry later."""
+
+
 @dataclass(frozen=True)
 class SecretCredentials:
     identifier: str
@@ -61,6 +65,7 @@ class SecretReader:
 
     def _read_sync(self, namespace: str, name: str) -> SecretCredentials:
         from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
 
         if self._api is None:
             self._api = _load_api()
@@ -73,7 +78,15 @@ class SecretReader:
             if exc.status == 403:
                 raise CredentialsSecretForbidden(
                     f"the operator may not read credentials Secret {namespace}/{name} (RBAC)") from None
+            if exc.status is not None and (exc.status >= 500 or exc.status == 429):
+                raise CredentialsSecretUnavailable(
+                    f"could not read credentials Secret {namespace}/{name}: "
+                    f"the Kubernetes API answered {exc.status} {exc.reason}") from None
             raise
+        except HTTPError as exc:
+            raise CredentialsSecretUnavailable(
+                f"could not read credentials Secret {namespace}/{name}: the Kubernetes API is unreachable "
+                f"({type(exc).__name__})") from None
         return parse_secret_data(secret.data or {}, f"{namespace}/{name}")
 
     async def read(self, namespace: str, name: str) -> SecretCredentials:

@@ -172,3 +172,65 @@ async def test_missing_network_is_an_error(sandbox):
     assert outcome.result == "error", outcome.log
     assert outcome.status["exception"]["type"] == "NetworkNotFound"
     assert outcome.error_type == "NetworkNotFound"
+
+
+class _KubernetesApiAnswering503:
+    """A loopback HTTP server standing in for a kube-apiserver that answers every request 503."""
+
+    def __enter__(self) -> str:
+        import http.server
+        import threading
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the http.server protocol
+                body = b'{"kind":"Status","apiVersion":"v1","status":"Failure","message":"etcd is unavailable","code":503}'
+                self.send_response(503)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _secret_reader(host: str):
+    from kubernetes import client
+
+    from strategy_operator.secrets import SecretReader
+
+    configuration = client.Configuration(host=host)
+    configuration.retries = 0
+    return SecretReader(client.CoreV1Api(client.ApiClient(configuration)))
+
+
+@pytest.mark.parametrize("kubernetes_api", ["answers 503", "refuses connections"])
+async def test_kubernetes_api_failing_to_read_the_secret_is_transient_not_an_error(sandbox, kubernetes_api):
+    # A hiccup of the Kubernetes API is no fault of the strategy: an error would stop it until woken.
+    network = sandbox.state.generate_network("star", systems=3, scope="acme-tyk2-run1", seed=1)
+    config = OperatorSettings(default_server=sandbox.url, min_sleep_interval=1, tick=1)
+    if kubernetes_api == "answers 503":
+        with _KubernetesApiAnswering503() as host:
+            runner = IterationRunner(config, _secret_reader(host), None, clock=lambda: NOW)
+            outcome = await run(runner, view(network, sleepInterval=60))
+    else:
+        import socket
+
+        with socket.socket() as unused:
+            unused.bind(("127.0.0.1", 0))
+            host = f"http://127.0.0.1:{unused.getsockname()[1]}"
+        runner = IterationRunner(config, _secret_reader(host), None, clock=lambda: NOW)
+        outcome = await run(runner, view(network, sleepInterval=60))
+    assert outcome.result == "transient", outcome.log
+    status = assert_valid(view(network), outcome.status)
+    assert "exception" not in status and status.get("status") != "error"
+    assert "ns/creds" in outcome.log
+    assert parse_time(status["nextIteration"]) > NOW
