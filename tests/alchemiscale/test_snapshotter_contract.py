@@ -334,3 +334,36 @@ async def test_a_late_result_on_a_finished_task_whose_claim_loss_was_unseen(sand
     assert _true_result_count(sandbox, network) == 2
     assert (await snapshotter.observe()).result_count <= 2
     assert (await NetworkSnapshotter(client, network).observe()).result_count == 2
+
+
+async def test_a_task_created_while_the_transformations_are_listed_is_not_taken_for_finished(sandbox, client) -> None:
+    network = _star(sandbox, 2)
+    state = sandbox.state
+    a, b = sorted(state.transformations(network))
+    snapshotter = NetworkSnapshotter(client, network)
+    await snapshotter.observe()
+
+    def finish_a_foreign_task() -> None:
+        [task] = state.create_tasks([a])
+        state.claim_task(task)
+        state.complete_task(task, ok=True)
+
+    finish_a_foreign_task()  # unseen: the next observation lists the transformations
+    listing = client.transformation_tasks
+    created: list[str] = []
+
+    async def someone_creates_a_task_meanwhile(transformation, status=None):
+        if not created:
+            created.extend(state.create_tasks([b]))  # after the live lists were read
+        return await listing(transformation, status)
+
+    client.transformation_tasks = someone_creates_a_task_meanwhile
+    observation = await snapshotter.observe()
+    client.transformation_tasks = listing
+    assert observation.result_count == 1
+    assert {t.key for t in observation.tasks} <= set(created)  # live, if seen at all
+
+    finish_a_foreign_task()  # unseen again
+    observation = await snapshotter.observe()
+    assert observation.result_count == _true_result_count(sandbox, network) == 2
+    assert [(t.key, t.status) for t in observation.tasks] == [(created[0], "waiting")]

@@ -198,13 +198,23 @@ class NetworkSnapshotter:
         if needs_listing:
             tasks_per_transformation = {}
             keys = [e.key for e in structure.transformations]
+            unlisted: list[str] = []
             for transformation, tasks in zip(keys, await self._map(client.transformation_tasks, keys)):
                 tasks_per_transformation[transformation] = len(tasks)
                 for task in tasks:
                     mapping[task] = transformation
                     if task not in live and task not in settled:
-                        settled.add(task)
-                        dirty.add(transformation)
+                        unlisted.append(task)
+            if len(settled) + len(unlisted) > settled_total:
+                # More than the counts call settled: some tasks were created or changed
+                # status after the status lists were read. Only their status tells which.
+                for task, status in zip(unlisted, await client.tasks_status(unlisted)):
+                    if status in LIVE_STATUSES:
+                        live[task] = status
+                unlisted = [task for task in unlisted if task not in live]
+            for task in unlisted:
+                settled.add(task)
+                dirty.add(mapping[task])
 
         # Which transformations' results to (re-)read.
         if cold:
