@@ -128,3 +128,16 @@ def test_strategy_state_is_validated_before_the_network_is_looked_up(sb, alice, 
         # str() of pydantic's error for upstream's model: its name, and the enum's choices.
         assert detail.startswith("1 validation error for StrategyState\nmode\n")
         assert "Input should be 'full', 'partial' or 'disabled' [type=enum" in detail
+
+
+def test_result_payload_is_found_by_its_ref_whatever_the_route_or_transformation(sb, alice, network):
+    # Upstream first looks under the route's (and the given transformation's) path in the
+    # object store, then falls back to the location stored on the ref, which ignores both.
+    tf, other = sorted(sb.state.transformations(network))[:2]
+    (task,) = alice.post(f"/transformations/{tf}/tasks", json={"count": 1}).json()
+    sb.state.claim_task(task)
+    ref = sb.state.complete_task(task, ok=True)
+    expected = alice.get(f"/transformations/{tf}/results/{ref}").json()
+    for url in (f"/transformations/{tf}/failures/{ref}", f"/transformations/{other}/results/{ref}"):
+        response = alice.get(url)
+        assert (response.status_code, response.json()) == (200, expected), url

@@ -606,7 +606,7 @@ async def protocoldagresult(
     transformation = parse_sk(transformation_scoped_key)
     require_scope(ref.scope, token)
     require_scope(transformation.scope, token)
-    payload = state_of(request).result_payload(str(ref), ok=route == "results")
+    payload = state_of(request).result_payload(str(ref))
     return [payload.decode("latin-1")]
 
 
