@@ -520,3 +520,36 @@ def test_a_refused_status_write_is_reported_and_the_resource_keeps_iterating(san
                       what="status writes to resume without an operator restart")
     assert status["status"] in ("awake", "dormant")
     assert operator.process is not None and operator.process.poll() is None
+
+
+def test_waking_a_dormant_strategy_runs_a_full_iteration(sandbox, cluster, start_operator):
+    # The user guide's `set_network_strategy_awake` on a dormant strategy, as an annotation.
+    from strategy_operator.sandbox.simulator import ComputeSettings, Simulator
+
+    network = sandbox.state.generate_network("star", systems=3, scope=SCOPE, seed=44)
+    simulator = Simulator(sandbox.state, ComputeSettings(rate=50, duration=0.05, seed=45))
+    simulator.start()
+    try:
+        cluster.credentials(IDENTITY, KEY)
+        start_operator(default_server=True)
+        cluster.apply(network_strategy("asleep", network, sleepInterval=3600, maxTasksPerTransformation=1,
+                                       strategy={"name": "ConnectivityStrategy", "settings": {"max_runs": 1}}))
+        wait_for(lambda: cluster.status("asleep").get("iterations") == 1, timeout=60, what="the first iteration")
+        wait_for(lambda: all(n >= 1 for n in results_of(sandbox, network).values()), timeout=60,
+                 what="the simulated compute")
+    finally:
+        simulator.stop()
+    # Not due for an hour: only a wake-up can make it notice that every transformation is done.
+    time.sleep(2)
+    assert cluster.status("asleep")["iterations"] == 1
+    cluster.wake("asleep", "first")
+    dormant = wait_for(lambda: cluster.status("asleep").get("status") == "dormant" and cluster.status("asleep"),
+                       timeout=30, what="the woken strategy to find its work done")
+    assert dormant["iterations"] == 2 and dormant["lastWakeToken"] == "first"
+
+    cluster.wake("asleep", "second")
+    again = wait_for(lambda: cluster.status("asleep").get("lastWakeToken") == "second" and cluster.status("asleep"),
+                     timeout=30, what="the dormant strategy to be woken")
+    assert again["iterations"] == 3 and again["status"] == "dormant"  # a full iteration, not the cheap check
+    time.sleep(2)
+    assert cluster.status("asleep")["iterations"] == 3
