@@ -207,3 +207,12 @@ def test_transformation_system_and_task_queries_match_names_exactly_in_key_order
 
 def _gufe_key(sk: str) -> str:
     return sk.rsplit("-", 3)[0]
+
+
+def test_network_state_set_validates_pair_by_pair_in_request_order(sb, alice, network):
+    # Upstream checks each (network, state) pair in turn: the first bad pair names the error.
+    tf = sb.state.transformations(network)[0]
+    first_state_bad = alice.post("/bulk/networks/state/set", json={"networks": [network, tf], "states": ["sleepy", "active"]})
+    assert first_state_bad.json() == {"detail": "'sleepy' is not a valid state. Valid values include: ['active', 'inactive', 'invalid', 'deleted']"}
+    first_key_bad = alice.post("/bulk/networks/state/set", json={"networks": [tf, network], "states": ["active", "sleepy"]})
+    assert first_key_bad.json() == {"detail": "`network` ScopedKey does not correspond to an `AlchemicalNetwork`"}

@@ -434,10 +434,9 @@ class SandboxState:
     def set_network_states(self, network_sks: list[ScopedKey], states: list[str]) -> list[str | None]:
         if len(network_sks) != len(states):
             raise BadRequest("networks and states must have the same length")
-        for sk in network_sks:
+        for sk, state in zip(network_sks, states):  # pair by pair, as upstream
             if sk.qualname != "AlchemicalNetwork":
                 raise BadRequest(NOT_A_NETWORK)
-        for state in states:
             if state not in NETWORK_STATES:
                 raise BadRequest(f"'{state}' is not a valid state. Valid values include: {list(NETWORK_STATES)}")
         with self._lock:
