@@ -216,3 +216,12 @@ def test_network_state_set_validates_pair_by_pair_in_request_order(sb, alice, ne
     assert first_state_bad.json() == {"detail": "'sleepy' is not a valid state. Valid values include: ['active', 'inactive', 'invalid', 'deleted']"}
     first_key_bad = alice.post("/bulk/networks/state/set", json={"networks": [tf, network], "states": ["active", "sleepy"]})
     assert first_key_bad.json() == {"detail": "`network` ScopedKey does not correspond to an `AlchemicalNetwork`"}
+
+
+def test_an_empty_scope_query_parameter_is_a_bad_scope_not_a_wildcard(sb, alice):
+    # FastAPI passes "" through for query parameters; upstream's Scope rejects it (400).
+    for params in ({"org": ""}, {"org": "acme", "campaign": ""}):
+        response = alice.get("/networks", params=params)
+        assert response.status_code == 400, params
+        assert response.json()["detail"].startswith("Requested Scope cannot be processed")
+    assert alice.get("/networks", params={"org": "*"}).status_code == 200

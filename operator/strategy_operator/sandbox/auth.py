@@ -93,8 +93,9 @@ def query_scope_space(query: Scope, token_scopes: list[str]) -> list[Scope]:
 
 
 def parse_query_scope(org: str | None, campaign: str | None, project: str | None) -> Scope:
-    """Scope from query parameters (omitted or `*` = wildcard); InvalidScopedKey when malformed."""
-    parts = [p if p not in (None, "") else "*" for p in (org, campaign, project)]
+    """Scope from query parameters (omitted or `*` = wildcard); InvalidScopedKey when malformed,
+    an empty value included (query parameters, unlike form fields, keep "")."""
+    parts = [p if p is not None else "*" for p in (org, campaign, project)]
     return Scope.from_str("-".join(parts))
 
 
