@@ -553,3 +553,42 @@ def test_waking_a_dormant_strategy_runs_a_full_iteration(sandbox, cluster, start
     assert again["iterations"] == 3 and again["status"] == "dormant"  # a full iteration, not the cheap check
     time.sleep(2)
     assert cluster.status("asleep")["iterations"] == 3
+
+
+def test_a_rotated_key_and_a_new_server_url_are_used_from_the_next_pass(sandbox, cluster, start_operator, kubectl):
+    network = sandbox.state.generate_network("star", systems=3, scope=SCOPE, seed=46)
+    cluster.credentials(IDENTITY, KEY)
+    start_operator()
+    cluster.apply(network_strategy("rotate", network, url=sandbox.url, sleepInterval=1))
+    wait_for(lambda: cluster.status("rotate").get("iterations", 0) >= 2, timeout=60, what="two iterations")
+
+    def logins() -> int:
+        return sandbox.requests.count("POST", "/token")
+
+    def iterating_after(count: int) -> dict:
+        status = cluster.status("rotate")
+        return status if status.get("iterations", 0) > count and status.get("status") != "error" else {}
+
+    # The key is rotated in alchemiscale and in the Secret; the old token would still be accepted,
+    # so only a fresh login proves that the new key is in use.
+    rotated = "alice-rotated-key-8901"
+    sandbox.state.add_identity(IDENTITY, rotated, ["acme-tyk2-*"])
+    before = logins()
+    secret = kubectl("create", "secret", "generic", "alchemiscale-creds", f"--from-literal=identifier={IDENTITY}",
+                     f"--from-literal=key={rotated}", "--dry-run=client", "-o", "yaml").stdout
+    kubectl("apply", "-f", "-", input=secret)
+    wait_for(lambda: logins() > before, timeout=30, what="a login with the rotated key")
+    status = wait_for(lambda: iterating_after(cluster.status("rotate")["iterations"]), timeout=30,
+                      what="iterations with the rotated key")
+    assert "exception" not in status
+
+    # The same server under another name is another server to the operator: a new session.
+    before = logins()
+    other_url = sandbox.url.replace("127.0.0.1", "localhost")
+    assert other_url != sandbox.url
+    cluster.patch_spec("rotate", {"server": {"url": other_url}})
+    wait_for(lambda: logins() > before, timeout=30, what="a login at the new URL")
+    generation = cluster.resource("rotate")["metadata"]["generation"]
+    status = wait_for(lambda: (s := cluster.status("rotate")).get("observedGeneration") == generation
+                      and s.get("status") != "error" and s, timeout=30, what="a pass with the new URL")
+    assert "exception" not in status
