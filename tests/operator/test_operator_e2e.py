@@ -592,3 +592,19 @@ def test_a_rotated_key_and_a_new_server_url_are_used_from_the_next_pass(sandbox,
     status = wait_for(lambda: (s := cluster.status("rotate")).get("observedGeneration") == generation
                       and s.get("status") != "error" and s, timeout=30, what="a pass with the new URL")
     assert "exception" not in status
+
+
+def test_lowering_sleep_interval_while_waiting_moves_the_next_iteration(sandbox, cluster, start_operator):
+    network = sandbox.state.generate_network("star", systems=3, scope=SCOPE, seed=47)
+    cluster.credentials(IDENTITY, KEY)
+    start_operator(default_server=True)
+    cluster.apply(network_strategy("hasty", network, sleepInterval=3600))
+    first = wait_for(lambda: cluster.status("hasty").get("iterations") == 1 and cluster.status("hasty"),
+                     timeout=60, what="the first iteration")
+    cluster.patch_spec("hasty", {"sleepInterval": 2})
+    second = wait_for(lambda: cluster.status("hasty").get("iterations") == 2 and cluster.status("hasty"),
+                      timeout=30, what="an iteration on the new interval, not an hour later")
+    gap = (parse_time(second["lastIteration"]) - parse_time(first["lastIteration"])).total_seconds()
+    assert gap >= 2, (first, second)
+    assert second["effectiveSleepInterval"] == 2
+    assert parse_time(second["nextIteration"]) == parse_time(second["lastIteration"]) + timedelta(seconds=2)
