@@ -42,6 +42,25 @@ def test_task_lists_need_scopedkey_objects_strings_crash(sb, alice, network):
     assert alice.post(f"/networks/{network}/tasks/action", json={"tasks": objs(tasks)}).json() == tasks
 
 
+def test_scopedkey_objects_are_validated_like_upstreams_model(sb, alice, network):
+    # Upstream's ScopedKey checks the gufe_key (a ValueError, so FastAPI's 422) but not the
+    # scope components; those only fail where a Scope is built from them (500).
+    scope = {"org": "acme", "campaign": "tyk2", "project": "run1"}
+    for gufe_key, message in (
+        ("Task-ab.c", "Value error, gufe_key contains invalid characters"),
+        ("Taskabc", "Value error, gufe_key must be of the form '<prefix>-<hex>'"),
+    ):
+        for path in (f"/networks/{network}/tasks/action", f"/networks/{network}/tasks/cancel", "/bulk/tasks/status/get"):
+            response = alice.post(path, json={"tasks": [{"gufe_key": gufe_key, **scope}]})
+            assert response.status_code == 422, (gufe_key, path)
+            [error] = response.json()["detail"]
+            assert (error["loc"], error["msg"]) == (["body", "tasks", 0, "gufe_key"], message)
+    odd_scope = {"gufe_key": "Task-" + "a" * 32, "org": "1bad", "campaign": "tyk2", "project": "run1"}
+    assert alice.post(f"/networks/{network}/tasks/action", json={"tasks": [odd_scope]}).json() == [None]
+    assert alice.post(f"/networks/{network}/tasks/cancel", json={"tasks": [odd_scope]}).json() == [None]
+    assert alice.post("/bulk/tasks/status/get", json={"tasks": [odd_scope]}).status_code == 500
+
+
 def test_bare_value_bodies(sb, alice, network):
     tf = alice.get(f"/networks/{network}/transformations").json()[0]
     (task,) = alice.post(f"/transformations/{tf}/tasks", json={"count": 1}).json()

@@ -12,6 +12,8 @@ from __future__ import annotations
 import functools
 import gzip
 import json
+import string
+import unicodedata
 from typing import Any, Callable
 from urllib.parse import parse_qs
 
@@ -20,7 +22,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordBearer
-from pydantic import BaseModel, ValidationError, model_validator
+from pydantic import BaseModel, ValidationError, field_validator, model_validator
 
 from strategy_operator.scopedkey import InvalidScopedKey, Scope, ScopedKey
 from strategy_operator.sandbox.auth import (
@@ -81,6 +83,9 @@ def _rendered_as_json(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     return render
 
 
+_GUFE_KEY_CHARACTERS = frozenset(string.ascii_letters + string.digits + "_-")
+
+
 class ScopedKeyObject(BaseModel):
     """A ScopedKey in JSON object form. A plain string crashes upstream's validator (500)."""
 
@@ -96,8 +101,27 @@ class ScopedKeyObject(BaseModel):
             raise ServerFault("a ScopedKey object is required here, not a string")
         return value
 
+    @field_validator("gufe_key", mode="before")
+    @classmethod
+    def _gufe_key(cls, value: Any) -> str:
+        # Upstream's checks and messages; as ValueErrors they become FastAPI's 422. The scope
+        # components are not checked here, as upstream does not.
+        value = str(value)
+        if len(value.split("-")) != 2:
+            raise ValueError("gufe_key must be of the form '<prefix>-<hex>'")
+        value = unicodedata.normalize("NFC", value)
+        if not set(value) <= _GUFE_KEY_CHARACTERS:
+            raise ValueError("gufe_key contains invalid characters")
+        return value
+
+    def text(self) -> str:
+        """The string form, unparsed: where upstream only compares it, odd scope
+        components simply match nothing."""
+        return f"{self.gufe_key}-{self.org}-{self.campaign}-{self.project}"
+
     def to_sk(self) -> ScopedKey:
-        return parse_sk(f"{self.gufe_key}-{self.org}-{self.campaign}-{self.project}")
+        """Parsed; a 500 for what upstream's Scope would reject, as where upstream builds one."""
+        return parse_sk(self.text())
 
 
 def parse_sk(text: str) -> ScopedKey:
@@ -450,7 +474,7 @@ async def action_tasks(
     token: TokenData = Depends(token_data),
 ) -> list[str | None]:
     sk = _scoped(network_scoped_key, token)
-    return state_of(request).action_tasks(sk, [str(t.to_sk()) for t in tasks], weight)
+    return state_of(request).action_tasks(sk, [t.text() for t in tasks], weight)
 
 
 @router.post("/networks/{network_scoped_key}/tasks/cancel")
@@ -458,7 +482,7 @@ async def cancel_tasks(
     network_scoped_key: str, request: Request, tasks: list[ScopedKeyObject] = Body(embed=True), token: TokenData = Depends(token_data)
 ) -> list[str | None]:
     sk = _scoped(network_scoped_key, token)
-    return state_of(request).cancel_tasks(sk, [str(t.to_sk()) for t in tasks])
+    return state_of(request).cancel_tasks(sk, [t.text() for t in tasks])
 
 
 @router.get("/networks/{network_scoped_key}/weight")
