@@ -272,9 +272,11 @@ class IterationRunner:
         next_due = format_time(now + timedelta(seconds=interval))
 
         if status_now == "dormant":
-            count = await session.snapshotter.result_count()
+            counted = await session.snapshotter.observe_counts()
+            count = counted.result_count
             if count == last_count:
-                fields = {**base, "nextIteration": next_due, "exception": None, "traceback": None}
+                fields = {**base, "nextIteration": next_due, "exception": None, "traceback": None,
+                          "taskCounts": counted.task_counts}
                 fields["conditions"] = conditions.merge(
                     previous.get("conditions"),
                     conditions.dormant(f"no new results ({count} in total); next check at {next_due}"),
@@ -297,7 +299,7 @@ class IterationRunner:
             tasks = _task_counts(report)
 
         if not plan.ran:
-            fields = {**base, "nextIteration": next_due}
+            fields = {**base, "nextIteration": next_due, "taskCounts": observation.task_counts}
             return PassOutcome("unchanged", fields, log="dormant, no new results")
 
         summary = plan.summary
@@ -312,6 +314,7 @@ class IterationRunner:
             "exception": None,
             "traceback": None,
             "nextIteration": next_due,
+            "taskCounts": observation.task_counts,
             "lastIterationSummary": {
                 "transformationsWeighted": summary.transformations_weighted,
                 "transformationsFinished": summary.transformations_finished,

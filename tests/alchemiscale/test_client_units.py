@@ -137,6 +137,7 @@ def test_build_snapshot_is_the_plan_format_document() -> None:
         tasks=(TaskObservation(f"Task-1-{SCOPE}", tf, "running", True),),
         requests=4,
         results_read=0,
+        task_counts={"running": 1},
     )
     document = build_snapshot(
         observation,

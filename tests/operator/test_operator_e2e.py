@@ -120,6 +120,13 @@ def test_simulated_compute_finishes_tasks_and_the_strategy_goes_dormant(sandbox,
     time.sleep(3)
     assert cluster.status("converge")["iterations"] == status["iterations"]
 
+    # Network progress, upstream's get_network_status: every task of the network by status.
+    expected = dict.fromkeys(("waiting", "running", "complete", "error", "invalid", "deleted"), 0)
+    expected.update(sandbox.state.network_status(network))
+    assert expected["complete"] >= 3 * len(results)
+    wait_for(lambda: cluster.status("converge").get("taskCounts") == expected, timeout=15,
+             what=f"status.taskCounts to show the network's tasks {expected}")
+
     # A new result wakes it in the same pass (and, every transformation being done, it sleeps again).
     transformation = sandbox.state.transformations(network)[0]
     [task] = sandbox.state.create_tasks([transformation])

@@ -72,6 +72,9 @@ class Observation:
     tasks: tuple[TaskObservation, ...]
     requests: int
     results_read: int
+    # The network's tasks by status, every status present (0 when none): what alchemiscale's
+    # get_network_status reports, read by the same request that detects changes.
+    task_counts: dict[str, int]
 
     @property
     def result_count(self) -> int:
@@ -109,8 +112,12 @@ class NetworkSnapshotter:
 
     async def result_count(self) -> int:
         """R, exact per the cache rules above: an observation without the TaskHub read."""
+        return (await self.observe_counts()).result_count
+
+    async def observe_counts(self) -> Observation:
+        """An observation without the TaskHub read: result and task counts are exact, `actioned` is not read."""
         async with self._lock:
-            return (await self._observe(read_hub=False)).result_count
+            return await self._observe(read_hub=False)
 
     async def _map(self, func: Callable[[T], Awaitable[R]], items: Iterable[T]) -> list[R]:
         limit = asyncio.Semaphore(self.concurrency)
@@ -260,6 +267,7 @@ class NetworkSnapshotter:
             tasks=tasks,
             requests=client.requests_sent - started,
             results_read=len(ordered),
+            task_counts={status: int(counts.get(status, 0)) for status in LIVE_STATUSES + SETTLED_STATUSES},
         )
 
 

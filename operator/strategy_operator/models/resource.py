@@ -317,6 +317,17 @@ class IterationSummary(CamelModel):
     tasks_cancelled: int = Field(default=0, ge=0, description="Tasks un-actioned.")
 
 
+class NetworkTaskCounts(CamelModel):
+    """The network's tasks by status: what alchemiscale's get_network_status reports."""
+
+    waiting: int = Field(default=0, ge=0, description="Tasks waiting to be claimed.")
+    running: int = Field(default=0, ge=0, description="Tasks claimed by a compute service.")
+    complete: int = Field(default=0, ge=0, description="Tasks finished with a successful result.")
+    error: int = Field(default=0, ge=0, description="Tasks whose last attempt failed.")
+    invalid: int = Field(default=0, ge=0, description="Tasks marked invalid.")
+    deleted: int = Field(default=0, ge=0, description="Tasks marked deleted.")
+
+
 class NetworkStrategyStatus(CamelModel):
     """Written by the operator only."""
 
@@ -342,6 +353,11 @@ class NetworkStrategyStatus(CamelModel):
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
     )
     last_iteration_summary: IterationSummary | None = Field(default=None, description="What the last iteration did.")
+    task_counts: NetworkTaskCounts | None = Field(
+        default=None,
+        description="Every task of the network's transformations by status, whoever created it, "
+        "as seen by the last check (before that iteration's changes).",
+    )
     last_wake_token: str | None = Field(
         default=None,
         max_length=1024,
