@@ -8,9 +8,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -178,3 +180,24 @@ def actioned_by_transformation(state, network: str) -> Counter:
 
     tasks = state.actioned_tasks(ScopedKey.from_str(network))
     return Counter(state.task_transformation(task) for task in tasks)
+
+
+@contextmanager
+def peak_actioned_by_transformation(state, network: str) -> Iterator[Counter]:
+    """Watch, from a background thread, the most tasks each transformation ever had actioned."""
+    peak: Counter = Counter()
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            for transformation, count in actioned_by_transformation(state, network).items():
+                peak[transformation] = max(peak[transformation], count)
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield peak
+    finally:
+        stop.set()
+        watcher.join()

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-import threading
 import time
 from collections import Counter
 from datetime import timedelta
 
 import pytest
 
-from operator_harness import IDENTITY, KEY, actioned_by_transformation
+from operator_harness import IDENTITY, KEY, actioned_by_transformation, peak_actioned_by_transformation
 from operator_harness import network_strategy, wait_for
 from strategy_operator.schedule import parse_time
 
@@ -319,17 +318,6 @@ def test_operator_killed_mid_run_keeps_the_schedule_and_the_task_cap(sandbox, cl
 
     network = sandbox.state.generate_network("star", systems=5, scope=SCOPE, seed=15)
     interval, cap = 6, 2
-    worst: Counter = Counter()
-    watching = threading.Event()
-
-    def watch() -> None:
-        while not watching.is_set():
-            for transformation, count in actioned_by_transformation(sandbox.state, network).items():
-                worst[transformation] = max(worst[transformation], count)
-            time.sleep(0.02)
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
     simulator = Simulator(sandbox.state, ComputeSettings(rate=2, duration=1.0, seed=16))
     simulator.start()
     history: list[tuple[int, str]] = []
@@ -340,29 +328,28 @@ def test_operator_killed_mid_run_keeps_the_schedule_and_the_task_cap(sandbox, cl
             history.append((status["iterations"], status["lastIteration"]))
         return status
 
-    try:
-        cluster.credentials(IDENTITY, KEY)
-        first = start_operator(default_server=True)
-        cluster.apply(network_strategy("crash", network, sleepInterval=interval, maxTasksPerTransformation=cap))
-        wait_for(lambda: record().get("iterations") == 1, timeout=60, what="the first iteration")
-        # Slow every request down so that the next iteration is surely in flight when killed.
-        wait_for(lambda: passes(first.log(), "finished") >= 1, timeout=30, what="the first iteration to finish")
-        sandbox.faults.delay_next(40, 0.4)
-        wait_for(lambda: passes(first.log(), "started") >= 2, timeout=30, what="the second iteration to start")
-        time.sleep(0.6)
-        first.kill()
-        log = first.log()
-        assert passes(log, "started") > passes(log, "finished"), "the kill must land mid-iteration"
-        before = record()
-        sandbox.faults.clear()
+    with peak_actioned_by_transformation(sandbox.state, network) as worst:
+        try:
+            cluster.credentials(IDENTITY, KEY)
+            first = start_operator(default_server=True)
+            cluster.apply(network_strategy("crash", network, sleepInterval=interval, maxTasksPerTransformation=cap))
+            wait_for(lambda: record().get("iterations") == 1, timeout=60, what="the first iteration")
+            # Slow every request down so that the next iteration is surely in flight when killed.
+            wait_for(lambda: passes(first.log(), "finished") >= 1, timeout=30, what="the first iteration to finish")
+            sandbox.faults.delay_next(40, 0.4)
+            wait_for(lambda: passes(first.log(), "started") >= 2, timeout=30, what="the second iteration to start")
+            time.sleep(0.6)
+            first.kill()
+            log = first.log()
+            assert passes(log, "started") > passes(log, "finished"), "the kill must land mid-iteration"
+            before = record()
+            sandbox.faults.clear()
 
-        start_operator(default_server=True)
-        wait_for(lambda: record().get("iterations", 0) >= before["iterations"] + 2, timeout=90,
-                 what="two iterations after the restart")
-    finally:
-        simulator.stop()
-        watching.set()
-        watcher.join()
+            start_operator(default_server=True)
+            wait_for(lambda: record().get("iterations", 0) >= before["iterations"] + 2, timeout=90,
+                     what="two iterations after the restart")
+        finally:
+            simulator.stop()
 
     counts = [n for n, _ in history]
     assert counts == sorted(counts) and counts[0] == 1  # never reset
@@ -411,18 +398,7 @@ def test_two_resources_on_one_network_never_exceed_the_task_cap(sandbox, cluster
     # both create the missing tasks and double every transformation's actioned count.
     network = sandbox.state.generate_network("star", systems=5, scope=SCOPE, seed=40)
     cap = 1
-    worst: Counter = Counter()
-    watching = threading.Event()
-
-    def watch() -> None:
-        while not watching.is_set():
-            for transformation, count in actioned_by_transformation(sandbox.state, network).items():
-                worst[transformation] = max(worst[transformation], count)
-            time.sleep(0.02)
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    try:
+    with peak_actioned_by_transformation(sandbox.state, network) as worst:
         cluster.credentials(IDENTITY, KEY)
         sandbox.faults.delay_next(60, 0.3)  # long passes, so that the two surely overlap unless serialised
         start_operator(default_server=True)
@@ -432,9 +408,6 @@ def test_two_resources_on_one_network_never_exceed_the_task_cap(sandbox, cluster
         for name in ("twin-a", "twin-b"):
             wait_for(lambda: cluster.status(name).get("iterations") == 1, timeout=90, what=f"{name}'s iteration")
         time.sleep(0.2)
-    finally:
-        watching.set()
-        watcher.join()
     assert worst and max(worst.values()) <= cap, worst
     created = [cluster.status(name)["lastIterationSummary"]["tasksCreated"] for name in ("twin-a", "twin-b")]
     assert sorted(created) == [0, len(sandbox.state.transformations(network))], created
