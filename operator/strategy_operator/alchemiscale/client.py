@@ -15,7 +15,7 @@ import json
 import logging
 import ssl
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -49,10 +49,11 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 TASK_STATUSES = ("waiting", "running", "complete", "error", "invalid", "deleted")
 
 
-def scoped_key(text: str, *, what: str = "scoped key") -> ScopedKey:
-    """Parse a scoped key, raising `MalformedScopedKey` naming `what` it was meant to be."""
+def scoped_key(text: str, *, what: str = "scoped key",
+               parse: Callable[[str], ScopedKey] = ScopedKey.from_str) -> ScopedKey:
+    """Parse a scoped key with `parse`, raising `MalformedScopedKey` naming `what` it was meant to be."""
     try:
-        return ScopedKey.from_str(text)
+        return parse(text)
     except InvalidScopedKey as exc:
         raise MalformedScopedKey(f"{what}: {exc}") from None
 

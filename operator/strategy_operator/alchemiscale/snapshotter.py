@@ -36,8 +36,9 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from strategy_operator.alchemiscale.client import AlchemiscaleClient, scoped_key
-from strategy_operator.alchemiscale.errors import MalformedScopedKey, RequestRejected, TransientError
+from strategy_operator.alchemiscale.errors import RequestRejected, TransientError
 from strategy_operator.alchemiscale.structure import NetworkStructure, load_structure
+from strategy_operator.scopedkey import parse_network_key
 
 LIVE_STATUSES = ("waiting", "running", "error")
 SETTLED_STATUSES = ("complete", "invalid", "deleted")
@@ -93,9 +94,7 @@ class NetworkSnapshotter:
         concurrency: int | None = None,
         late_result_window: float = 3600.0,
     ) -> None:
-        key = scoped_key(network_key, what="network")
-        if key.qualname != "AlchemicalNetwork":
-            raise MalformedScopedKey(f"network: scoped key {network_key!r} names a {key.qualname}, not an AlchemicalNetwork")
+        scoped_key(network_key, what="network", parse=parse_network_key)
         self.client = client
         self.network = network_key
         self.concurrency = concurrency or client.max_connections
