@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from strategy_operator.models.resource import format_rfc3339
+
 WAKE_ANNOTATION = "alchemiscale.org/wake"
 
 # Transient failures are retried after FIRST_BACKOFF x 2^(n-1) seconds (n = consecutive
@@ -23,11 +25,9 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def format_time(moment: datetime) -> str:
-    """RFC 3339 in UTC with a `Z`, to the second: what the CRD's `date-time` fields hold."""
-    if moment.tzinfo is None:
-        raise ValueError("refusing to format a naive datetime; the status needs UTC")
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+# Status timestamps are formatted exactly as the status model serialises them (RFC 3339, UTC,
+# whole seconds, `Z`); a naive datetime is refused there with a ValueError.
+format_time = format_rfc3339
 
 
 def parse_time(text: Any) -> datetime | None:
