@@ -10,10 +10,11 @@ PYTEST_ARGS ?=
 
 all: test
 
-$(VENV_STAMP): pyproject.toml
+# Both distributions, editable: the operator (operator/) and its dev tooling (dev/).
+$(VENV_STAMP): pyproject.toml dev/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test]' -e ./dev
 	touch $@
 
 venv: $(VENV_STAMP)
@@ -33,7 +34,7 @@ bench: venv
 	$(PY) tests/bench/run.py
 
 run: venv controlplane
-	$(PY) -m strategy_operator.localrun
+	$(PY) -m strategy_operator_dev.localrun
 
 # Re-render the committed CustomResourceDefinition from the pydantic models.
 crd: venv

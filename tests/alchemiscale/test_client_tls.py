@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 import uvicorn
-from alchemiscale_helpers import ALICE_KEY, FAST_RETRY
+from .alchemiscale_helpers import ALICE_KEY, FAST_RETRY
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec

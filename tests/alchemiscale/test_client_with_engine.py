@@ -6,7 +6,7 @@ snapshotter reports and what execution does agree with the server after every st
 
 from __future__ import annotations
 
-from alchemiscale_helpers import client, sandbox, SCOPE  # noqa: F401 (fixtures)
+from .alchemiscale_helpers import SCOPE
 
 from strategy_operator.alchemiscale import NetworkSnapshotter, build_snapshot, execute_plan
 from strategy_operator.engine import Snapshot, plan_iteration

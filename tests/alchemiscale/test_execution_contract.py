@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from alchemiscale_helpers import client, FakePlan, sandbox, SCOPE  # noqa: F401 (fixtures)
+from .alchemiscale_helpers import FakePlan, SCOPE
 
 from strategy_operator.alchemiscale import NetworkSnapshotter, OutcomeUnknown, RequestRejected, TransientError, execute_plan
 from strategy_operator.scopedkey import ScopedKey

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from alchemiscale_helpers import ALICE_KEY, sandbox, SCOPE  # noqa: F401 (fixtures)
+from .alchemiscale_helpers import ALICE_KEY, SCOPE
 
 
 def _run(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from alchemiscale_helpers import client, sandbox, SCOPE  # noqa: F401 (fixtures)
+from .alchemiscale_helpers import SCOPE
 
 from strategy_operator.alchemiscale import NetworkNotFound, NetworkSnapshotter, TransientError, build_snapshot
 from strategy_operator.scopedkey import ScopedKey

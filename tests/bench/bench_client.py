@@ -45,7 +45,7 @@ def _populate(state, network: str) -> None:
 
 
 def _serve(size: int, connection) -> None:
-    from strategy_operator.sandbox.testing import running_sandbox
+    from strategy_operator_dev.sandbox.testing import running_sandbox
 
     with running_sandbox(identities={"bench": (KEY, [SCOPE])}, shuffle=True) as sb:
         network = sb.state.generate_network(shape="star", systems=size + 1, scope=SCOPE, seed=size)

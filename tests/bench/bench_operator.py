@@ -16,9 +16,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
-from strategy_operator.iteration import IterationRunner, ResourceView, SessionCache
-from strategy_operator.secrets import SecretCredentials
-from strategy_operator.settings import OperatorSettings
+from strategy_operator.controller.reconcile import IterationRunner, ResourceView, SessionCache
+from strategy_operator.controller.secrets import SecretCredentials
+from strategy_operator.controller.config import OperatorSettings
 
 SIZES = (200, 1000)
 LAG_TARGET = 0.100
@@ -79,7 +79,7 @@ async def _bench(url: str, network: str) -> dict[str, float]:
 def _serve_sandbox(systems: int) -> tuple[subprocess.Popen[str], str, str]:
     """The sandbox in its own process, so its work does not compete for this process's GIL."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "strategy_operator.cli", "sandbox", "--port", "0",
+        [sys.executable, "-m", "strategy_operator_dev.cli", "sandbox", "--port", "0",
          "--identity", f"bench:{KEY}:acme-*-*", "--generate", f"random:{systems}:acme-bench-run1"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     network = url = ""

@@ -14,8 +14,8 @@ import time
 import httpx
 
 from strategy_operator.scopedkey import ScopedKey
-from strategy_operator.sandbox.server import build_sandbox
-from strategy_operator.sandbox.testing import running_sandbox
+from strategy_operator_dev.sandbox.server import build_sandbox
+from strategy_operator_dev.sandbox.testing import running_sandbox
 
 SCOPE = "acme-tyk2-bench"
 SIZE = 5000

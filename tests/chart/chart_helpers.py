@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Callable
+from strategy_operator_dev.repo import repo_root
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = repo_root()
 CHART = REPO_ROOT / "charts" / "alchemiscale-strategy-operator"
 
 Render = Callable[..., list[dict[str, Any]]]

@@ -10,9 +10,9 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from strategy_operator.controlplane import ControlPlaneError, find_binaries
+from strategy_operator_dev.controlplane import ControlPlaneError, find_binaries
 
-from chart_helpers import CHART, Render
+from .chart_helpers import CHART, Render
 
 
 @pytest.fixture(scope="session")

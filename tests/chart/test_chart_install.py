@@ -14,9 +14,10 @@ import uuid
 import pytest
 import yaml
 
-from strategy_operator.controlplane import ControlPlane, find_kubectl
+from strategy_operator_dev.controlplane import ControlPlane
+from strategy_operator_dev.procs import find_kubectl
 
-from chart_helpers import CHART
+from .chart_helpers import CHART
 
 RELEASE = "aso"
 SERVICE_ACCOUNT = "aso-alchemiscale-strategy-operator"

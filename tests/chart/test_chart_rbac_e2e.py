@@ -14,7 +14,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,10 +24,11 @@ from typing import Any
 import pytest
 import yaml
 
-from strategy_operator.controlplane import ControlPlane, find_kubectl
-from strategy_operator.sandbox.testing import ComputeSettings, running_sandbox
+from strategy_operator_dev.controlplane import ControlPlane
+from strategy_operator_dev.procs import find_kubectl, free_port
+from strategy_operator_dev.sandbox.testing import ComputeSettings, running_sandbox
 
-from chart_helpers import CHART
+from .chart_helpers import CHART
 
 RELEASE = "aso"
 SERVICE_ACCOUNT = "aso-alchemiscale-strategy-operator"
@@ -74,12 +74,6 @@ def deployment_environment(plane: ControlPlane, namespace: str) -> dict[str, str
             assert item["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace", item
             env[item["name"]] = namespace  # what the downward API would give the pod
     return env
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for(predicate, timeout: float, what: str, diagnostics=lambda: "") -> Any:

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from strategy_operator import settings as operator_settings
+from strategy_operator.controller import config as operator_settings
 from strategy_operator.scopedkey import SCOPE_PATTERN, Scope
 
-from chart_helpers import CHART, Render, kinds, one
+from .chart_helpers import CHART, REPO_ROOT, Render, kinds, one
 
 pytestmark = pytest.mark.usefixtures("helm")
 
@@ -339,6 +339,6 @@ def test_chart_app_version_is_the_packages_version() -> None:
     from strategy_operator import __version__
 
     chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
-    pyproject = tomllib.loads((CHART.parents[1] / "pyproject.toml").read_text())
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
     # The default image tag is the appVersion: it must name the image built from this source.
     assert chart["appVersion"] == __version__ == pyproject["project"]["version"]

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from chart_helpers import REPO_ROOT
+from .chart_helpers import REPO_ROOT
 
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 LOCK = REPO_ROOT / "requirements.lock"
@@ -160,12 +161,17 @@ def test_build_steps_install_a_working_operator(tmp_path: Path) -> None:
     entrypoint = venv / "bin" / "strategy-operator"
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    assert "run" in run(entrypoint, "--help", cwd=outside)
+    top_help = run(entrypoint, "--help", cwd=outside)
+    assert "run" in top_help
+    # Only what the image can run: the dev tooling's commands are strategy-operator-dev's.
+    assert "sandbox" not in top_help and "controlplane" not in top_help, top_help
+    wheel_files = zipfile.ZipFile(wheels[0]).namelist()
+    assert not [name for name in wheel_files if not name.startswith(("strategy_operator/", "alchemiscale_strategy_operator-"))], wheel_files
     assert "--min-sleep-interval" in run(entrypoint, "run", "--help", cwd=outside)
     # `run --help` stops before the handlers are imported: import everything `run` needs, in the
     # image's environment, which has no sandbox or test extras.
-    run(python, "-c", "import strategy_operator.handlers, strategy_operator.iteration, "
-        "strategy_operator.runner; import importlib.util as u; assert u.find_spec('fastapi') is None",
+    run(python, "-c", "import strategy_operator.controller.register, strategy_operator.controller.reconcile, "
+        "strategy_operator.controller.main; import importlib.util as u; assert u.find_spec('fastapi') is None; assert u.find_spec('strategy_operator_dev') is None",
         cwd=outside)
     crd = yaml.safe_load(run(entrypoint, "crd", cwd=outside))
     assert crd["kind"] == "CustomResourceDefinition"

@@ -13,10 +13,10 @@ import math
 import random
 
 import pytest
-from engine_helpers import SCOPE, system, transformation
+from .engine_helpers import SCOPE, system, transformation
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from upstream_oracle import oracle_plan
+from .upstream_oracle import oracle_plan
 
 from strategy_operator.engine import Snapshot, StrategyError, plan_iteration
 
@@ -181,7 +181,7 @@ def test_long_networks_agree_with_the_upstream_oracle(seed):
 
 def test_the_oracle_reproduces_the_worked_examples():
     """The oracle itself against strategy-semantics.md section 4 (M = 6), so it is not only self-consistent."""
-    from engine_helpers import edge, path, snapshot, task
+    from .engine_helpers import edge, path, snapshot, task
 
     T = transformation
     example_1 = path("A", "B", "C", "D", results={"B_C": 1})

@@ -6,11 +6,11 @@ import math
 from collections.abc import Mapping
 
 import pytest
-from engine_helpers import edge, path, snapshot, task, transformation
+from .engine_helpers import edge, path, snapshot, task, transformation
 
 from strategy_operator.engine import Plan, Snapshot, Strategy, StrategyError, plan_iteration, register_strategy
 from strategy_operator.engine.graph import NetworkGraph
-from strategy_operator.models.settings import StrategySettings
+from strategy_operator.engine.strategies.settings import StrategySettings
 
 
 def run(doc) -> Plan:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from engine_helpers import SCOPE, system, transformation
+from .engine_helpers import SCOPE, system, transformation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

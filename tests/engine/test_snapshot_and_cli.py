@@ -7,11 +7,11 @@ import subprocess
 import sys
 
 import pytest
-from engine_helpers import path, snapshot, task
+from .engine_helpers import path, snapshot, task
 from pydantic import ValidationError
 
 from strategy_operator.engine import Snapshot
-from strategy_operator.models import describe
+from strategy_operator.validation import describe
 
 
 def problems(doc) -> str:

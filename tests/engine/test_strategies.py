@@ -8,7 +8,7 @@ import random
 import networkx as nx
 import numpy as np
 import pytest
-from engine_helpers import normalise, reference_connectivity, reference_radialgrowth
+from .engine_helpers import normalise, reference_connectivity, reference_radialgrowth
 
 from strategy_operator.engine import NetworkGraph, StrategyError, build_strategy
 from strategy_operator.engine.eccentricity import eccentricities

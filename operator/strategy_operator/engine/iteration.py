@@ -20,7 +20,7 @@ from strategy_operator.engine.scaling import target_count
 from strategy_operator.engine.snapshot import Snapshot, SnapshotTask
 from strategy_operator.engine.strategies.base import resolve_weights
 from strategy_operator.engine.strategies.registry import build_strategy
-from strategy_operator.models.resource import Mode
+from strategy_operator.engine.vocabulary import Mode
 
 
 def plan_iteration(snapshot: Snapshot) -> Plan:

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from strategy_operator.engine.errors import StrategyError
 from strategy_operator.engine.iteration import plan_iteration
 from strategy_operator.engine.snapshot import Snapshot
-from strategy_operator.models.errors import describe
+from strategy_operator.validation import describe
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_
 from pydantic.alias_generators import to_camel
 
 from strategy_operator.engine.strategies.registry import settings_classes, strategy_names
-from strategy_operator.models.resource import Mode, TaskScaling, settings_for
-from strategy_operator.models.settings import StrategySettings
+from strategy_operator.engine.strategies.settings import settings_for
+from strategy_operator.engine.vocabulary import Mode, TaskScaling
+from strategy_operator.engine.strategies.settings import StrategySettings
 from strategy_operator.scopedkey import SCOPED_KEY_PATTERN, InvalidScopedKey, ScopedKey, parse_network_key
 
 TaskStatus = Literal["waiting", "running", "complete", "error", "invalid", "deleted"]

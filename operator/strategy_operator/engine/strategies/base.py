@@ -15,7 +15,7 @@ from typing import ClassVar
 
 from strategy_operator.engine.errors import StrategyError
 from strategy_operator.engine.graph import NetworkGraph
-from strategy_operator.models.settings import StrategySettings
+from strategy_operator.engine.strategies.settings import StrategySettings
 
 Weights = dict[str, float | None]
 

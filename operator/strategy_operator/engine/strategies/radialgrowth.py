@@ -19,7 +19,7 @@ import numpy as np
 from strategy_operator.engine.errors import StrategyError
 from strategy_operator.engine.graph import NetworkGraph
 from strategy_operator.engine.strategies.base import Strategy, Weights
-from strategy_operator.models.settings import RadialGrowthSettings
+from strategy_operator.engine.strategies.settings import RadialGrowthSettings
 
 
 class RadialGrowthStrategy(Strategy):
