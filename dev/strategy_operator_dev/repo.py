@@ -39,5 +39,7 @@ def repo_root(start: Path | None = None) -> Path:
     """The checkout; RepoNotFound says how to name it when it cannot be found."""
     root = find_repo_root(start)
     if root is None:
-        raise RepoNotFound(f"cannot find the alchemiscale-strategy-operator checkout; run from inside it or set {REPO_ENV}")
+        raise RepoNotFound(
+            f"cannot find the alchemiscale-strategy-operator checkout; run from inside it or set {REPO_ENV}"
+        )
     return root

@@ -20,10 +20,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _top_parser(prog: str, description: str, version: str, commands: dict[str, tuple[str, str]]) -> argparse.ArgumentParser:
+def _top_parser(
+    prog: str, description: str, version: str, commands: dict[str, tuple[str, str]]
+) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--version", action="version", version=f"%(prog)s {version}")
-    parser.add_argument("command", choices=sorted(commands), help="; ".join(f"{n}: {h}" for n, (_, h) in sorted(commands.items())))
+    parser.add_argument(
+        "command", choices=sorted(commands), help="; ".join(f"{n}: {h}" for n, (_, h) in sorted(commands.items()))
+    )
     return parser
 
 

@@ -43,4 +43,4 @@ def bound_tail(text: str, limit: int = MAX_TRACEBACK) -> str:
     if len(text) <= limit:
         return text
     marker = "...[truncated]...\n"
-    return marker + text[-(limit - len(marker)):]
+    return marker + text[-(limit - len(marker)) :]

@@ -8,7 +8,7 @@ and that every status shape the model can produce survives the structural schema
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 
@@ -31,12 +31,36 @@ def test_examples_are_accepted(example, crd_installed, kubectl):
 @pytest.mark.parametrize(
     "spec, field, words",
     [
-        ("{network: %s, strategy: {name: ConnectivityStrategy, settings: {decay_rate: 0.4}}}", "spec.strategy.settings", "max_runs or cutoff"),
-        ("{network: %s, strategy: {name: ConnectivityStrategy, settings: {max_runs: 2, candidacy_max_distance: 2}}}", "spec.strategy.settings.candidacy_max_distance", "not a setting of ConnectivityStrategy"),
-        ("{network: %s, strategy: {name: RadialGrowthStrategy, settings: {cutoff: 2}}}", "spec.strategy.settings.cutoff", "not a setting of RadialGrowthStrategy"),
-        ("{network: %s, strategy: {name: RadialGrowthStrategy}, server: {url: 'https://x.example.org'}}", "spec.server.credentialsSecret", "required"),
-        ("{network: %s, strategy: {name: RadialGrowthStrategy, settings: {max_runs: true}}}", "spec.strategy.settings.max_runs", "integer"),
-        ("{network: %s, strategy: {name: RadialGrowthStrategy, settings: {unknown_key: 1}}}", "spec.strategy.settings.unknown_key", "unknown field"),
+        (
+            "{network: %s, strategy: {name: ConnectivityStrategy, settings: {decay_rate: 0.4}}}",
+            "spec.strategy.settings",
+            "max_runs or cutoff",
+        ),
+        (
+            "{network: %s, strategy: {name: ConnectivityStrategy, settings: {max_runs: 2, candidacy_max_distance: 2}}}",
+            "spec.strategy.settings.candidacy_max_distance",
+            "not a setting of ConnectivityStrategy",
+        ),
+        (
+            "{network: %s, strategy: {name: RadialGrowthStrategy, settings: {cutoff: 2}}}",
+            "spec.strategy.settings.cutoff",
+            "not a setting of RadialGrowthStrategy",
+        ),
+        (
+            "{network: %s, strategy: {name: RadialGrowthStrategy}, server: {url: 'https://x.example.org'}}",
+            "spec.server.credentialsSecret",
+            "required",
+        ),
+        (
+            "{network: %s, strategy: {name: RadialGrowthStrategy, settings: {max_runs: true}}}",
+            "spec.strategy.settings.max_runs",
+            "integer",
+        ),
+        (
+            "{network: %s, strategy: {name: RadialGrowthStrategy, settings: {unknown_key: 1}}}",
+            "spec.strategy.settings.unknown_key",
+            "unknown field",
+        ),
     ],
 )
 def test_invalid_resources_are_rejected_naming_the_field(spec, field, words, crd_installed, kubectl):
@@ -46,17 +70,26 @@ def test_invalid_resources_are_rejected_naming_the_field(spec, field, words, crd
 
 
 def test_network_is_immutable(crd_installed, kubectl):
-    kubectl("apply", "-f", "-", input=manifest("fixed", "{network: %s, strategy: {name: ConnectivityStrategy}}" % NETWORK))
+    kubectl(
+        "apply", "-f", "-", input=manifest("fixed", "{network: %s, strategy: {name: ConnectivityStrategy}}" % NETWORK)
+    )
     result = kubectl(
-        "patch", "nstrat", "fixed", "--type=merge", "-p", '{"spec": {"network": "AlchemicalNetwork-ffff-acme-tyk2-run1"}}',
+        "patch",
+        "nstrat",
+        "fixed",
+        "--type=merge",
+        "-p",
+        '{"spec": {"network": "AlchemicalNetwork-ffff-acme-tyk2-run1"}}',
         check=False,
     )
     assert result.returncode != 0 and "network is immutable" in result.stderr
 
 
 def test_every_status_field_survives_pruning(crd_installed, kubectl):
-    kubectl("apply", "-f", "-", input=manifest("status", "{network: %s, strategy: {name: ConnectivityStrategy}}" % NETWORK))
-    when = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+    kubectl(
+        "apply", "-f", "-", input=manifest("status", "{network: %s, strategy: {name: ConnectivityStrategy}}" % NETWORK)
+    )
+    when = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
     status = NetworkStrategyStatus(
         status="error",
         iterations=4,
@@ -65,8 +98,24 @@ def test_every_status_field_survives_pruning(crd_installed, kubectl):
         exception={"type": "StrategyError", "message": "weights must not be negative"},
         traceback="Traceback (most recent call last):\n  ...\n",
         observed_generation=1,
-        conditions=[{"type": "Ready", "status": "False", "reason": "StrategyFailed", "message": "m", "last_transition_time": when, "observed_generation": 1}],
-        last_iteration_summary={"transformations_weighted": 3, "transformations_finished": 1, "transformations_blocked": 1, "tasks_actioned": 2, "tasks_created": 1, "tasks_cancelled": 0},
+        conditions=[
+            {
+                "type": "Ready",
+                "status": "False",
+                "reason": "StrategyFailed",
+                "message": "m",
+                "last_transition_time": when,
+                "observed_generation": 1,
+            }
+        ],
+        last_iteration_summary={
+            "transformations_weighted": 3,
+            "transformations_finished": 1,
+            "transformations_blocked": 1,
+            "tasks_actioned": 2,
+            "tasks_created": 1,
+            "tasks_cancelled": 0,
+        },
         last_wake_token="1764072000",
         next_iteration=when,
         effective_sleep_interval=3600,

@@ -38,7 +38,12 @@ def test_schema_is_structural_and_documented():
     assert version["subresources"] == {"status": {}}
     assert doc["spec"]["names"]["shortNames"] == ["nstrat"]
     assert [c["name"] for c in version["additionalPrinterColumns"]] == [
-        "Network", "Mode", "Status", "Iterations", "Last Iteration", "Age",
+        "Network",
+        "Mode",
+        "Status",
+        "Iterations",
+        "Last Iteration",
+        "Age",
     ]
     root = version["schema"]["openAPIV3Schema"]
     for path, node in _walk(root["properties"]["spec"]):
@@ -52,22 +57,40 @@ def test_schema_is_structural_and_documented():
 
 
 def test_status_schema_declares_every_status_field():
-    status = yaml.safe_load(crd.render_yaml())["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"]
+    status = yaml.safe_load(crd.render_yaml())["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"][
+        "status"
+    ]
     declared = set(status["properties"])
     expected = {field.alias or name for name, field in NetworkStrategyStatus.model_fields.items()}
     assert expected <= declared
     assert {
-        "status", "iterations", "lastIteration", "lastIterationResultCount", "exception", "traceback",
-        "observedGeneration", "conditions", "lastIterationSummary", "lastWakeToken", "nextIteration",
+        "status",
+        "iterations",
+        "lastIteration",
+        "lastIterationResultCount",
+        "exception",
+        "traceback",
+        "observedGeneration",
+        "conditions",
+        "lastIterationSummary",
+        "lastWakeToken",
+        "nextIteration",
         "effectiveSleepInterval",
     } <= declared
 
 
 def test_settings_keys_are_restricted_per_strategy_by_cel():
-    strategy = yaml.safe_load(crd.render_yaml())["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["strategy"]
+    strategy = yaml.safe_load(crd.render_yaml())["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"][
+        "spec"
+    ]["properties"]["strategy"]
     rules = {rule["fieldPath"]: rule for rule in strategy["x-kubernetes-validations"]}
     assert "candidacy_max_distance" in rules[".settings.candidacy_max_distance"]["message"]
     assert "max_runs or cutoff" in rules[".settings"]["message"]
     assert set(strategy["properties"]["settings"]["properties"]) == {
-        "max_runs", "cutoff", "decay_rate", "candidacy_max_distance", "decay_repeat_rate", "decay_distance_rate",
+        "max_runs",
+        "cutoff",
+        "decay_rate",
+        "candidacy_max_distance",
+        "decay_repeat_rate",
+        "decay_distance_rate",
     }

@@ -10,7 +10,8 @@ from __future__ import annotations
 import copy
 import json
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import yaml
@@ -76,11 +77,27 @@ INVALID: list[tuple[str, Spec | None, str]] = [
     ("network-number", with_spec(network=42), "spec.network"),
     ("strategy-unknown-name", with_spec(strategy={"name": "GreedyStrategy"}), "spec.strategy.name"),
     ("strategy-name-missing", with_spec(strategy={"settings": {"max_runs": 3}}), "spec.strategy.name"),
-    ("strategy-settings-not-an-object", with_spec(strategy={"name": "ConnectivityStrategy", "settings": "fast"}), "spec.strategy.settings"),
+    (
+        "strategy-settings-not-an-object",
+        with_spec(strategy={"name": "ConnectivityStrategy", "settings": "fast"}),
+        "spec.strategy.settings",
+    ),
     ("connectivity-neither-max_runs-nor-cutoff", connectivity(decay_rate=0.5), "spec.strategy.settings"),
-    ("connectivity-empty-settings", with_spec(strategy={"name": "ConnectivityStrategy", "settings": {}}), "spec.strategy.settings"),
-    ("connectivity-with-radial-setting", connectivity(max_runs=3, candidacy_max_distance=2), "spec.strategy.settings.candidacy_max_distance"),
-    ("connectivity-with-decay_repeat_rate", connectivity(max_runs=3, decay_repeat_rate=0.5), "spec.strategy.settings.decay_repeat_rate"),
+    (
+        "connectivity-empty-settings",
+        with_spec(strategy={"name": "ConnectivityStrategy", "settings": {}}),
+        "spec.strategy.settings",
+    ),
+    (
+        "connectivity-with-radial-setting",
+        connectivity(max_runs=3, candidacy_max_distance=2),
+        "spec.strategy.settings.candidacy_max_distance",
+    ),
+    (
+        "connectivity-with-decay_repeat_rate",
+        connectivity(max_runs=3, decay_repeat_rate=0.5),
+        "spec.strategy.settings.decay_repeat_rate",
+    ),
     ("radial-with-cutoff", radial(cutoff=0.1), "spec.strategy.settings.cutoff"),
     ("radial-with-decay_rate", radial(decay_rate=0.5), "spec.strategy.settings.decay_rate"),
     ("decay_rate-zero", connectivity(max_runs=3, decay_rate=0), "spec.strategy.settings.decay_rate"),
@@ -97,13 +114,33 @@ INVALID: list[tuple[str, Spec | None, str]] = [
     ("candidacy_max_distance-zero", radial(candidacy_max_distance=0), "spec.strategy.settings.candidacy_max_distance"),
     ("unknown-spec-field", with_spec(retries=3), "spec.retries"),
     ("unknown-setting", connectivity(max_runs=3, max_iterations=10), "spec.strategy.settings.max_iterations"),
-    ("unknown-strategy-field", with_spec(strategy={"name": "ConnectivityStrategy", "options": {}}), "spec.strategy.options"),
-    ("server-url-not-http", with_spec(server={"url": "ftp://alchemiscale.example.org", "credentialsSecret": "creds"}), "spec.server.url"),
-    ("server-url-not-a-url", with_spec(server={"url": "alchemiscale.example.org", "credentialsSecret": "creds"}), "spec.server.url"),
+    (
+        "unknown-strategy-field",
+        with_spec(strategy={"name": "ConnectivityStrategy", "options": {}}),
+        "spec.strategy.options",
+    ),
+    (
+        "server-url-not-http",
+        with_spec(server={"url": "ftp://alchemiscale.example.org", "credentialsSecret": "creds"}),
+        "spec.server.url",
+    ),
+    (
+        "server-url-not-a-url",
+        with_spec(server={"url": "alchemiscale.example.org", "credentialsSecret": "creds"}),
+        "spec.server.url",
+    ),
     ("server-url-without-host", with_spec(server={"url": "https://", "credentialsSecret": "creds"}), "spec.server.url"),
-    ("server-url-without-credentials", with_spec(server={"url": "https://alchemiscale.example.org"}), "spec.server.credentialsSecret"),
+    (
+        "server-url-without-credentials",
+        with_spec(server={"url": "https://alchemiscale.example.org"}),
+        "spec.server.credentialsSecret",
+    ),
     ("server-empty", with_spec(server={}), "spec.server"),
-    ("server-secret-name-invalid", with_spec(server={"credentialsSecret": "Alice_Credentials"}), "spec.server.credentialsSecret"),
+    (
+        "server-secret-name-invalid",
+        with_spec(server={"credentialsSecret": "Alice_Credentials"}),
+        "spec.server.credentialsSecret",
+    ),
     ("server-unknown-field", with_spec(server={"credentialsSecret": "creds", "token": "s3cr3t"}), "spec.server.token"),
     ("network-missing", without("network"), "spec.network"),
     ("strategy-missing", without("strategy"), "spec.strategy"),
@@ -140,7 +177,9 @@ def test_invalid_network_strategies_are_rejected_naming_the_field(spec, field, c
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.name for e in EXAMPLES])
 def test_examples_are_accepted(example, crd_installed, kubectl):
     kubectl("create", "-f", str(example))
-    names = [doc["metadata"]["name"] for doc in yaml.safe_load_all(example.read_text()) if doc and doc.get("kind") == KIND]
+    names = [
+        doc["metadata"]["name"] for doc in yaml.safe_load_all(example.read_text()) if doc and doc.get("kind") == KIND
+    ]
     for name in names:
         stored = json.loads(kubectl("get", "networkstrategy", name, "-o", "json").stdout)
         assert stored["spec"]["network"].startswith("AlchemicalNetwork-")
@@ -156,7 +195,10 @@ VALID: list[tuple[str, Spec]] = [
     ("connectivity-both-limits", connectivity(max_runs=5, cutoff=0.01, decay_rate=0.9)),
     ("radial-defaults", {"network": NETWORK, "strategy": {"name": "RadialGrowthStrategy"}}),
     ("radial-empty-settings", radial()),
-    ("radial-every-setting", radial(max_runs=4, candidacy_max_distance=3, decay_repeat_rate=0.1, decay_distance_rate=0.9)),
+    (
+        "radial-every-setting",
+        radial(max_runs=4, candidacy_max_distance=3, decay_repeat_rate=0.1, decay_distance_rate=0.9),
+    ),
     ("disabled-linear", with_spec(mode="disabled", taskScaling="linear", maxTasksPerTransformation=1, sleepInterval=1)),
     ("server-secret-only", with_spec(server={"credentialsSecret": "alchemiscale-alice"})),
     ("server-url-and-secret", with_spec(server={"url": "http://127.0.0.1:8000/", "credentialsSecret": "creds"})),
@@ -169,7 +211,12 @@ def test_valid_edge_cases_are_accepted(spec, crd_installed, kubectl):
 
 
 def test_defaults_are_applied_by_the_api_server(crd_installed, kubectl):
-    kubectl("create", "-f", "-", input=manifest("defaults", {"network": NETWORK, "strategy": {"name": "ConnectivityStrategy"}}))
+    kubectl(
+        "create",
+        "-f",
+        "-",
+        input=manifest("defaults", {"network": NETWORK, "strategy": {"name": "ConnectivityStrategy"}}),
+    )
     spec = json.loads(kubectl("get", "nstrat", "defaults", "-o", "json").stdout)["spec"]
     assert spec["mode"] == "partial"
     assert spec["taskScaling"] == "exponential"
@@ -181,7 +228,9 @@ def test_defaults_are_applied_by_the_api_server(crd_installed, kubectl):
 def test_the_network_cannot_be_changed(crd_installed, kubectl):
     kubectl("create", "-f", "-", input=manifest("pinned", connectivity()))
     other = "AlchemicalNetwork-ffff0000-acme-tyk2-run2"
-    result = kubectl("patch", "nstrat", "pinned", "--type=merge", "-p", json.dumps({"spec": {"network": other}}), check=False)
+    result = kubectl(
+        "patch", "nstrat", "pinned", "--type=merge", "-p", json.dumps({"spec": {"network": other}}), check=False
+    )
     assert result.returncode != 0
     assert names_field(result.stderr, "spec.network")
     assert "immutable" in result.stderr
@@ -190,14 +239,21 @@ def test_the_network_cannot_be_changed(crd_installed, kubectl):
 def test_status_is_a_subresource(crd_installed, kubectl):
     kubectl("create", "-f", "-", input=manifest("split", connectivity()))
     # A write to the main resource ignores status...
-    kubectl("patch", "nstrat", "split", "--type=merge", "-p", json.dumps({"status": {"status": "awake", "iterations": 7}}))
+    kubectl(
+        "patch", "nstrat", "split", "--type=merge", "-p", json.dumps({"status": {"status": "awake", "iterations": 7}})
+    )
     body = json.loads(kubectl("get", "nstrat", "split", "-o", "json").stdout)
     assert "iterations" not in body.get("status", {})
     # ...and a status write neither touches spec nor bumps the generation.
     generation = body["metadata"]["generation"]
     kubectl(
-        "patch", "nstrat", "split", "--subresource=status", "--type=merge",
-        "-p", json.dumps({"status": {"status": "awake", "iterations": 7}, "spec": {"mode": "full"}}),
+        "patch",
+        "nstrat",
+        "split",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        json.dumps({"status": {"status": "awake", "iterations": 7}, "spec": {"mode": "full"}}),
     )
     body = json.loads(kubectl("get", "nstrat", "split", "-o", "json").stdout)
     assert body["status"]["iterations"] == 7
@@ -223,13 +279,26 @@ def test_get_shows_the_printer_columns(crd_installed, kubectl):
 def test_explain_documents_the_spec(crd_installed, kubectl):
     explained = kubectl("explain", "networkstrategy.spec").stdout
     for field in (
-        "network", "strategy", "mode", "taskScaling", "maxTasksPerTransformation",
-        "sleepInterval", "server", "cancelTasksOnDelete",
+        "network",
+        "strategy",
+        "mode",
+        "taskScaling",
+        "maxTasksPerTransformation",
+        "sleepInterval",
+        "server",
+        "cancelTasksOnDelete",
     ):
         assert re.search(rf"^\s+{field}\s+<", explained, re.MULTILINE), f"explain lacks {field}:\n{explained}"
     assert "AlchemicalNetwork" in explained
     settings = kubectl("explain", "networkstrategy.spec.strategy.settings").stdout
-    for setting in ("max_runs", "cutoff", "decay_rate", "candidacy_max_distance", "decay_repeat_rate", "decay_distance_rate"):
+    for setting in (
+        "max_runs",
+        "cutoff",
+        "decay_rate",
+        "candidacy_max_distance",
+        "decay_repeat_rate",
+        "decay_distance_rate",
+    ):
         assert setting in settings
 
 
@@ -237,7 +306,9 @@ def test_the_chart_copy_of_the_crd_matches(crd_installed):
     chart_crd = REPO_ROOT / "charts" / "alchemiscale-strategy-operator" / "crds" / "networkstrategies.yaml"
     if not chart_crd.is_file():
         pytest.skip("the chart has no crds/ copy yet")
-    assert yaml.safe_load(chart_crd.read_text()) == yaml.safe_load((REPO_ROOT / "crds" / "networkstrategies.yaml").read_text())
+    assert yaml.safe_load(chart_crd.read_text()) == yaml.safe_load(
+        (REPO_ROOT / "crds" / "networkstrategies.yaml").read_text()
+    )
 
 
 Kubectl = Callable[..., Any]

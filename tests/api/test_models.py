@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from pydantic import ValidationError
@@ -119,7 +119,7 @@ def test_server_with_only_credentials_uses_the_default_url():
 
 
 def test_status_round_trip_in_camel_case_and_rfc3339():
-    when = datetime(2026, 11, 25, 12, 0, 0, 123456, tzinfo=timezone.utc)
+    when = datetime(2026, 11, 25, 12, 0, 0, 123456, tzinfo=UTC)
     status = NetworkStrategyStatus(
         status="awake",
         iterations=2,

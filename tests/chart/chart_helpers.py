@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
+
 from strategy_operator_dev.repo import repo_root
 
 REPO_ROOT = repo_root()

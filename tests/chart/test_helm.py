@@ -22,12 +22,14 @@ CHART = REPO_ROOT / "charts" / "alchemiscale-strategy-operator"
 
 pytestmark = [
     pytest.mark.kubernetes,
-    pytest.mark.skipif(not (CHART / "Chart.yaml").is_file(), reason=f"{CHART.relative_to(REPO_ROOT)} does not exist yet"),
+    pytest.mark.skipif(
+        not (CHART / "Chart.yaml").is_file(), reason=f"{CHART.relative_to(REPO_ROOT)} does not exist yet"
+    ),
 ]
 
 
 @pytest.fixture(scope="module")
-def helm(tmp_path_factory: pytest.TempPathFactory) -> "HelmRunner":
+def helm(tmp_path_factory: pytest.TempPathFactory) -> HelmRunner:
     binaries = find_binaries()
     assert binaries.helm is not None, "the control plane build installs helm; rerun `make controlplane`"
     home = tmp_path_factory.mktemp("helm-home")
@@ -45,7 +47,9 @@ class HelmRunner:
             "HELM_DATA_HOME": str(home / "data"),
         }
 
-    def __call__(self, *args: str, check: bool = True, kubeconfig: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def __call__(
+        self, *args: str, check: bool = True, kubeconfig: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
         env = dict(self.env)
         if kubeconfig is not None:
             env["KUBECONFIG"] = str(kubeconfig)
@@ -71,11 +75,15 @@ def test_helm_template_renders_the_operator(helm):
     assert kinds & {"ClusterRole", "Role"}
 
 
-def test_helm_install_is_accepted_by_the_api_server(helm, control_plane: ControlPlane, crd_installed, kubectl, namespace):
+def test_helm_install_is_accepted_by_the_api_server(
+    helm, control_plane: ControlPlane, crd_installed, kubectl, namespace
+):
     release = f"aso-{namespace[-6:]}"
     helm("install", release, str(CHART), "--namespace", namespace, kubeconfig=control_plane.kubeconfig)
     try:
-        status = json.loads(helm("status", release, "--namespace", namespace, "-o", "json", kubeconfig=control_plane.kubeconfig).stdout)
+        status = json.loads(
+            helm("status", release, "--namespace", namespace, "-o", "json", kubeconfig=control_plane.kubeconfig).stdout
+        )
         assert status["info"]["status"] == "deployed"
         deployments = json.loads(kubectl("get", "deployments", "-o", "json").stdout)["items"]
         assert [d["metadata"]["labels"].get("app.kubernetes.io/instance") for d in deployments] == [release]

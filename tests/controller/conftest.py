@@ -10,7 +10,6 @@ import pytest
 from .operator_harness import IDENTITY, KEY, SCOPE, Cluster, OperatorProcess
 
 
-
 @pytest.fixture
 def sandbox_identities() -> dict[str, tuple[str, list[str]]]:
     return {IDENTITY: (KEY, [SCOPE])}
@@ -22,7 +21,9 @@ def cluster(kubectl, crd_installed) -> Cluster:
 
 
 @pytest.fixture
-def start_operator(namespace: str, cluster: Cluster, tmp_path: Path, sandbox) -> Iterator[Callable[..., OperatorProcess]]:
+def start_operator(
+    namespace: str, cluster: Cluster, tmp_path: Path, sandbox
+) -> Iterator[Callable[..., OperatorProcess]]:
     """Start `strategy-operator run` for this namespace; teardown deletes the CRs first (finalizers)."""
     started: list[OperatorProcess] = []
 

@@ -43,13 +43,15 @@ def wait_for(check: Callable[[], T], *, timeout: float = 60.0, interval: float =
 class OperatorProcess(procs.OperatorProcess):
     """`strategy-operator run` with the tests' fast settings; its output goes to a log file the test can read."""
 
-    def __init__(self, namespace: str, log_path: Path, extra_args: list[str] | None = None,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, namespace: str, log_path: Path, extra_args: list[str] | None = None, env: dict[str, str] | None = None
+    ) -> None:
         super().__init__(namespace, log_path, [*FAST, *(extra_args or [])], env)
 
 
-def network_strategy(name: str, network: str, *, secret: str | None = "alchemiscale-creds",
-                     url: str | None = None, **spec: Any) -> str:
+def network_strategy(
+    name: str, network: str, *, secret: str | None = "alchemiscale-creds", url: str | None = None, **spec: Any
+) -> str:
     body: dict[str, Any] = {"network": network, "strategy": {"name": "ConnectivityStrategy"}}
     body.update(spec)
     if url is not None or secret is not None:
@@ -59,8 +61,9 @@ def network_strategy(name: str, network: str, *, secret: str | None = "alchemisc
         if secret is not None:
             server["credentialsSecret"] = secret
         body["server"] = server
-    return yaml.safe_dump({"apiVersion": "alchemiscale.org/v1alpha1", "kind": "NetworkStrategy",
-                           "metadata": {"name": name}, "spec": body})
+    return yaml.safe_dump(
+        {"apiVersion": "alchemiscale.org/v1alpha1", "kind": "NetworkStrategy", "metadata": {"name": name}, "spec": body}
+    )
 
 
 class Cluster:
@@ -73,8 +76,9 @@ class Cluster:
         self.kubectl("apply", "-f", "-", input=manifest)
 
     def credentials(self, identifier: str, key: str, name: str = "alchemiscale-creds") -> None:
-        self.kubectl("create", "secret", "generic", name, f"--from-literal=identifier={identifier}",
-                     f"--from-literal=key={key}")
+        self.kubectl(
+            "create", "secret", "generic", name, f"--from-literal=identifier={identifier}", f"--from-literal=key={key}"
+        )
 
     def resource(self, name: str) -> dict[str, Any]:
         result = self.kubectl("get", "networkstrategy", name, "-o", "json", check=False)
@@ -96,8 +100,9 @@ class Cluster:
         return json.loads(result.stdout)["items"]
 
     def delete(self, name: str, wait: bool = True) -> None:
-        self.kubectl("delete", "networkstrategy", name, f"--wait={'true' if wait else 'false'}",
-                     "--timeout=60s", check=False)
+        self.kubectl(
+            "delete", "networkstrategy", name, f"--wait={'true' if wait else 'false'}", "--timeout=60s", check=False
+        )
 
     def delete_all(self) -> None:
         self.kubectl("delete", "networkstrategies", "--all", "--wait=true", "--timeout=60s", check=False)

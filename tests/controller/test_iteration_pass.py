@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from strategy_operator.controller.reconcile import (
-    IterationRunner, ResourceView, ServerNotConfigured, SessionCache, choose_server, merged_status,
-    parse_spec, InvalidSpec, validate_status,
-)
 from strategy_operator.api.v1alpha1 import NetworkStrategySpec
+from strategy_operator.controller.config import OperatorSettings
+from strategy_operator.controller.reconcile import (
+    InvalidSpec,
+    IterationRunner,
+    ResourceView,
+    ServerNotConfigured,
+    SessionCache,
+    choose_server,
+    merged_status,
+    parse_spec,
+    validate_status,
+)
 from strategy_operator.controller.scheduling import format_time, parse_time
 from strategy_operator.controller.secrets import CredentialsSecretNotFound, SecretCredentials
-from strategy_operator.controller.config import OperatorSettings
 from strategy_operator.scopedkey import Scope
 
 KEY = "alice-secret-key-0123"
-NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 
 
 class StaticSecrets:
@@ -40,8 +47,12 @@ def make_runner(sandbox, key: str = KEY, **settings) -> IterationRunner:
 
 
 def view(network: str, status: dict | None = None, annotations: dict | None = None, **spec) -> ResourceView:
-    body = {"network": network, "strategy": {"name": "ConnectivityStrategy"},
-            "server": {"credentialsSecret": "creds"}, **spec}
+    body = {
+        "network": network,
+        "strategy": {"name": "ConnectivityStrategy"},
+        "server": {"credentialsSecret": "creds"},
+        **spec,
+    }
     return ResourceView("ns", "x", 3, body, status or {}, annotations or {})
 
 
@@ -75,8 +86,12 @@ async def test_a_pass_iterates_and_reports_a_valid_status(sandbox):
 
 async def test_dormant_with_unchanged_results_only_checks(sandbox):
     network = sandbox.state.generate_network("star", systems=4, scope="acme-tyk2-run1", seed=1)
-    previous = {"status": "dormant", "iterations": 4, "lastIterationResultCount": 0,
-                "lastIteration": "2026-11-25T11:00:00Z"}
+    previous = {
+        "status": "dormant",
+        "iterations": 4,
+        "lastIterationResultCount": 0,
+        "lastIteration": "2026-11-25T11:00:00Z",
+    }
     resource = view(network, previous, sleepInterval=60)
     outcome = await run(make_runner(sandbox), resource)
     assert outcome.result == "unchanged"
@@ -124,8 +139,13 @@ async def test_scope_outside_allowed_scopes_sends_no_request(sandbox):
 
 async def test_wake_token_clears_the_error_and_is_recorded(sandbox):
     network = sandbox.state.generate_network("star", systems=3, scope="acme-tyk2-run1", seed=1)
-    previous = {"status": "error", "iterations": 1, "exception": {"type": "X", "message": "y"}, "traceback": "t",
-                "lastWakeToken": "a"}
+    previous = {
+        "status": "error",
+        "iterations": 1,
+        "exception": {"type": "X", "message": "y"},
+        "traceback": "t",
+        "lastWakeToken": "a",
+    }
     resource = view(network, previous, {"alchemiscale.org/wake": "b"})
     outcome = await run(make_runner(sandbox), resource)
     status = assert_valid(resource, outcome.status)
@@ -141,14 +161,20 @@ async def test_invalid_spec_names_the_field(sandbox):
 
 
 def test_choose_server_prefers_the_resource_then_the_operator_defaults():
-    spec = NetworkStrategySpec.model_validate({"network": "AlchemicalNetwork-abc-acme-tyk2-run1",
-                                               "strategy": {"name": "ConnectivityStrategy"}})
-    defaults = OperatorSettings(default_server="https://a.example.org", default_credentials_secret="creds",
-                                operator_namespace="ops")
+    spec = NetworkStrategySpec.model_validate(
+        {"network": "AlchemicalNetwork-abc-acme-tyk2-run1", "strategy": {"name": "ConnectivityStrategy"}}
+    )
+    defaults = OperatorSettings(
+        default_server="https://a.example.org", default_credentials_secret="creds", operator_namespace="ops"
+    )
     choice = choose_server(spec, "team", defaults)
     assert (choice.url, choice.secret_namespace, choice.secret_name) == ("https://a.example.org", "ops", "creds")
-    own = parse_spec({**spec.model_dump(by_alias=True, exclude_none=True),
-                      "server": {"url": "https://b.example.org", "credentialsSecret": "mine"}})
+    own = parse_spec(
+        {
+            **spec.model_dump(by_alias=True, exclude_none=True),
+            "server": {"url": "https://b.example.org", "credentialsSecret": "mine"},
+        }
+    )
     choice = choose_server(own, "team", defaults)
     assert (choice.url, choice.secret_namespace, choice.secret_name) == ("https://b.example.org", "team", "mine")
     with pytest.raises(ServerNotConfigured, match="default-server"):
@@ -175,7 +201,9 @@ class _KubernetesApiAnswering503:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - the http.server protocol
-                body = b'{"kind":"Status","apiVersion":"v1","status":"Failure","message":"etcd is unavailable","code":503}'
+                body = (
+                    b'{"kind":"Status","apiVersion":"v1","status":"Failure","message":"etcd is unavailable","code":503}'
+                )
                 self.send_response(503)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))

@@ -10,9 +10,16 @@ from datetime import timedelta
 
 import pytest
 
-from .operator_harness import IDENTITY, KEY, actioned_by_transformation, peak_actioned_by_transformation
-from .operator_harness import network_strategy, wait_for
 from strategy_operator.controller.scheduling import parse_time
+
+from .operator_harness import (
+    IDENTITY,
+    KEY,
+    actioned_by_transformation,
+    network_strategy,
+    peak_actioned_by_transformation,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kubernetes, pytest.mark.timeout(240)]
 
@@ -31,10 +38,14 @@ def expected_plan(sandbox, network: str, **spec):
             return await NetworkSnapshotter(client, network).observe()
 
     observation = asyncio.run(observe())
-    document = build_snapshot(observation, strategy={"name": "ConnectivityStrategy"},
-                              mode=spec.get("mode", "partial"), task_scaling=spec.get("taskScaling", "exponential"),
-                              max_tasks_per_transformation=spec.get("maxTasksPerTransformation", 3),
-                              state={"status": "awake", "lastIterationResultCount": 0})
+    document = build_snapshot(
+        observation,
+        strategy={"name": "ConnectivityStrategy"},
+        mode=spec.get("mode", "partial"),
+        task_scaling=spec.get("taskScaling", "exponential"),
+        max_tasks_per_transformation=spec.get("maxTasksPerTransformation", 3),
+        state={"status": "awake", "lastIterationResultCount": 0},
+    )
     return plan_iteration(Snapshot.model_validate(document))
 
 
@@ -48,10 +59,12 @@ def test_first_iteration_actions_tasks_exactly_as_the_engine_plans(sandbox, clus
     operator = start_operator(default_server=True)
     cluster.apply(network_strategy("first", network, **spec))
 
-    status = wait_for(lambda: cluster.status("first").get("iterations") == 1 and cluster.status("first"),
-                      timeout=60, what="the first iteration")
-    assert actioned_by_transformation(sandbox.state, network) == Counter(
-        {t: n for t, n in plan.targets.items() if n})
+    status = wait_for(
+        lambda: cluster.status("first").get("iterations") == 1 and cluster.status("first"),
+        timeout=60,
+        what="the first iteration",
+    )
+    assert actioned_by_transformation(sandbox.state, network) == Counter({t: n for t, n in plan.targets.items() if n})
     assert dict(actioned_by_transformation(sandbox.state, network)) == {t: n for t, n in plan.create.items() if n}
     assert status["status"] == "awake"
     assert status["lastIterationResultCount"] == 0
@@ -103,8 +116,11 @@ def test_simulated_compute_finishes_tasks_and_the_strategy_goes_dormant(sandbox,
         cluster.credentials(IDENTITY, KEY)
         start_operator(default_server=True)
         cluster.apply(network_strategy("converge", network, sleepInterval=1, maxTasksPerTransformation=2))
-        status = wait_for(lambda: cluster.status("converge").get("status") == "dormant" and cluster.status("converge"),
-                          timeout=120, what="the strategy to go dormant")
+        status = wait_for(
+            lambda: cluster.status("converge").get("status") == "dormant" and cluster.status("converge"),
+            timeout=120,
+            what="the strategy to go dormant",
+        )
     finally:
         simulator.stop()
     results = results_of(sandbox, network)
@@ -123,16 +139,22 @@ def test_simulated_compute_finishes_tasks_and_the_strategy_goes_dormant(sandbox,
     expected = dict.fromkeys(("waiting", "running", "complete", "error", "invalid", "deleted"), 0)
     expected.update(sandbox.state.network_status(network))
     assert expected["complete"] >= 3 * len(results)
-    wait_for(lambda: cluster.status("converge").get("taskCounts") == expected, timeout=15,
-             what=f"status.taskCounts to show the network's tasks {expected}")
+    wait_for(
+        lambda: cluster.status("converge").get("taskCounts") == expected,
+        timeout=15,
+        what=f"status.taskCounts to show the network's tasks {expected}",
+    )
 
     # A new result wakes it in the same pass (and, every transformation being done, it sleeps again).
     transformation = sandbox.state.transformations(network)[0]
     [task] = sandbox.state.create_tasks([transformation])
     sandbox.state.claim_task(task)
     sandbox.state.complete_task(task, ok=True)
-    after = wait_for(lambda: cluster.status("converge").get("iterations", 0) > status["iterations"]
-                     and cluster.status("converge"), timeout=30, what="a pass counting the new result")
+    after = wait_for(
+        lambda: cluster.status("converge").get("iterations", 0) > status["iterations"] and cluster.status("converge"),
+        timeout=30,
+        what="a pass counting the new result",
+    )
     assert after["iterations"] == status["iterations"] + 1
     assert after["lastIterationResultCount"] == status["lastIterationResultCount"] + 1
     assert after["status"] == "dormant"
@@ -161,8 +183,7 @@ def test_full_mode_cancels_and_partial_mode_does_not(sandbox, cluster, start_ope
     for name in ("full", "partial"):
         wait_for(lambda: cluster.status(name).get("iterations") == 1, timeout=60, what=f"{name}'s iteration")
 
-    assert dict(actioned_by_transformation(sandbox.state, full_network)) == {
-        t: n for t, n in plan.targets.items() if n}
+    assert dict(actioned_by_transformation(sandbox.state, full_network)) == {t: n for t, n in plan.targets.items() if n}
     assert cluster.status("full")["lastIterationSummary"]["tasksCancelled"] == len(plan.cancel)
     assert set(actioned_by_transformation(sandbox.state, partial_network).values()) == {3}
     assert cluster.status("partial")["lastIterationSummary"]["tasksCancelled"] == 0
@@ -173,8 +194,11 @@ def test_disabled_stops_iterations_and_a_spec_change_takes_effect(sandbox, clust
     cluster.credentials(IDENTITY, KEY)
     start_operator(default_server=True)
     cluster.apply(network_strategy("sleepy", network, mode="disabled", sleepInterval=1))
-    wait_for(lambda: cluster.condition("sleepy", "Ready").get("reason") == "Disabled", timeout=30,
-             what="the Disabled condition")
+    wait_for(
+        lambda: cluster.condition("sleepy", "Ready").get("reason") == "Disabled",
+        timeout=30,
+        what="the Disabled condition",
+    )
     time.sleep(2)
     assert "iterations" not in cluster.status("sleepy")
     assert not actioned_by_transformation(sandbox.state, network)
@@ -188,8 +212,11 @@ def test_disabled_stops_iterations_and_a_spec_change_takes_effect(sandbox, clust
     assert resource["status"]["observedGeneration"] == resource["metadata"]["generation"]
 
     cluster.patch_spec("sleepy", {"mode": "disabled"})
-    wait_for(lambda: cluster.condition("sleepy", "Ready").get("reason") == "Disabled", timeout=30,
-             what="the Disabled condition again")
+    wait_for(
+        lambda: cluster.condition("sleepy", "Ready").get("reason") == "Disabled",
+        timeout=30,
+        what="the Disabled condition again",
+    )
     count = cluster.status("sleepy")["iterations"]
     time.sleep(3)
     assert cluster.status("sleepy")["iterations"] == count
@@ -197,8 +224,11 @@ def test_disabled_stops_iterations_and_a_spec_change_takes_effect(sandbox, clust
 
 
 def _assert_error(cluster, name: str, kind: str) -> dict:
-    status = wait_for(lambda: cluster.status(name).get("status") == "error" and cluster.status(name),
-                      timeout=60, what=f"{name} in error")
+    status = wait_for(
+        lambda: cluster.status(name).get("status") == "error" and cluster.status(name),
+        timeout=60,
+        what=f"{name} in error",
+    )
     assert status["exception"]["type"] == kind, status["exception"]
     assert status["traceback"] and KEY not in status["traceback"] and KEY not in status["exception"]["message"]
     degraded = cluster.condition(name, "Degraded")
@@ -221,8 +251,11 @@ def test_scope_the_identity_may_not_use_is_an_error_until_woken(sandbox, cluster
 
     sandbox.state.add_identity(IDENTITY, KEY, ["acme-tyk2-*", "acme-other-*"])
     cluster.wake("forbidden", "fixed-1")
-    woken = wait_for(lambda: cluster.status("forbidden").get("status") == "awake" and cluster.status("forbidden"),
-                     timeout=30, what="the woken strategy to iterate")
+    woken = wait_for(
+        lambda: cluster.status("forbidden").get("status") == "awake" and cluster.status("forbidden"),
+        timeout=30,
+        what="the woken strategy to iterate",
+    )
     assert woken["lastWakeToken"] == "fixed-1"
     assert "exception" not in woken and "traceback" not in woken
     assert woken["iterations"] > status["iterations"]
@@ -274,8 +307,11 @@ def test_transient_outage_recovers_without_error(sandbox, cluster, start_operato
     start_operator(default_server=True)
     sandbox.faults.outage(True)
     cluster.apply(network_strategy("flaky", network, sleepInterval=3600))
-    wait_for(lambda: cluster.condition("flaky", "Degraded").get("reason") == "AlchemiscaleUnreachable",
-             timeout=60, what="the Degraded condition")
+    wait_for(
+        lambda: cluster.condition("flaky", "Degraded").get("reason") == "AlchemiscaleUnreachable",
+        timeout=60,
+        what="the Degraded condition",
+    )
     seen = []
     for _ in range(6):
         seen.append(cluster.status("flaky").get("status"))
@@ -283,8 +319,9 @@ def test_transient_outage_recovers_without_error(sandbox, cluster, start_operato
     assert "error" not in seen
     assert "AlchemiscaleUnreachable" in {event["reason"] for event in cluster.events("flaky")}
     sandbox.faults.outage(False)
-    status = wait_for(lambda: cluster.status("flaky").get("iterations") == 1 and cluster.status("flaky"),
-                      timeout=60, what="recovery")
+    status = wait_for(
+        lambda: cluster.status("flaky").get("iterations") == 1 and cluster.status("flaky"), timeout=60, what="recovery"
+    )
     assert status["status"] == "awake" and "exception" not in status
     assert cluster.condition("flaky", "Degraded")["status"] == "False"
     assert actioned_by_transformation(sandbox.state, network)
@@ -346,8 +383,11 @@ def test_operator_killed_mid_run_keeps_the_schedule_and_the_task_cap(sandbox, cl
             sandbox.faults.clear()
 
             start_operator(default_server=True)
-            wait_for(lambda: record().get("iterations", 0) >= before["iterations"] + 2, timeout=90,
-                     what="two iterations after the restart")
+            wait_for(
+                lambda: record().get("iterations", 0) >= before["iterations"] + 2,
+                timeout=90,
+                what="two iterations after the restart",
+            )
         finally:
             simulator.stop()
 
@@ -386,8 +426,9 @@ def test_healthz_fails_while_a_due_resource_is_not_being_iterated(sandbox, clust
     assert operator.get("/healthz")[0] == 200
     sandbox.faults.delay_next(1, 12)  # the first request hangs: the pass cannot progress
     cluster.apply(network_strategy("stuck", network, sleepInterval=3600))
-    code, body = wait_for(lambda: (r := operator.get("/healthz"))[0] == 503 and r, timeout=30,
-                          what="/healthz to report the stall")
+    code, body = wait_for(
+        lambda: (r := operator.get("/healthz"))[0] == 503 and r, timeout=30, what="/healthz to report the stall"
+    )
     assert "stuck" in body
     wait_for(lambda: cluster.status("stuck").get("iterations") == 1, timeout=60, what="the delayed pass")
     wait_for(lambda: operator.get("/healthz")[0] == 200, timeout=30, what="/healthz to recover")
@@ -402,9 +443,11 @@ def test_two_resources_on_one_network_never_exceed_the_task_cap(sandbox, cluster
         cluster.credentials(IDENTITY, KEY)
         sandbox.faults.delay_next(60, 0.3)  # long passes, so that the two surely overlap unless serialised
         start_operator(default_server=True)
-        cluster.apply(network_strategy("twin-a", network, sleepInterval=3600, maxTasksPerTransformation=cap)
-                      + "---\n" + network_strategy("twin-b", network, sleepInterval=3600,
-                                                   maxTasksPerTransformation=cap))
+        cluster.apply(
+            network_strategy("twin-a", network, sleepInterval=3600, maxTasksPerTransformation=cap)
+            + "---\n"
+            + network_strategy("twin-b", network, sleepInterval=3600, maxTasksPerTransformation=cap)
+        )
         for name in ("twin-a", "twin-b"):
             wait_for(lambda: cluster.status(name).get("iterations") == 1, timeout=90, what=f"{name}'s iteration")
         time.sleep(0.2)
@@ -427,11 +470,17 @@ def test_credentials_never_reach_debug_logs_status_or_events(sandbox, cluster, s
     wait_for(lambda: cluster.status("login").get("iterations", 0) >= 1, timeout=60, what="a login and iteration")
     _assert_error(cluster, "rejected", "InvalidCredentials")
     sandbox.faults.outage(True)
-    wait_for(lambda: cluster.condition("login", "Degraded").get("reason") == "AlchemiscaleUnreachable",
-             timeout=60, what="the outage to be noticed")
+    wait_for(
+        lambda: cluster.condition("login", "Degraded").get("reason") == "AlchemiscaleUnreachable",
+        timeout=60,
+        what="the outage to be noticed",
+    )
     sandbox.faults.outage(False)
-    wait_for(lambda: cluster.condition("login", "Degraded").get("status") == "False", timeout=60,
-             what="recovery from the outage")
+    wait_for(
+        lambda: cluster.condition("login", "Degraded").get("status") == "False",
+        timeout=60,
+        what="recovery from the outage",
+    )
 
     log = operator.log()
     assert "[DEBUG" in log and "status of " in log, "the operator must really log at debug level"
@@ -441,8 +490,9 @@ def test_credentials_never_reach_debug_logs_status_or_events(sandbox, cluster, s
         encoded = base64.b64encode(secret.encode()).decode()
         for where, text in (("log", log), ("status", resources), ("events", events)):
             assert secret not in text and encoded not in text, f"a credential reached the {where}"
-    assert not re.search(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.", log + resources + events), \
+    assert not re.search(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.", log + resources + events), (
         "an alchemiscale token reached a log, status or event"
+    )
 
 
 def _refuse_status_writes(kubectl, namespace: str, name: str, *, from_iteration: int) -> str:
@@ -477,8 +527,9 @@ spec:
     return policy
 
 
-def test_a_refused_status_write_is_reported_and_the_resource_keeps_iterating(sandbox, cluster, start_operator,
-                                                                               kubectl, namespace):
+def test_a_refused_status_write_is_reported_and_the_resource_keeps_iterating(
+    sandbox, cluster, start_operator, kubectl, namespace
+):
     # kopf-notes P1: a status patch the API server refuses must not silently end the
     # resource's timer; the refusal is reported and the next write catches up.
     network = sandbox.state.generate_network("star", systems=3, scope=SCOPE, seed=43)
@@ -487,17 +538,25 @@ def test_a_refused_status_write_is_reported_and_the_resource_keeps_iterating(san
         cluster.credentials(IDENTITY, KEY)
         operator = start_operator(default_server=True)
         cluster.apply(network_strategy("refused-status", network, sleepInterval=1))
-        wait_for(lambda: cluster.status("refused-status").get("iterations") == 1, timeout=60,
-                 what="the first (admitted) status")
-        wait_for(lambda: "StatusWriteRefused" in {e["reason"] for e in cluster.events("refused-status")},
-                 timeout=60, what="a StatusWriteRefused event")
+        wait_for(
+            lambda: cluster.status("refused-status").get("iterations") == 1,
+            timeout=60,
+            what="the first (admitted) status",
+        )
+        wait_for(
+            lambda: "StatusWriteRefused" in {e["reason"] for e in cluster.events("refused-status")},
+            timeout=60,
+            what="a StatusWriteRefused event",
+        )
         assert "refused by the test's admission policy" in operator.log()
         assert cluster.status("refused-status")["iterations"] == 1
     finally:
         kubectl("delete", "validatingadmissionpolicybinding,validatingadmissionpolicy", policy, check=False)
-    status = wait_for(lambda: cluster.status("refused-status").get("iterations", 0) >= 3
-                      and cluster.status("refused-status"), timeout=60,
-                      what="status writes to resume without an operator restart")
+    status = wait_for(
+        lambda: cluster.status("refused-status").get("iterations", 0) >= 3 and cluster.status("refused-status"),
+        timeout=60,
+        what="status writes to resume without an operator restart",
+    )
     assert status["status"] in ("awake", "dormant")
     assert operator.process is not None and operator.process.poll() is None
 
@@ -512,24 +571,38 @@ def test_waking_a_dormant_strategy_runs_a_full_iteration(sandbox, cluster, start
     try:
         cluster.credentials(IDENTITY, KEY)
         start_operator(default_server=True)
-        cluster.apply(network_strategy("asleep", network, sleepInterval=3600, maxTasksPerTransformation=1,
-                                       strategy={"name": "ConnectivityStrategy", "settings": {"max_runs": 1}}))
+        cluster.apply(
+            network_strategy(
+                "asleep",
+                network,
+                sleepInterval=3600,
+                maxTasksPerTransformation=1,
+                strategy={"name": "ConnectivityStrategy", "settings": {"max_runs": 1}},
+            )
+        )
         wait_for(lambda: cluster.status("asleep").get("iterations") == 1, timeout=60, what="the first iteration")
-        wait_for(lambda: all(n >= 1 for n in results_of(sandbox, network).values()), timeout=60,
-                 what="the simulated compute")
+        wait_for(
+            lambda: all(n >= 1 for n in results_of(sandbox, network).values()), timeout=60, what="the simulated compute"
+        )
     finally:
         simulator.stop()
     # Not due for an hour: only a wake-up can make it notice that every transformation is done.
     time.sleep(2)
     assert cluster.status("asleep")["iterations"] == 1
     cluster.wake("asleep", "first")
-    dormant = wait_for(lambda: cluster.status("asleep").get("status") == "dormant" and cluster.status("asleep"),
-                       timeout=30, what="the woken strategy to find its work done")
+    dormant = wait_for(
+        lambda: cluster.status("asleep").get("status") == "dormant" and cluster.status("asleep"),
+        timeout=30,
+        what="the woken strategy to find its work done",
+    )
     assert dormant["iterations"] == 2 and dormant["lastWakeToken"] == "first"
 
     cluster.wake("asleep", "second")
-    again = wait_for(lambda: cluster.status("asleep").get("lastWakeToken") == "second" and cluster.status("asleep"),
-                     timeout=30, what="the dormant strategy to be woken")
+    again = wait_for(
+        lambda: cluster.status("asleep").get("lastWakeToken") == "second" and cluster.status("asleep"),
+        timeout=30,
+        what="the dormant strategy to be woken",
+    )
     assert again["iterations"] == 3 and again["status"] == "dormant"  # a full iteration, not the cheap check
     time.sleep(2)
     assert cluster.status("asleep")["iterations"] == 3
@@ -554,12 +627,24 @@ def test_a_rotated_key_and_a_new_server_url_are_used_from_the_next_pass(sandbox,
     rotated = "alice-rotated-key-8901"
     sandbox.state.add_identity(IDENTITY, rotated, ["acme-tyk2-*"])
     before = logins()
-    secret = kubectl("create", "secret", "generic", "alchemiscale-creds", f"--from-literal=identifier={IDENTITY}",
-                     f"--from-literal=key={rotated}", "--dry-run=client", "-o", "yaml").stdout
+    secret = kubectl(
+        "create",
+        "secret",
+        "generic",
+        "alchemiscale-creds",
+        f"--from-literal=identifier={IDENTITY}",
+        f"--from-literal=key={rotated}",
+        "--dry-run=client",
+        "-o",
+        "yaml",
+    ).stdout
     kubectl("apply", "-f", "-", input=secret)
     wait_for(lambda: logins() > before, timeout=30, what="a login with the rotated key")
-    status = wait_for(lambda: iterating_after(cluster.status("rotate")["iterations"]), timeout=30,
-                      what="iterations with the rotated key")
+    status = wait_for(
+        lambda: iterating_after(cluster.status("rotate")["iterations"]),
+        timeout=30,
+        what="iterations with the rotated key",
+    )
     assert "exception" not in status
 
     # The same server under another name is another server to the operator: a new session.
@@ -569,8 +654,13 @@ def test_a_rotated_key_and_a_new_server_url_are_used_from_the_next_pass(sandbox,
     cluster.patch_spec("rotate", {"server": {"url": other_url}})
     wait_for(lambda: logins() > before, timeout=30, what="a login at the new URL")
     generation = cluster.resource("rotate")["metadata"]["generation"]
-    status = wait_for(lambda: (s := cluster.status("rotate")).get("observedGeneration") == generation
-                      and s.get("status") != "error" and s, timeout=30, what="a pass with the new URL")
+    status = wait_for(
+        lambda: (
+            (s := cluster.status("rotate")).get("observedGeneration") == generation and s.get("status") != "error" and s
+        ),
+        timeout=30,
+        what="a pass with the new URL",
+    )
     assert "exception" not in status
 
 
@@ -579,11 +669,17 @@ def test_lowering_sleep_interval_while_waiting_moves_the_next_iteration(sandbox,
     cluster.credentials(IDENTITY, KEY)
     start_operator(default_server=True)
     cluster.apply(network_strategy("hasty", network, sleepInterval=3600))
-    first = wait_for(lambda: cluster.status("hasty").get("iterations") == 1 and cluster.status("hasty"),
-                     timeout=60, what="the first iteration")
+    first = wait_for(
+        lambda: cluster.status("hasty").get("iterations") == 1 and cluster.status("hasty"),
+        timeout=60,
+        what="the first iteration",
+    )
     cluster.patch_spec("hasty", {"sleepInterval": 2})
-    second = wait_for(lambda: cluster.status("hasty").get("iterations") == 2 and cluster.status("hasty"),
-                      timeout=30, what="an iteration on the new interval, not an hour later")
+    second = wait_for(
+        lambda: cluster.status("hasty").get("iterations") == 2 and cluster.status("hasty"),
+        timeout=30,
+        what="an iteration on the new interval, not an hour later",
+    )
     gap = (parse_time(second["lastIteration"]) - parse_time(first["lastIteration"])).total_seconds()
     assert gap >= 2, (first, second)
     assert second["effectiveSleepInterval"] == 2

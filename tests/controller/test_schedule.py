@@ -1,12 +1,19 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from strategy_operator.controller.scheduling import (
-    MAX_BACKOFF, due_at, effective_interval, format_time, is_due, is_woken, parse_time, transient_backoff,
+    MAX_BACKOFF,
+    due_at,
+    effective_interval,
+    format_time,
+    is_due,
+    is_woken,
+    parse_time,
+    transient_backoff,
 )
 
-T0 = datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 
 
 def test_time_round_trip_is_rfc3339_utc():
@@ -36,8 +43,11 @@ def test_due_is_measured_from_last_iteration():
 
 
 def test_planned_next_iteration_wins_while_the_interval_is_unchanged():
-    status = {"lastIteration": format_time(T0), "nextIteration": format_time(T0 + timedelta(seconds=900)),
-              "effectiveSleepInterval": 300}
+    status = {
+        "lastIteration": format_time(T0),
+        "nextIteration": format_time(T0 + timedelta(seconds=900)),
+        "effectiveSleepInterval": 300,
+    }
     assert due_at(status, 300) == T0 + timedelta(seconds=900)
     # A changed interval takes effect at once, measured from the last iteration.
     assert due_at(status, 60) == T0 + timedelta(seconds=60)

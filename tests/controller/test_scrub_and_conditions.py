@@ -1,9 +1,9 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from strategy_operator.controller import conditions
 from strategy_operator.text import bound_head, bound_tail, scrub
 
-T0 = datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 
 
 def test_scrub_removes_known_secrets_userinfo_tokens_and_jwts():

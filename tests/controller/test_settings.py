@@ -2,8 +2,8 @@ import argparse
 
 import pytest
 
-from strategy_operator.scopedkey import Scope
 from strategy_operator.controller.config import OperatorSettings, SettingsError, add_arguments, from_arguments
+from strategy_operator.scopedkey import Scope
 
 
 def parse(argv, env=None):

@@ -21,19 +21,23 @@ import yaml
 
 from strategy_operator_dev import localrun
 from strategy_operator_dev.controlplane import ControlPlane
-
 from tests.chart.chart_helpers import REPO_ROOT
 
 NETWORKS = [f"AlchemicalNetwork-n{i}-acme-tyk2-run{i}" for i in range(1, 6)]
 
 
 def test_examples_are_pointed_at_the_sandbox() -> None:
-    strategies = localrun.demo_strategies(REPO_ROOT / "examples", NETWORKS, namespace="demo",
-                                          server_url="http://127.0.0.1:9", credentials_secret="creds",
-                                          sleep_interval=3)
+    strategies = localrun.demo_strategies(
+        REPO_ROOT / "examples",
+        NETWORKS,
+        namespace="demo",
+        server_url="http://127.0.0.1:9",
+        credentials_secret="creds",
+        sleep_interval=3,
+    )
     examples = [d for p in sorted((REPO_ROOT / "examples").glob("*.yaml")) for d in yaml.safe_load_all(p.read_text())]
     assert len(strategies) == len(examples) >= 1
-    assert [s["spec"]["network"] for s in strategies] == NETWORKS[:len(strategies)]
+    assert [s["spec"]["network"] for s in strategies] == NETWORKS[: len(strategies)]
     for strategy, example in zip(strategies, examples):
         assert strategy["metadata"]["name"] == example["metadata"]["name"]
         assert strategy["metadata"]["namespace"] == "demo"
@@ -47,30 +51,48 @@ def test_examples_are_pointed_at_the_sandbox() -> None:
 
 def test_more_examples_than_networks_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(localrun.LocalRunError, match="only 1 sandbox networks"):
-        localrun.demo_strategies(REPO_ROOT / "examples", NETWORKS[:1], namespace="d", server_url="http://x",
-                                 credentials_secret="c", sleep_interval=1)
+        localrun.demo_strategies(
+            REPO_ROOT / "examples",
+            NETWORKS[:1],
+            namespace="d",
+            server_url="http://x",
+            credentials_secret="c",
+            sleep_interval=1,
+        )
 
 
 def test_progress_table_shows_status_iterations_tasks_and_errors() -> None:
     resources = [
-        {"metadata": {"name": "b"}, "spec": {"network": "N2", "strategy": {"name": "RadialGrowthStrategy"},
-                                             "mode": "full"},
-         "status": {"status": "error", "iterations": 2, "exception": {"type": "StrategyError", "message": "bad"}}},
-        {"metadata": {"name": "a"}, "spec": {"network": "N1", "strategy": {"name": "ConnectivityStrategy"}},
-         "status": {"status": "awake", "iterations": 4, "lastIterationResultCount": 7,
-                    "lastIterationSummary": {"tasksCreated": 3, "tasksActioned": 1, "tasksCancelled": 0}}},
+        {
+            "metadata": {"name": "b"},
+            "spec": {"network": "N2", "strategy": {"name": "RadialGrowthStrategy"}, "mode": "full"},
+            "status": {"status": "error", "iterations": 2, "exception": {"type": "StrategyError", "message": "bad"}},
+        },
+        {
+            "metadata": {"name": "a"},
+            "spec": {"network": "N1", "strategy": {"name": "ConnectivityStrategy"}},
+            "status": {
+                "status": "awake",
+                "iterations": 4,
+                "lastIterationResultCount": 7,
+                "lastIterationSummary": {"tasksCreated": 3, "tasksActioned": 1, "tasksCancelled": 0},
+            },
+        },
     ]
     rows = localrun.progress_rows(resources, {"N1": {"waiting": 1, "running": 2, "complete": 7, "error": 0}})
     assert [r.name for r in rows] == ["a", "b"]
     table = localrun.render_table(rows)
     lines = table.splitlines()
     assert lines[0].split()[:4] == ["NAME", "STRATEGY", "MODE", "STATUS"]
-    assert re.search(r"^a\s+ConnectivityStrategy\s+partial\s+awake\s+4\s+7\s+1/2/7/0\s+created 3, actioned 1, cancelled 0", lines[1])
+    assert re.search(
+        r"^a\s+ConnectivityStrategy\s+partial\s+awake\s+4\s+7\s+1/2/7/0\s+created 3, actioned 1, cancelled 0", lines[1]
+    )
     assert re.search(r"^b\s+RadialGrowthStrategy\s+full\s+error\s+2\s+-\s+0/0/0/0", lines[2])
     assert "b: StrategyError: bad" in table
     assert not localrun.all_dormant(rows)
-    assert localrun.all_dormant(localrun.progress_rows(
-        [{"metadata": {"name": "a"}, "spec": {}, "status": {"status": "dormant"}}], {}))
+    assert localrun.all_dormant(
+        localrun.progress_rows([{"metadata": {"name": "a"}, "spec": {}, "status": {"status": "dormant"}}], {})
+    )
     assert not localrun.all_dormant([])
 
 
@@ -90,15 +112,25 @@ def test_cluster_choice_comes_from_flag_or_environment(monkeypatch: pytest.Monke
 
 def test_current_cluster_that_is_unreachable_is_refused(tmp_path: Path) -> None:
     env = {**os.environ, "KUBECONFIG": str(tmp_path / "missing-kubeconfig"), "CLUSTER": "current"}
-    result = subprocess.run([sys.executable, "-m", "strategy_operator_dev.localrun", "--workdir", str(tmp_path)],
-                            capture_output=True, text=True, env=env, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "strategy_operator_dev.localrun", "--workdir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "--cluster current: the current kubeconfig (no current context) is not reachable" in result.stderr
 
 
 def _localrun(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "strategy_operator_dev.localrun", "--refresh", "0.5", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "strategy_operator_dev.localrun", "--refresh", "0.5", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
 
 
 def _pid_alive(pid: int) -> bool:
@@ -112,10 +144,21 @@ def _pid_alive(pid: int) -> bool:
 
 @pytest.mark.e2e
 def test_demo_on_the_current_cluster_runs_until_dormant_and_cleans_up(
-        control_plane: ControlPlane, namespace: str, kubectl, tmp_path: Path) -> None:
+    control_plane: ControlPlane, namespace: str, kubectl, tmp_path: Path
+) -> None:
     env = {**os.environ, "KUBECONFIG": str(control_plane.kubeconfig)}
-    process = _localrun("--cluster", "current", "--namespace", namespace, "--exit-when-dormant",
-                        "--timeout", "240", "--workdir", str(tmp_path), env=env)
+    process = _localrun(
+        "--cluster",
+        "current",
+        "--namespace",
+        namespace,
+        "--exit-when-dormant",
+        "--timeout",
+        "240",
+        "--workdir",
+        str(tmp_path),
+        env=env,
+    )
     output, _ = process.communicate(timeout=300)
     assert process.returncode == 0, output
     assert "Using your current context" in output

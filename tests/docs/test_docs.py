@@ -14,20 +14,20 @@ from typing import Any
 import pytest
 import yaml
 
-from strategy_operator.api import GROUP
+from strategy_operator.api import FINALIZER, GROUP, WAKE_ANNOTATION
 from strategy_operator.controller import config as operator_settings
-from strategy_operator.api import FINALIZER, WAKE_ANNOTATION
-
 from tests.chart.chart_helpers import CHART, REPO_ROOT
 
-DOCS = [REPO_ROOT / "docs" / name for name in
-        ("install.md", "configuration.md", "upstream-mapping.md", "troubleshooting.md")]
+DOCS = [
+    REPO_ROOT / "docs" / name
+    for name in ("install.md", "configuration.md", "upstream-mapping.md", "troubleshooting.md")
+]
 VALUE_ROOTS = ("image", "operator", "alchemiscale", "rbac", "serviceAccount", "metrics")
 
 
 def install_section() -> str:
     readme = (REPO_ROOT / "README.md").read_text()
-    return readme[readme.index("<!-- section: install -->"):readme.index("<!-- /section: install -->")]
+    return readme[readme.index("<!-- section: install -->") : readme.index("<!-- /section: install -->")]
 
 
 def user_text() -> str:
@@ -42,8 +42,11 @@ def leaf_paths(tree: dict[str, Any], prefix: str = "") -> set[str]:
     paths = set()
     for key, value in tree.items():
         path = f"{prefix}{key}"
-        if isinstance(value, dict) and value and key not in ("resources", "podSecurityContext", "securityContext",
-                                                             "livenessProbe", "readinessProbe"):
+        if (
+            isinstance(value, dict)
+            and value
+            and key not in ("resources", "podSecurityContext", "securityContext", "livenessProbe", "readinessProbe")
+        ):
             paths |= leaf_paths(value, path + ".")
         else:
             paths.add(path)
@@ -77,8 +80,12 @@ def test_every_value_is_documented_in_the_configuration_reference() -> None:
     undocumented = []
     for path in sorted(leaf_paths(values())):
         leaf = path.rsplit(".", 1)[-1]
-        if path not in reference and f"`.{leaf}`" not in reference and f", .{leaf}" not in reference \
-                and f"`{path.rsplit('.', 1)[0]}`" not in reference:
+        if (
+            path not in reference
+            and f"`.{leaf}`" not in reference
+            and f", .{leaf}" not in reference
+            and f"`{path.rsplit('.', 1)[0]}`" not in reference
+        ):
             undocumented.append(path)
     assert not undocumented, f"values missing from docs/configuration.md: {undocumented}"
 
@@ -107,8 +114,13 @@ def test_names_users_type_are_the_codes_own() -> None:
 
 def test_exception_types_in_troubleshooting_exist() -> None:
     table = (REPO_ROOT / "docs" / "troubleshooting.md").read_text()
-    names = set(re.findall(r"`([A-Z][A-Za-z]+(?:NotFound|Invalid|Forbidden|Credentials|Permitted|Allowed|"
-                           r"Configured|Error))`", table))
+    names = set(
+        re.findall(
+            r"`([A-Z][A-Za-z]+(?:NotFound|Invalid|Forbidden|Credentials|Permitted|Allowed|"
+            r"Configured|Error))`",
+            table,
+        )
+    )
     assert len(names) >= 8
     source = "\n".join(p.read_text() for p in (REPO_ROOT / "operator" / "strategy_operator").rglob("*.py"))
     for name in names:

@@ -38,9 +38,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from strategy_operator_dev.procs import die_with_parent, free_port
 from strategy_operator_dev.repo import find_repo_root
@@ -74,7 +74,7 @@ class Binaries:
     helm: Path | None
 
     @classmethod
-    def in_directory(cls, directory: Path) -> "Binaries":
+    def in_directory(cls, directory: Path) -> Binaries:
         missing = [name for name in ("kube-apiserver", "etcd") if not os.access(directory / name, os.X_OK)]
         if missing:
             raise ControlPlaneError(f"{directory} lacks executable {', '.join(missing)}")
@@ -133,11 +133,13 @@ def _generate_pki() -> _Pki:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     not_before, not_after = now - dt.timedelta(hours=1), now + dt.timedelta(days=7)
 
     def key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        return key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
 
     def name(common_name: str, organization: str | None = None) -> x509.Name:
         attributes = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
@@ -158,9 +160,15 @@ def _generate_pki() -> _Pki:
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-                key_encipherment=False, data_encipherment=False, key_agreement=False,
-                encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -216,7 +224,7 @@ def _generate_pki() -> _Pki:
 # --------------------------------------------------------------------------- processes
 
 _live_lock = threading.Lock()
-_live: set["ControlPlane"] = set()
+_live: set[ControlPlane] = set()
 
 
 def _stop_all_live() -> None:
@@ -382,7 +390,7 @@ class ControlPlane:
         ready_timeout: float = 120.0,
         attempts: int = ATTEMPTS,
         extra_apiserver_args: tuple[str, ...] = (),
-    ) -> "ControlPlane":
+    ) -> ControlPlane:
         """Start etcd and kube-apiserver on free loopback ports and wait until /readyz is ok.
 
         `workdir=None` uses a fresh temporary directory, removed on stop; an explicit workdir
@@ -409,7 +417,7 @@ class ControlPlane:
     @classmethod
     def _start_once(
         cls, root: Path, owns: bool, binaries: Binaries, ready_timeout: float, extra_args: tuple[str, ...]
-    ) -> "ControlPlane":
+    ) -> ControlPlane:
         (root / OWNER_FILE).write_text(f"{os.getpid()}\n")
         pki_dir = root / "pki"
         pki_dir.mkdir(exist_ok=True)
@@ -548,7 +556,10 @@ class ControlPlane:
             "users": [
                 {
                     "name": "admin",
-                    "user": {"client-certificate-data": b64(pki.admin_cert_pem), "client-key-data": b64(pki.admin_key_pem)},
+                    "user": {
+                        "client-certificate-data": b64(pki.admin_cert_pem),
+                        "client-key-data": b64(pki.admin_key_pem),
+                    },
                 }
             ],
             "contexts": [{"name": "local", "context": {"cluster": "local", "user": "admin", "namespace": "default"}}],
@@ -592,7 +603,7 @@ class ControlPlane:
                     with contextlib.suppress(FileNotFoundError):
                         (self.workdir / leftover).unlink()
 
-    def __enter__(self) -> "ControlPlane":
+    def __enter__(self) -> ControlPlane:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -638,15 +649,22 @@ def running_control_plane(workdir: Path | str | None = None, **kwargs: object) -
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--workdir", type=Path, help="keep certificates, logs and the kubeconfig here (default: a temp dir)")
-    parser.add_argument("--no-build", action="store_true", help=f"do not run the build script; use ${BIN_DIR_ENV} or the cache")
+    parser.add_argument(
+        "--workdir", type=Path, help="keep certificates, logs and the kubeconfig here (default: a temp dir)"
+    )
+    parser.add_argument(
+        "--no-build", action="store_true", help=f"do not run the build script; use ${BIN_DIR_ENV} or the cache"
+    )
 
 
 def main(args: argparse.Namespace) -> int:
     started = time.monotonic()
     binaries = find_binaries(build=not args.no_build)
     with ControlPlane.start(args.workdir, binaries=binaries) as plane:
-        print(f"# kube-apiserver {K8S_VERSION} ready at {plane.server_url} in {time.monotonic() - started:.1f}s", flush=True)
+        print(
+            f"# kube-apiserver {K8S_VERSION} ready at {plane.server_url} in {time.monotonic() - started:.1f}s",
+            flush=True,
+        )
         print(f"# logs: {plane.workdir}; Ctrl-C stops it and removes temporary files", flush=True)
         print(f"export KUBECONFIG={plane.kubeconfig}", flush=True)
         stop = threading.Event()
@@ -662,6 +680,8 @@ def main(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    _parser = argparse.ArgumentParser(prog="python -m strategy_operator_dev.controlplane", description=__doc__.splitlines()[0])
+    _parser = argparse.ArgumentParser(
+        prog="python -m strategy_operator_dev.controlplane", description=__doc__.splitlines()[0]
+    )
     add_arguments(_parser)
     raise SystemExit(main(_parser.parse_args()))

@@ -30,13 +30,23 @@ def _requests(request: Request) -> RequestLog:
 
 
 @admin.post("/faults/fail")
-async def fail_next(request: Request, count: int = Body(1, embed=True), status: int = Body(503, embed=True), path_prefix: str | None = Body(None, embed=True)) -> dict[str, Any]:
+async def fail_next(
+    request: Request,
+    count: int = Body(1, embed=True),
+    status: int = Body(503, embed=True),
+    path_prefix: str | None = Body(None, embed=True),
+) -> dict[str, Any]:
     _faults(request).fail_next(count, status=status, path_prefix=path_prefix)
     return {"pending": _faults(request).pending()}
 
 
 @admin.post("/faults/delay")
-async def delay_next(request: Request, seconds: float = Body(embed=True), count: int = Body(1, embed=True), path_prefix: str | None = Body(None, embed=True)) -> dict[str, Any]:
+async def delay_next(
+    request: Request,
+    seconds: float = Body(embed=True),
+    count: int = Body(1, embed=True),
+    path_prefix: str | None = Body(None, embed=True),
+) -> dict[str, Any]:
     _faults(request).delay_next(count, seconds, path_prefix=path_prefix)
     return {"pending": _faults(request).pending()}
 
@@ -82,7 +92,12 @@ async def reset_requests(request: Request) -> dict[str, Any]:
 
 
 @admin.post("/identities")
-async def add_identity(request: Request, identifier: str = Body(embed=True), key: str = Body(embed=True), scopes: list[str] = Body(embed=True)) -> dict[str, Any]:
+async def add_identity(
+    request: Request,
+    identifier: str = Body(embed=True),
+    key: str = Body(embed=True),
+    scopes: list[str] = Body(embed=True),
+) -> dict[str, Any]:
     try:
         _state(request).add_identity(identifier, key, scopes)
     except InvalidScopedKey as exc:
@@ -135,7 +150,10 @@ async def claim_task(task_sk: str, request: Request) -> dict[str, Any]:
 
 @admin.post("/tasks/{task_sk}/complete")
 async def complete_task(
-    task_sk: str, request: Request, ok: bool = Body(True, embed=True), tracebacks: list[str] | None = Body(None, embed=True)
+    task_sk: str,
+    request: Request,
+    ok: bool = Body(True, embed=True),
+    tracebacks: list[str] | None = Body(None, embed=True),
 ) -> dict[str, Any]:
     ref = _task_hook(request, "complete_task", task_sk, ok=ok, tracebacks=tracebacks)
     return {"task": task_sk, "result": ref}
@@ -162,7 +180,13 @@ async def compute_totals(request: Request) -> dict[str, Any]:
     if simulator is None:
         return {"configured": False}
     t = simulator.totals
-    return {"configured": True, "running": simulator.running, "claimed": t.claimed, "completed": t.completed, "failed": t.failed}
+    return {
+        "configured": True,
+        "running": simulator.running,
+        "claimed": t.claimed,
+        "completed": t.completed,
+        "failed": t.failed,
+    }
 
 
 @admin.post("/check")

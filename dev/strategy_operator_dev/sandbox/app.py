@@ -14,7 +14,8 @@ import gzip
 import json
 import string
 import unicodedata
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Request, Response
@@ -192,12 +193,27 @@ async def issue_token(request: Request) -> Any:
     missing = [name for name in ("username", "password") if name not in form]
     if missing:
         return JSONResponse(
-            {"detail": [{"type": "missing", "loc": ["body", name], "msg": "Field required", "input": None} for name in missing]},
+            {
+                "detail": [
+                    {"type": "missing", "loc": ["body", name], "msg": "Field required", "input": None}
+                    for name in missing
+                ]
+            },
             status_code=422,
         )
     if "grant_type" in form and form["grant_type"][0] != "password":
         return JSONResponse(
-            {"detail": [{"type": "string_pattern_mismatch", "loc": ["body", "grant_type"], "msg": "String should match pattern '^password$'", "input": form["grant_type"][0], "ctx": {"pattern": "^password$"}}]},
+            {
+                "detail": [
+                    {
+                        "type": "string_pattern_mismatch",
+                        "loc": ["body", "grant_type"],
+                        "msg": "String should match pattern '^password$'",
+                        "input": form["grant_type"][0],
+                        "ctx": {"pattern": "^password$"},
+                    }
+                ]
+            },
             status_code=422,
         )
     state = state_of(request)
@@ -239,7 +255,10 @@ async def exists(scoped_key: str, request: Request, token: TokenData = Depends(t
 
 @router.post("/bulk/networks/state/set")
 async def set_networks_state(
-    request: Request, networks: list[str] = Body(embed=True), states: list[str] = Body(embed=True), token: TokenData = Depends(token_data)
+    request: Request,
+    networks: list[str] = Body(embed=True),
+    states: list[str] = Body(embed=True),
+    token: TokenData = Depends(token_data),
 ) -> list[str | None]:
     keys = [parse_sk(n) for n in networks]
     for sk in keys:
@@ -248,7 +267,9 @@ async def set_networks_state(
 
 
 @router.post("/bulk/networks/state/get")
-async def get_networks_state(request: Request, networks: list[str] = Body(embed=True), token: TokenData = Depends(token_data)) -> list[str | None]:
+async def get_networks_state(
+    request: Request, networks: list[str] = Body(embed=True), token: TokenData = Depends(token_data)
+) -> list[str | None]:
     keys = [parse_sk(n) for n in networks]
     for sk in keys:
         require_scope(sk.scope, token)
@@ -257,15 +278,24 @@ async def get_networks_state(request: Request, networks: list[str] = Body(embed=
 
 @router.get("/networks")
 async def query_networks(
-    request: Request, name: str | None = None, state: str | None = None, scope: Scope = Depends(query_scope), token: TokenData = Depends(token_data)
+    request: Request,
+    name: str | None = None,
+    state: str | None = None,
+    scope: Scope = Depends(query_scope),
+    token: TokenData = Depends(token_data),
 ) -> list[str]:
     sandbox = state_of(request)
-    return [sk for s in query_scope_space(scope, token.scopes) for sk in sandbox.query_networks(s, name=name, state=state)]
+    return [
+        sk for s in query_scope_space(scope, token.scopes) for sk in sandbox.query_networks(s, name=name, state=state)
+    ]
 
 
 @router.get("/transformations")
 async def query_transformations(
-    request: Request, name: str | None = None, scope: Scope = Depends(query_scope), token: TokenData = Depends(token_data)
+    request: Request,
+    name: str | None = None,
+    scope: Scope = Depends(query_scope),
+    token: TokenData = Depends(token_data),
 ) -> list[str]:
     sandbox = state_of(request)
     return [sk for s in query_scope_space(scope, token.scopes) for sk in sandbox.query_transformations(s, name=name)]
@@ -273,7 +303,10 @@ async def query_transformations(
 
 @router.get("/chemicalsystems")
 async def query_chemicalsystems(
-    request: Request, name: str | None = None, scope: Scope = Depends(query_scope), token: TokenData = Depends(token_data)
+    request: Request,
+    name: str | None = None,
+    scope: Scope = Depends(query_scope),
+    token: TokenData = Depends(token_data),
 ) -> list[str]:
     sandbox = state_of(request)
     return [sk for s in query_scope_space(scope, token.scopes) for sk in sandbox.query_chemical_systems(s, name=name)]
@@ -281,7 +314,10 @@ async def query_chemicalsystems(
 
 @router.get("/tasks")
 async def query_tasks(
-    request: Request, status: str | None = None, scope: Scope = Depends(query_scope), token: TokenData = Depends(token_data)
+    request: Request,
+    status: str | None = None,
+    scope: Scope = Depends(query_scope),
+    token: TokenData = Depends(token_data),
 ) -> list[str]:
     sandbox = state_of(request)
     return [sk for s in query_scope_space(scope, token.scopes) for sk in sandbox.query_tasks(s, status=status)]
@@ -294,32 +330,44 @@ def _scoped(text: str, token: TokenData) -> ScopedKey:
 
 
 @router.get("/networks/{network_scoped_key}/transformations")
-async def network_transformations(network_scoped_key: str, request: Request, token: TokenData = Depends(token_data)) -> list[str]:
+async def network_transformations(
+    network_scoped_key: str, request: Request, token: TokenData = Depends(token_data)
+) -> list[str]:
     return state_of(request).transformations(str(_scoped(network_scoped_key, token)))
 
 
 @router.get("/transformations/{transformation_scoped_key}/networks")
-async def transformation_networks(transformation_scoped_key: str, request: Request, token: TokenData = Depends(token_data)) -> list[str]:
+async def transformation_networks(
+    transformation_scoped_key: str, request: Request, token: TokenData = Depends(token_data)
+) -> list[str]:
     return state_of(request).transformation_networks(str(_scoped(transformation_scoped_key, token)))
 
 
 @router.get("/networks/{network_scoped_key}/chemicalsystems")
-async def network_chemicalsystems(network_scoped_key: str, request: Request, token: TokenData = Depends(token_data)) -> list[str]:
+async def network_chemicalsystems(
+    network_scoped_key: str, request: Request, token: TokenData = Depends(token_data)
+) -> list[str]:
     return state_of(request).network_chemical_systems(str(_scoped(network_scoped_key, token)))
 
 
 @router.get("/chemicalsystems/{chemicalsystem_scoped_key}/networks")
-async def chemicalsystem_networks(chemicalsystem_scoped_key: str, request: Request, token: TokenData = Depends(token_data)) -> list[str]:
+async def chemicalsystem_networks(
+    chemicalsystem_scoped_key: str, request: Request, token: TokenData = Depends(token_data)
+) -> list[str]:
     return state_of(request).chemical_system_networks(str(_scoped(chemicalsystem_scoped_key, token)))
 
 
 @router.get("/transformations/{transformation_scoped_key}/chemicalsystems")
-async def transformation_chemicalsystems(transformation_scoped_key: str, request: Request, token: TokenData = Depends(token_data)) -> list[str]:
+async def transformation_chemicalsystems(
+    transformation_scoped_key: str, request: Request, token: TokenData = Depends(token_data)
+) -> list[str]:
     return state_of(request).transformation_chemical_systems(str(_scoped(transformation_scoped_key, token)))
 
 
 @router.get("/chemicalsystems/{chemicalsystem_scoped_key}/transformations")
-async def chemicalsystem_transformations(chemicalsystem_scoped_key: str, request: Request, token: TokenData = Depends(token_data)) -> list[str]:
+async def chemicalsystem_transformations(
+    chemicalsystem_scoped_key: str, request: Request, token: TokenData = Depends(token_data)
+) -> list[str]:
     return state_of(request).chemical_system_transformations(str(_scoped(chemicalsystem_scoped_key, token)))
 
 
@@ -329,12 +377,16 @@ async def get_network(network_scoped_key: str, request: Request, token: TokenDat
 
 
 @router.get("/transformations/{transformation_scoped_key}")
-async def get_transformation(transformation_scoped_key: str, request: Request, token: TokenData = Depends(token_data)) -> Any:
+async def get_transformation(
+    transformation_scoped_key: str, request: Request, token: TokenData = Depends(token_data)
+) -> Any:
     return state_of(request).object_chain(_scoped(transformation_scoped_key, token))
 
 
 @router.get("/chemicalsystems/{chemicalsystem_scoped_key}")
-async def get_chemicalsystem(chemicalsystem_scoped_key: str, request: Request, token: TokenData = Depends(token_data)) -> Any:
+async def get_chemicalsystem(
+    chemicalsystem_scoped_key: str, request: Request, token: TokenData = Depends(token_data)
+) -> Any:
     return state_of(request).object_chain(_scoped(chemicalsystem_scoped_key, token))
 
 
@@ -370,7 +422,9 @@ async def create_transformations_tasks(
 
 
 @router.get("/networks/{network_scoped_key}/tasks")
-async def network_tasks(network_scoped_key: str, request: Request, status: str | None = None, token: TokenData = Depends(token_data)) -> list[str]:
+async def network_tasks(
+    network_scoped_key: str, request: Request, status: str | None = None, token: TokenData = Depends(token_data)
+) -> list[str]:
     sk = _scoped(network_scoped_key, token)
     return state_of(request).network_tasks(str(sk), checked_status(status))
 
@@ -399,7 +453,9 @@ async def transformation_tasks(
 
 
 @router.get("/scopes/{scope}/status")
-async def scope_status(scope: str, request: Request, network_state: str | None = None, token: TokenData = Depends(token_data)) -> dict[str, int]:
+async def scope_status(
+    scope: str, request: Request, network_state: str | None = None, token: TokenData = Depends(token_data)
+) -> dict[str, int]:
     try:
         parsed = Scope.from_str(scope)
     except InvalidScopedKey as exc:
@@ -408,12 +464,16 @@ async def scope_status(scope: str, request: Request, network_state: str | None =
 
 
 @router.get("/networks/{network_scoped_key}/status")
-async def network_status(network_scoped_key: str, request: Request, token: TokenData = Depends(token_data)) -> dict[str, int]:
+async def network_status(
+    network_scoped_key: str, request: Request, token: TokenData = Depends(token_data)
+) -> dict[str, int]:
     return state_of(request).network_status(str(_scoped(network_scoped_key, token)))
 
 
 @router.post("/bulk/networks/status")
-async def networks_status(request: Request, networks: list[str] = Body(embed=True), token: TokenData = Depends(token_data)) -> list[dict[str, int]]:
+async def networks_status(
+    request: Request, networks: list[str] = Body(embed=True), token: TokenData = Depends(token_data)
+) -> list[dict[str, int]]:
     keys = [parse_sk(n) for n in networks]
     for sk in keys:
         require_scope(sk.scope, token)
@@ -421,7 +481,9 @@ async def networks_status(request: Request, networks: list[str] = Body(embed=Tru
 
 
 @router.get("/transformations/{transformation_scoped_key}/status")
-async def transformation_status(transformation_scoped_key: str, request: Request, token: TokenData = Depends(token_data)) -> dict[str, int]:
+async def transformation_status(
+    transformation_scoped_key: str, request: Request, token: TokenData = Depends(token_data)
+) -> dict[str, int]:
     return state_of(request).transformation_status(str(_scoped(transformation_scoped_key, token)))
 
 
@@ -434,7 +496,10 @@ def _actioned(found: dict[str, float], task_weights: bool) -> Any:
 
 @router.post("/networks/{network_scoped_key}/tasks/actioned")
 async def network_actioned_tasks(
-    network_scoped_key: str, request: Request, task_weights: bool = Body(embed=True), token: TokenData = Depends(token_data)
+    network_scoped_key: str,
+    request: Request,
+    task_weights: bool = Body(embed=True),
+    token: TokenData = Depends(token_data),
 ) -> Any:
     sk = _scoped(network_scoped_key, token)
     return _actioned(state_of(request).actioned_tasks(sk), task_weights)
@@ -442,7 +507,10 @@ async def network_actioned_tasks(
 
 @router.post("/bulk/networks/tasks/actioned")
 async def networks_actioned_tasks(
-    request: Request, networks: list[str] = Body(embed=True), task_weights: bool = Body(embed=True), token: TokenData = Depends(token_data)
+    request: Request,
+    networks: list[str] = Body(embed=True),
+    task_weights: bool = Body(embed=True),
+    token: TokenData = Depends(token_data),
 ) -> list[Any]:
     keys = [parse_sk(n) for n in networks]
     for sk in keys:
@@ -459,7 +527,10 @@ async def networks_actioned_tasks(
 
 @router.post("/tasks/{task_scoped_key}/networks/actioned")
 async def task_actioned_networks(
-    task_scoped_key: str, request: Request, task_weights: bool = Body(embed=True), token: TokenData = Depends(token_data)
+    task_scoped_key: str,
+    request: Request,
+    task_weights: bool = Body(embed=True),
+    token: TokenData = Depends(token_data),
 ) -> Any:
     sk = _scoped(task_scoped_key, token)
     return _actioned(state_of(request).task_actioned_networks(str(sk)), task_weights)
@@ -479,19 +550,26 @@ async def action_tasks(
 
 @router.post("/networks/{network_scoped_key}/tasks/cancel")
 async def cancel_tasks(
-    network_scoped_key: str, request: Request, tasks: list[ScopedKeyObject] = Body(embed=True), token: TokenData = Depends(token_data)
+    network_scoped_key: str,
+    request: Request,
+    tasks: list[ScopedKeyObject] = Body(embed=True),
+    token: TokenData = Depends(token_data),
 ) -> list[str | None]:
     sk = _scoped(network_scoped_key, token)
     return state_of(request).cancel_tasks(sk, [t.text() for t in tasks])
 
 
 @router.get("/networks/{network_scoped_key}/weight")
-async def network_weight(network_scoped_key: str, request: Request, token: TokenData = Depends(token_data)) -> float | None:
+async def network_weight(
+    network_scoped_key: str, request: Request, token: TokenData = Depends(token_data)
+) -> float | None:
     return state_of(request).hub_weights([str(_scoped(network_scoped_key, token))])[0]
 
 
 @router.post("/bulk/networks/weight/get")
-async def networks_weight(request: Request, networks: list[str] = Body(embed=True), token: TokenData = Depends(token_data)) -> list[float | None]:
+async def networks_weight(
+    request: Request, networks: list[str] = Body(embed=True), token: TokenData = Depends(token_data)
+) -> list[float | None]:
     keys = [parse_sk(n) for n in networks]
     for sk in keys:
         require_scope(sk.scope, token)
@@ -499,14 +577,19 @@ async def networks_weight(request: Request, networks: list[str] = Body(embed=Tru
 
 
 @router.post("/networks/{network_scoped_key}/weight")
-async def set_network_weight(network_scoped_key: str, request: Request, weight: float = Body(), token: TokenData = Depends(token_data)) -> str | None:
+async def set_network_weight(
+    network_scoped_key: str, request: Request, weight: float = Body(), token: TokenData = Depends(token_data)
+) -> str | None:
     sk = _scoped(network_scoped_key, token)
     return state_of(request).set_hub_weights([str(sk)], [weight])[0]
 
 
 @router.post("/bulk/networks/weight/set")
 async def set_networks_weight(
-    request: Request, networks: list[str] = Body(embed=True), weights: list[float] = Body(embed=True), token: TokenData = Depends(token_data)
+    request: Request,
+    networks: list[str] = Body(embed=True),
+    weights: list[float] = Body(embed=True),
+    token: TokenData = Depends(token_data),
 ) -> list[str | None]:
     keys = [parse_sk(n) for n in networks]
     for sk in keys:
@@ -530,19 +613,26 @@ async def add_restart_patterns(
 
 @router.post("/networks/{network_scoped_key}/restartpatterns/remove")
 async def remove_restart_patterns(
-    network_scoped_key: str, request: Request, patterns: list[str] = Body(embed=True), token: TokenData = Depends(token_data)
+    network_scoped_key: str,
+    request: Request,
+    patterns: list[str] = Body(embed=True),
+    token: TokenData = Depends(token_data),
 ) -> None:
     state_of(request).remove_restart_patterns(_scoped(network_scoped_key, token), patterns)
 
 
 @router.get("/networks/{network_scoped_key}/restartpatterns/clear")
-async def clear_restart_patterns(network_scoped_key: str, request: Request, token: TokenData = Depends(token_data)) -> list[str]:
+async def clear_restart_patterns(
+    network_scoped_key: str, request: Request, token: TokenData = Depends(token_data)
+) -> list[str]:
     state_of(request).clear_restart_patterns(_scoped(network_scoped_key, token))
     return [network_scoped_key]
 
 
 @router.post("/bulk/networks/restartpatterns/get")
-async def get_restart_patterns(request: Request, networks: list[str] = Body(embed=True), token: TokenData = Depends(token_data)) -> dict[str, list[list[Any]]]:
+async def get_restart_patterns(
+    request: Request, networks: list[str] = Body(embed=True), token: TokenData = Depends(token_data)
+) -> dict[str, list[list[Any]]]:
     keys = [parse_sk(n) for n in networks]
     for sk in keys:
         require_scope(sk.scope, token)
@@ -564,25 +654,35 @@ async def set_restart_patterns_max_retries(
 
 
 @router.post("/bulk/tasks/priority/get")
-async def tasks_priority_get(request: Request, tasks: list[ScopedKeyObject] = Body(embed=True), token: TokenData = Depends(token_data)) -> list[int | None]:
+async def tasks_priority_get(
+    request: Request, tasks: list[ScopedKeyObject] = Body(embed=True), token: TokenData = Depends(token_data)
+) -> list[int | None]:
     return state_of(request).task_priorities(covered_or_none(tasks, token))
 
 
 @router.post("/bulk/tasks/priority/set")
 async def tasks_priority_set(
-    request: Request, tasks: list[ScopedKeyObject] = Body(embed=True), priority: int = Body(embed=True), token: TokenData = Depends(token_data)
+    request: Request,
+    tasks: list[ScopedKeyObject] = Body(embed=True),
+    priority: int = Body(embed=True),
+    token: TokenData = Depends(token_data),
 ) -> list[str | None]:
     return state_of(request).set_task_priorities(covered_or_none(tasks, token), priority)
 
 
 @router.post("/bulk/tasks/status/get")
-async def tasks_status_get(request: Request, tasks: list[ScopedKeyObject] = Body(embed=True), token: TokenData = Depends(token_data)) -> list[str | None]:
+async def tasks_status_get(
+    request: Request, tasks: list[ScopedKeyObject] = Body(embed=True), token: TokenData = Depends(token_data)
+) -> list[str | None]:
     return state_of(request).task_statuses(covered_or_none(tasks, token))
 
 
 @router.post("/bulk/tasks/status/set")
 async def tasks_status_set(
-    request: Request, tasks: list[ScopedKeyObject] = Body(), status: str = Body(), token: TokenData = Depends(token_data)
+    request: Request,
+    tasks: list[ScopedKeyObject] = Body(),
+    status: str = Body(),
+    token: TokenData = Depends(token_data),
 ) -> list[str | None]:
     sandbox = state_of(request)
     sandbox.check_user_status(status)  # upstream validates the status before anything else
@@ -590,7 +690,9 @@ async def tasks_status_set(
 
 
 @router.post("/tasks/{task_scoped_key}/status")
-async def set_task_status(task_scoped_key: str, request: Request, status: str = Body(), token: TokenData = Depends(token_data)) -> str | None:
+async def set_task_status(
+    task_scoped_key: str, request: Request, status: str = Body(), token: TokenData = Depends(token_data)
+) -> str | None:
     sandbox = state_of(request)
     sandbox.check_user_status(status)
     sk = _scoped(task_scoped_key, token)
@@ -603,7 +705,9 @@ async def get_task_status(task_scoped_key: str, request: Request, token: TokenDa
 
 
 @router.get("/tasks/{task_scoped_key}/transformation")
-async def get_task_transformation(task_scoped_key: str, request: Request, token: TokenData = Depends(token_data)) -> str:
+async def get_task_transformation(
+    task_scoped_key: str, request: Request, token: TokenData = Depends(token_data)
+) -> str:
     return state_of(request).task_transformation(str(_scoped(task_scoped_key, token)))
 
 
@@ -611,18 +715,26 @@ async def get_task_transformation(task_scoped_key: str, request: Request, token:
 
 
 @router.get("/transformations/{transformation_scoped_key}/results")
-async def transformation_results(transformation_scoped_key: str, request: Request, token: TokenData = Depends(token_data)) -> list[str]:
+async def transformation_results(
+    transformation_scoped_key: str, request: Request, token: TokenData = Depends(token_data)
+) -> list[str]:
     return state_of(request).transformation_results(str(_scoped(transformation_scoped_key, token)), ok=True)
 
 
 @router.get("/transformations/{transformation_scoped_key}/failures")
-async def transformation_failures(transformation_scoped_key: str, request: Request, token: TokenData = Depends(token_data)) -> list[str]:
+async def transformation_failures(
+    transformation_scoped_key: str, request: Request, token: TokenData = Depends(token_data)
+) -> list[str]:
     return state_of(request).transformation_results(str(_scoped(transformation_scoped_key, token)), ok=False)
 
 
 @router.get("/transformations/{transformation_scoped_key}/{route}/{protocoldagresultref_scoped_key}")
 async def protocoldagresult(
-    transformation_scoped_key: str, route: str, protocoldagresultref_scoped_key: str, request: Request, token: TokenData = Depends(token_data)
+    transformation_scoped_key: str,
+    route: str,
+    protocoldagresultref_scoped_key: str,
+    request: Request,
+    token: TokenData = Depends(token_data),
 ) -> list[str]:
     if route not in ("results", "failures"):
         raise BadRequest(f"`route` takes 'results' or 'failures', not '{route}'")
@@ -651,7 +763,9 @@ def _check_keyed_chain(chain: Any) -> list[Any]:
     if not isinstance(chain, list) or not chain:
         raise ValueError("a strategy must be a non-empty keyed chain: a list of [gufe_key, dict] pairs")
     for i, entry in enumerate(chain):
-        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str) and isinstance(entry[1], dict)):
+        if not (
+            isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str) and isinstance(entry[1], dict)
+        ):
             raise ValueError(f"keyed chain entry {i} is not a [gufe_key, dict] pair")
         if len(entry[0].split("-")) != 2 or "__qualname__" not in entry[1]:
             raise ValueError(f"keyed chain entry {i} lacks a '<qualname>-<token>' key or a '__qualname__'")
@@ -659,7 +773,9 @@ def _check_keyed_chain(chain: Any) -> list[Any]:
 
 
 @router.post("/networks/{network_scoped_key}/strategy")
-async def set_network_strategy(network_scoped_key: str, request: Request, token: TokenData = Depends(token_data)) -> str | None:
+async def set_network_strategy(
+    network_scoped_key: str, request: Request, token: TokenData = Depends(token_data)
+) -> str | None:
     sk = _scoped(network_scoped_key, token)
     try:
         body = json.loads((await request.body()).decode("utf-8"))
@@ -681,25 +797,33 @@ async def set_network_strategy(network_scoped_key: str, request: Request, token:
 
 
 @router.get("/networks/{network_scoped_key}/strategy")
-async def get_network_strategy(network_scoped_key: str, request: Request, token: TokenData = Depends(token_data)) -> Any:
+async def get_network_strategy(
+    network_scoped_key: str, request: Request, token: TokenData = Depends(token_data)
+) -> Any:
     record = state_of(request).strategy(str(_scoped(network_scoped_key, token)))
     return record.chain if record is not None else None
 
 
 @router.get("/networks/{network_scoped_key}/strategy/state")
-async def get_network_strategy_state(network_scoped_key: str, request: Request, token: TokenData = Depends(token_data)) -> Any:
+async def get_network_strategy_state(
+    network_scoped_key: str, request: Request, token: TokenData = Depends(token_data)
+) -> Any:
     record = state_of(request).strategy(str(_scoped(network_scoped_key, token)))
     return strategy_state_json(record.state) if record is not None else None
 
 
 @router.get("/networks/{network_scoped_key}/strategy/status")
-async def get_network_strategy_status(network_scoped_key: str, request: Request, token: TokenData = Depends(token_data)) -> str | None:
+async def get_network_strategy_status(
+    network_scoped_key: str, request: Request, token: TokenData = Depends(token_data)
+) -> str | None:
     record = state_of(request).strategy(str(_scoped(network_scoped_key, token)))
     return record.state["status"] if record is not None else None
 
 
 @router.post("/networks/{network_scoped_key}/strategy/awake")
-async def set_network_strategy_awake(network_scoped_key: str, request: Request, token: TokenData = Depends(token_data)) -> str | None:
+async def set_network_strategy_awake(
+    network_scoped_key: str, request: Request, token: TokenData = Depends(token_data)
+) -> str | None:
     return state_of(request).awaken_strategy(str(_scoped(network_scoped_key, token)))
 
 

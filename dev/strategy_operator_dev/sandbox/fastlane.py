@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import gzip
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from strategy_operator.scopedkey import InvalidScopedKey, ScopedKey
 from strategy_operator_dev.sandbox.auth import InvalidToken, TokenIssuer, is_covered

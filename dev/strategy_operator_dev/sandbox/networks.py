@@ -248,7 +248,9 @@ def generate_network(
             chosen.add((min(a, b), max(a, b)))
         pairs = sorted(chosen)  # type: ignore[arg-type]
     if transformations is not None and shape != "random" and transformations != len(pairs):
-        raise NetworkDefinitionError(f"transformations: a {shape} of {systems} systems has {len(pairs)} transformations")
+        raise NetworkDefinitionError(
+            f"transformations: a {shape} of {systems} systems has {len(pairs)} transformations"
+        )
     doc = {
         "name": name or f"{shape}-{systems}-seed{seed}",
         "scope": scope,

@@ -65,8 +65,14 @@ def uvicorn_config(sandbox: Sandbox, host: str, port: int, log_level: str = "war
     # An explicit protocol: dropped-connection faults rely on uvicorn's per-request cycle
     # object (both implementations have one); httptools parses in C and is much faster.
     return uvicorn.Config(
-        sandbox.asgi, host=host, port=port, http=_http_protocol(), lifespan="off", log_level=log_level,
-        access_log=False, timeout_graceful_shutdown=2,
+        sandbox.asgi,
+        host=host,
+        port=port,
+        http=_http_protocol(),
+        lifespan="off",
+        log_level=log_level,
+        access_log=False,
+        timeout_graceful_shutdown=2,
     )
 
 

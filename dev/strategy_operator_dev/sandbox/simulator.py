@@ -52,7 +52,9 @@ class SimulatorTotals:
 
 
 class Simulator:
-    def __init__(self, state: SandboxState, settings: ComputeSettings | None = None, *, name: str = "sandbox-compute") -> None:
+    def __init__(
+        self, state: SandboxState, settings: ComputeSettings | None = None, *, name: str = "sandbox-compute"
+    ) -> None:
         self.state = state
         self.settings = settings or ComputeSettings()
         self.name = name

@@ -19,9 +19,10 @@ import re
 import threading
 import uuid
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, PositiveInt
@@ -67,7 +68,7 @@ class UnknownIdentity(ServerFault):
 
 
 def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 @dataclass
@@ -324,7 +325,9 @@ class SandboxState:
                     self._status_counts[sk] = Counter()
                 self._networks_of_transformation.setdefault(sk, set()).add(network_sk)
                 edge_sks.append(sk)
-            self.networks[network_sk] = NetworkRecord(network_sk, definition.name, edge_sks, system_sks, definition.state)
+            self.networks[network_sk] = NetworkRecord(
+                network_sk, definition.name, edge_sks, system_sks, definition.state
+            )
             self._actions[network_sk] = {}
             return network_sk
 
@@ -343,7 +346,10 @@ class SandboxState:
                 case "AlchemicalNetwork":
                     return text in self.networks
                 case "Transformation" | "NonTransformation":
-                    return text in self.transformation_records and self.transformation_records[text].qualname == sk.qualname
+                    return (
+                        text in self.transformation_records
+                        and self.transformation_records[text].qualname == sk.qualname
+                    )
                 case "ChemicalSystem":
                     return text in self.chemical_systems
                 case "Task":
@@ -392,7 +398,9 @@ class SandboxState:
                 return [self._system_chain_entry(text)]
             if sk.qualname in ("Transformation", "NonTransformation") and text in self.transformation_records:
                 record = self.transformation_records[text]
-                return [self._system_chain_entry(s) for s in dict.fromkeys(record.systems)] + [self._edge_chain_entry(record)]
+                return [self._system_chain_entry(s) for s in dict.fromkeys(record.systems)] + [
+                    self._edge_chain_entry(record)
+                ]
             if sk.qualname == "AlchemicalNetwork" and text in self.networks:
                 network = self.networks[text]
                 chain = [self._system_chain_entry(s) for s in network.chemical_systems]
@@ -416,12 +424,22 @@ class SandboxState:
         system = self.chemical_systems[system_sk]
         return [
             _gufe_key(system_sk),
-            {"__qualname__": "ChemicalSystem", "__module__": "gufe.chemicalsystem", "name": system.name, "components": system.components},
+            {
+                "__qualname__": "ChemicalSystem",
+                "__module__": "gufe.chemicalsystem",
+                "name": system.name,
+                "components": system.components,
+            },
         ]
 
     def _edge_chain_entry(self, record: TransformationRecord) -> list[Any]:
         fields = ("stateA", "stateB") if record.qualname == "Transformation" else ("system",)
-        body: dict[str, Any] = {"__qualname__": record.qualname, "__module__": "gufe.transformations.transformation", "name": record.name, "protocol": record.protocol}
+        body: dict[str, Any] = {
+            "__qualname__": record.qualname,
+            "__module__": "gufe.transformations.transformation",
+            "name": record.name,
+            "protocol": record.protocol,
+        }
         body.update({f: {":gufe-key:": _gufe_key(s)} for f, s in zip(fields, record.systems)})
         return [_gufe_key(record.sk), body]
 
@@ -744,7 +762,9 @@ class SandboxState:
 
     def task_actioned_networks(self, task_sk: str) -> dict[str, float]:
         with self._lock:
-            return {n: self._actions[n][str(task_sk)] for n in self._unordered(self._hubs_of_task.get(str(task_sk), ()))}
+            return {
+                n: self._actions[n][str(task_sk)] for n in self._unordered(self._hubs_of_task.get(str(task_sk), ()))
+            }
 
     def action_tasks(
         self, network_sk: ScopedKey | str, task_sks: list[str], weight: float | list[float] | None = None
@@ -906,8 +926,16 @@ class SandboxState:
             if not ok and tracebacks is None:
                 tracebacks = [DEFAULT_FAILURE_TRACEBACK]
             self.results[ref_sk] = ResultRecord(
-                ref_sk, task.sk, task.transformation, ok, obj_key, f"protocoldagresult/{ref_token}", created, creator,
-                payload, None if ok else list(tracebacks or []),
+                ref_sk,
+                task.sk,
+                task.transformation,
+                ok,
+                obj_key,
+                f"protocoldagresult/{ref_token}",
+                created,
+                creator,
+                payload,
+                None if ok else list(tracebacks or []),
             )
             self._results_of_task.setdefault(task.sk, []).append(ref_sk)
             target = "complete" if ok else "error"
@@ -1015,7 +1043,9 @@ class SandboxState:
             if network is not None:
                 self.remove_restart_patterns(network_sk, list(self._restart_patterns.get(network.sk, {})))
 
-    def set_restart_patterns_max_retries(self, network_sk: ScopedKey | str, patterns: list[str], max_retries: int) -> None:
+    def set_restart_patterns_max_retries(
+        self, network_sk: ScopedKey | str, patterns: list[str], max_retries: int
+    ) -> None:
         with self._lock:
             network = self._hub_for_patterns(network_sk)
             hub_patterns = self._restart_patterns.get(network.sk, {}) if network else {}
@@ -1080,7 +1110,9 @@ class SandboxState:
 
     # -- strategies ---------------------------------------------------------------------
 
-    def set_strategy(self, network_sk: ScopedKey | str, chain: list[Any] | None, state_fields: dict[str, Any]) -> str | None:
+    def set_strategy(
+        self, network_sk: ScopedKey | str, chain: list[Any] | None, state_fields: dict[str, Any]
+    ) -> str | None:
         """Store a strategy verbatim with a replaced state; None removes it."""
         network_sk = _parse_sk(network_sk)
         with self._lock:

@@ -10,9 +10,9 @@ block starts; leaving the block stops it (and the compute simulator, if any).
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, Mapping, Sequence
 
 from strategy_operator_dev.sandbox.auth import DEFAULT_TOKEN_LIFETIME, TokenIssuer
 from strategy_operator_dev.sandbox.faults import Faults, RequestLog
@@ -52,7 +52,9 @@ def running_sandbox(
     a simulator is attached (`sb.simulator`) and, unless `start_compute=False`, runs in a
     background thread; otherwise step it by hand. Unordered lists are shuffled by default
     so that clients cannot depend on an incidental order."""
-    sandbox = build_sandbox(token_lifetime=token_lifetime, compute=compute, seed=seed, shuffle=shuffle, last_scope_bug=last_scope_bug)
+    sandbox = build_sandbox(
+        token_lifetime=token_lifetime, compute=compute, seed=seed, shuffle=shuffle, last_scope_bug=last_scope_bug
+    )
     for identifier, (key, scopes) in (identities or {}).items():
         sandbox.state.add_identity(identifier, key, scopes)
     server = BackgroundServer(sandbox)

@@ -247,7 +247,8 @@ class NetworkSnapshotter:
         self._claim_lost = claim_lost
 
         transformations = tuple(
-            TransformationObservation(e.key, e.state_a, e.state_b, results.get(e.key, 0)) for e in structure.transformations
+            TransformationObservation(e.key, e.state_a, e.state_b, results.get(e.key, 0))
+            for e in structure.transformations
         )
         tasks = tuple(
             sorted(
@@ -304,7 +305,8 @@ def build_snapshot(
         document["state"] = dict(state)
     document["chemicalSystems"] = list(observation.chemical_systems)
     document["transformations"] = [
-        {"key": t.key, "stateA": t.state_a, "stateB": t.state_b, "results": t.results} for t in observation.transformations
+        {"key": t.key, "stateA": t.state_a, "stateB": t.state_b, "results": t.results}
+        for t in observation.transformations
     ]
     document["tasks"] = [
         {"key": t.key, "transformation": t.transformation, "status": t.status, "actioned": t.actioned}

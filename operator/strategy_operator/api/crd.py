@@ -48,7 +48,12 @@ def _structural(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     if schema.get("type") == "object" and "properties" not in schema and schema.get("additionalProperties") is True:
         schema["x-kubernetes-preserve-unknown-fields"] = True
     # Constraints pydantic could not place inside an Optional's branch arrive as raw names.
-    for raw_name, plain, exclusive in (("ge", "minimum", None), ("le", "maximum", None), ("gt", "minimum", "exclusiveMinimum"), ("lt", "maximum", "exclusiveMaximum")):
+    for raw_name, plain, exclusive in (
+        ("ge", "minimum", None),
+        ("le", "maximum", None),
+        ("gt", "minimum", "exclusiveMinimum"),
+        ("lt", "maximum", "exclusiveMaximum"),
+    ):
         if raw_name in schema:
             schema[plain] = schema.pop(raw_name)
             if exclusive:
@@ -186,8 +191,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--write", action="store_true", help="write " + " and ".join(map(str, CRD_PATHS)))
     group.add_argument("--check", action="store_true", help="exit 1 when a committed copy is stale")
-    parser.add_argument("--root", type=pathlib.Path, default=pathlib.Path("."),
-                        help="the checkout whose copies --write and --check use (default: the current directory)")
+    parser.add_argument(
+        "--root",
+        type=pathlib.Path,
+        default=pathlib.Path("."),
+        help="the checkout whose copies --write and --check use (default: the current directory)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ patches with them, so the API server and the operator agree on every field.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from enum import Enum
 from typing import Annotated, Any, Literal
 
@@ -49,7 +49,7 @@ class Status(str, Enum):
 def _utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("must carry a time zone (RFC 3339, e.g. 2026-11-25T12:00:00Z)")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def format_rfc3339(value: datetime) -> str:
@@ -57,14 +57,16 @@ def format_rfc3339(value: datetime) -> str:
     return _utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-Timestamp = Annotated[datetime, AfterValidator(_utc), PlainSerializer(format_rfc3339, return_type=str, when_used="json")]
+Timestamp = Annotated[
+    datetime, AfterValidator(_utc), PlainSerializer(format_rfc3339, return_type=str, when_used="json")
+]
 
 
 def _keep_tail(limit: int):
     def bound(value: str | None) -> str | None:
         if value is None or len(value) <= limit:
             return value
-        return TRUNCATION_MARKER + value[-(limit - len(TRUNCATION_MARKER)):]
+        return TRUNCATION_MARKER + value[-(limit - len(TRUNCATION_MARKER)) :]
 
     return bound
 
@@ -131,7 +133,7 @@ class StrategySpec(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _check_settings(self) -> "StrategySpec":
+    def _check_settings(self) -> StrategySpec:
         settings_for(self.name, self.settings, BUILTIN_SETTINGS)
         return self
 
@@ -172,7 +174,7 @@ class ServerSpec(CamelModel):
     )
 
     @model_validator(mode="after")
-    def _credentials_with_url(self) -> "ServerSpec":
+    def _credentials_with_url(self) -> ServerSpec:
         if self.url is None and self.credentials_secret is None:
             raise ValueError("give url and credentialsSecret, or only credentialsSecret, or omit server")
         if self.url is not None and self.credentials_secret is None:
@@ -264,7 +266,10 @@ class Condition(CamelModel):
     type: str = Field(max_length=316, pattern=CONDITION_TYPE_PATTERN, description="Condition type, e.g. Ready.")
     status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")
     reason: str = Field(
-        min_length=1, max_length=1024, pattern=CONDITION_REASON_PATTERN, description="CamelCase reason of the last transition."
+        min_length=1,
+        max_length=1024,
+        pattern=CONDITION_REASON_PATTERN,
+        description="CamelCase reason of the last transition.",
     )
     message: str = Field(default="", max_length=32768, description="Human-readable details.")
     last_transition_time: Timestamp = Field(description="When the status last changed (RFC 3339 UTC).")
@@ -304,7 +309,9 @@ class NetworkStrategyStatus(CamelModel):
 
     status: Status | None = Field(default=None, description="awake, dormant or error.")
     iterations: int | None = Field(default=None, ge=0, description="Completed iterations.")
-    last_iteration: Timestamp | None = Field(default=None, description="When the last iteration finished (RFC 3339 UTC).")
+    last_iteration: Timestamp | None = Field(
+        default=None, description="When the last iteration finished (RFC 3339 UTC)."
+    )
     last_iteration_result_count: int | None = Field(
         default=None, ge=0, description="The network's successful result count measured by the last iteration."
     )

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from strategy_operator.text import bound_head
 from strategy_operator.controller.scheduling import format_time
+from strategy_operator.text import bound_head
 
 READY = "Ready"
 PROGRESSING = "Progressing"
@@ -27,8 +27,7 @@ class Condition:
     reason: str
     message: str
 
-    def as_status(self, *, now: datetime, generation: int | None,
-                  previous: Mapping[str, Any] | None) -> dict[str, Any]:
+    def as_status(self, *, now: datetime, generation: int | None, previous: Mapping[str, Any] | None) -> dict[str, Any]:
         text = "True" if self.status else "False"
         doc = self._doc(text, generation)
         unchanged = previous is not None and previous.get("status") == text and previous.get("lastTransitionTime")
@@ -47,8 +46,9 @@ class Condition:
         return doc
 
 
-def merge(previous: Iterable[Mapping[str, Any]] | None, new: Iterable[Condition], *,
-          now: datetime, generation: int | None) -> list[dict[str, Any]]:
+def merge(
+    previous: Iterable[Mapping[str, Any]] | None, new: Iterable[Condition], *, now: datetime, generation: int | None
+) -> list[dict[str, Any]]:
     """The full conditions list (merge-patches replace lists), ordered Ready, Progressing, Degraded."""
     old = {c.get("type"): c for c in (previous or []) if isinstance(c, Mapping)}
     fresh = {c.type: c for c in new}
@@ -70,6 +70,7 @@ def get(conditions: Iterable[Mapping[str, Any]] | None, kind: str) -> Mapping[st
 
 # The conditions of each situation the operator reports.
 
+
 def iterated(summary: str) -> list[Condition]:
     return [
         Condition(READY, True, "Iterated", summary),
@@ -81,8 +82,9 @@ def iterated(summary: str) -> list[Condition]:
 def dormant(message: str) -> list[Condition]:
     return [
         Condition(READY, True, "Dormant", message),
-        Condition(PROGRESSING, False, "Dormant",
-                  "every transformation is finished; each interval only checks for new results"),
+        Condition(
+            PROGRESSING, False, "Dormant", "every transformation is finished; each interval only checks for new results"
+        ),
         Condition(DEGRADED, False, "AsExpected", "the last check succeeded"),
     ]
 
@@ -90,9 +92,12 @@ def dormant(message: str) -> list[Condition]:
 def failed(reason: str, message: str) -> list[Condition]:
     return [
         Condition(READY, False, reason, message),
-        Condition(PROGRESSING, False, "Error",
-                  "iterations are stopped until the resource is woken "
-                  "(annotate it with a new alchemiscale.org/wake value)"),
+        Condition(
+            PROGRESSING,
+            False,
+            "Error",
+            "iterations are stopped until the resource is woken (annotate it with a new alchemiscale.org/wake value)",
+        ),
         Condition(DEGRADED, True, reason, message),
     ]
 

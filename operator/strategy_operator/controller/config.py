@@ -61,29 +61,44 @@ class _Option:
 
 
 _OPTIONS: dict[str, _Option] = {
-    "min_sleep_interval": _Option("--min-sleep-interval", "MIN_SLEEP_INTERVAL",
-                                  "lower bound in seconds on every resource's sleepInterval (default 300)"),
-    "max_workers": _Option("--max-workers", "MAX_WORKERS",
-                           "iterations run concurrently across all resources (default 4)"),
-    "namespaces": _Option("--namespace", "NAMESPACES",
-                          "namespace to watch; repeatable (env: comma-separated); default all namespaces"),
-    "allowed_scopes": _Option("--allowed-scopes", "ALLOWED_SCOPES",
-                              "comma-separated alchemiscale scopes networks must fall in (default *-*-*)"),
-    "default_server": _Option("--default-server", "DEFAULT_SERVER",
-                              "alchemiscale URL for resources without spec.server.url"),
-    "default_credentials_secret": _Option("--default-credentials-secret", "DEFAULT_CREDENTIALS_SECRET",
-                                          "Secret (keys identifier, key) in the operator's namespace used "
-                                          "for resources without spec.server.credentialsSecret"),
-    "operator_namespace": _Option("--operator-namespace", "NAMESPACE",
-                                  "namespace the operator runs in (holds the default credentials Secret)"),
+    "min_sleep_interval": _Option(
+        "--min-sleep-interval",
+        "MIN_SLEEP_INTERVAL",
+        "lower bound in seconds on every resource's sleepInterval (default 300)",
+    ),
+    "max_workers": _Option(
+        "--max-workers", "MAX_WORKERS", "iterations run concurrently across all resources (default 4)"
+    ),
+    "namespaces": _Option(
+        "--namespace", "NAMESPACES", "namespace to watch; repeatable (env: comma-separated); default all namespaces"
+    ),
+    "allowed_scopes": _Option(
+        "--allowed-scopes",
+        "ALLOWED_SCOPES",
+        "comma-separated alchemiscale scopes networks must fall in (default *-*-*)",
+    ),
+    "default_server": _Option(
+        "--default-server", "DEFAULT_SERVER", "alchemiscale URL for resources without spec.server.url"
+    ),
+    "default_credentials_secret": _Option(
+        "--default-credentials-secret",
+        "DEFAULT_CREDENTIALS_SECRET",
+        "Secret (keys identifier, key) in the operator's namespace used "
+        "for resources without spec.server.credentialsSecret",
+    ),
+    "operator_namespace": _Option(
+        "--operator-namespace", "NAMESPACE", "namespace the operator runs in (holds the default credentials Secret)"
+    ),
     "ca_bundle": _Option("--ca-bundle", "CA_BUNDLE", "PEM file of CAs to trust for alchemiscale HTTPS"),
     "log_level": _Option("--log-level", "LOG_LEVEL", "debug, info, warning or error (default info)"),
     "http_port": _Option("--http-port", "HTTP_PORT", "port of /metrics, /healthz and /readyz (default 8080; 0 = off)"),
     "tick": _Option("--tick", "TICK", "seconds between checks whether a resource is due (default 10)"),
-    "iteration_timeout": _Option("--iteration-timeout", "ITERATION_TIMEOUT",
-                                 "seconds after which one iteration is abandoned (default 600)"),
-    "liveness_grace": _Option("--liveness-grace", "LIVENESS_GRACE",
-                              "seconds a due resource may wait before /healthz fails (default 900)"),
+    "iteration_timeout": _Option(
+        "--iteration-timeout", "ITERATION_TIMEOUT", "seconds after which one iteration is abandoned (default 600)"
+    ),
+    "liveness_grace": _Option(
+        "--liveness-grace", "LIVENESS_GRACE", "seconds a due resource may wait before /healthz fails (default 900)"
+    ),
 }
 
 
@@ -95,12 +110,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(option.flag, dest=name, action="append", default=None, help=help_text)
         else:
             parser.add_argument(option.flag, dest=name, default=None, help=help_text)
-    parser.add_argument("--all-namespaces", "-A", dest="all_namespaces", action="store_true",
-                        help="watch every namespace (the default when no namespace is given)")
-    parser.add_argument("--standalone", dest="standalone", action="store_true", default=True,
-                        help="run without Kopf peering (the default; run one replica)")
-    parser.add_argument("--peering", dest="standalone", action="store_false",
-                        help="coordinate replicas through Kopf peering objects")
+    parser.add_argument(
+        "--all-namespaces",
+        "-A",
+        dest="all_namespaces",
+        action="store_true",
+        help="watch every namespace (the default when no namespace is given)",
+    )
+    parser.add_argument(
+        "--standalone",
+        dest="standalone",
+        action="store_true",
+        default=True,
+        help="run without Kopf peering (the default; run one replica)",
+    )
+    parser.add_argument(
+        "--peering", dest="standalone", action="store_false", help="coordinate replicas through Kopf peering objects"
+    )
 
 
 def _raw(args: argparse.Namespace | None, environ: Mapping[str, str], name: str) -> tuple[object, str] | None:
@@ -139,8 +165,9 @@ def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def from_arguments(args: argparse.Namespace | None = None,
-                   environ: Mapping[str, str] | None = None) -> OperatorSettings:
+def from_arguments(
+    args: argparse.Namespace | None = None, environ: Mapping[str, str] | None = None
+) -> OperatorSettings:
     """Build validated settings from parsed flags and the environment."""
     environ = os.environ if environ is None else environ
     values: dict[str, object] = {}

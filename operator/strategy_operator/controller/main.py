@@ -6,13 +6,19 @@ import argparse
 import logging
 import sys
 
-from strategy_operator.controller.config import LOG_LEVELS, SettingsError, add_arguments as add_settings_arguments
-from strategy_operator.controller.config import from_arguments
+from strategy_operator.controller.config import LOG_LEVELS, SettingsError, from_arguments
+from strategy_operator.controller.config import add_arguments as add_settings_arguments
 
 # Kopf logs one line per timer tick and per handler run; they say nothing an operator needs.
-_KOPF_NOISE = frozenset({"Timer 'iterate' succeeded.", "Handler 'watch' succeeded.",
-                         "Activity 'startup' succeeded.", "Activity 'login' succeeded.",
-                         "Activity 'cleanup' succeeded."})
+_KOPF_NOISE = frozenset(
+    {
+        "Timer 'iterate' succeeded.",
+        "Handler 'watch' succeeded.",
+        "Activity 'startup' succeeded.",
+        "Activity 'login' succeeded.",
+        "Activity 'cleanup' succeeded.",
+    }
+)
 
 
 class _DropKopfNoise(logging.Filter):
@@ -31,8 +37,12 @@ def configure_logging(level: str) -> None:
     kopf.configure(verbose=level == "debug", log_prefix=True)
     numeric = getattr(logging, level.upper()) if level in LOG_LEVELS else logging.INFO
     logging.getLogger().setLevel(numeric)
-    for name in ("kopf.objects", "kopf.activities.startup", "kopf.activities.authentication",
-                 "kopf.activities.cleanup"):
+    for name in (
+        "kopf.objects",
+        "kopf.activities.startup",
+        "kopf.activities.authentication",
+        "kopf.activities.cleanup",
+    ):
         logging.getLogger(name).addFilter(_DropKopfNoise())
     # Every HTTP request at INFO drowns the operator's own lines.
     for noisy in ("httpx", "httpcore", "aiohttp.access"):

@@ -38,7 +38,7 @@ class HealthServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
-        sockets = getattr(site, "_server").sockets if getattr(site, "_server", None) else []
+        sockets = site._server.sockets if getattr(site, "_server", None) else []
         if sockets:
             self.port = sockets[0].getsockname()[1]
         logger.info("serving /healthz, /readyz and /metrics on port %d", self.port)
@@ -61,5 +61,6 @@ class HealthServer:
         return web.json_response({"status": "ready"})
 
     async def _metrics(self, request: web.Request) -> web.Response:
-        return web.Response(body=self.metrics.exposition(),
-                            headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+        return web.Response(
+            body=self.metrics.exposition(), headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}
+        )

@@ -18,15 +18,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from strategy_operator.controller import conditions
 from strategy_operator.alchemiscale.client import AlchemiscaleClient
 from strategy_operator.alchemiscale.credentials import Credentials
 from strategy_operator.alchemiscale.errors import AlchemiscaleError, TransientError
 from strategy_operator.alchemiscale.execution import ExecutionReport, execute_plan
 from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter, Observation, build_snapshot
-from strategy_operator.engine import Plan, Snapshot, plan_iteration
 from strategy_operator.api.v1alpha1 import NetworkStrategySpec, NetworkStrategyStatus
-from strategy_operator.validation import describe
+from strategy_operator.controller import conditions
+from strategy_operator.controller.config import OperatorSettings
 from strategy_operator.controller.scheduling import (
     effective_interval,
     format_time,
@@ -34,16 +33,16 @@ from strategy_operator.controller.scheduling import (
     transient_backoff,
     wake_token,
 )
-from strategy_operator.scopedkey import InvalidScopedKey, parse_network_key
-from strategy_operator.text import bound_head, bound_tail, scrub
 from strategy_operator.controller.secrets import (
     CredentialsSecretError,
     CredentialsSecretUnavailable,
     SecretCredentials,
     SecretReader,
 )
-from strategy_operator.controller.config import OperatorSettings
-
+from strategy_operator.engine import Plan, Snapshot, plan_iteration
+from strategy_operator.scopedkey import InvalidScopedKey, parse_network_key
+from strategy_operator.text import bound_head, bound_tail, scrub
+from strategy_operator.validation import describe
 
 TRACEBACK_LIMIT = 8000
 
@@ -118,16 +117,18 @@ class SessionCache:
         current = self._session.client.requests_sent if self._session is not None else 0
         return self._requests_of_closed_clients + current
 
-    async def get(self, url: str, credentials: SecretCredentials, network: str,
-                  verify: bool | str, timeout: float) -> _Session:
+    async def get(
+        self, url: str, credentials: SecretCredentials, network: str, verify: bool | str, timeout: float
+    ) -> _Session:
         digest = hashlib.sha256(
             "\0".join([url, credentials.identifier, credentials.key, network, str(verify)]).encode()
         ).hexdigest()
         if self._session is not None and self._session.fingerprint == digest:
             return self._session
         await self.aclose()
-        client = AlchemiscaleClient(url, Credentials(credentials.identifier, credentials.key),
-                                    verify=verify, timeout=timeout)
+        client = AlchemiscaleClient(
+            url, Credentials(credentials.identifier, credentials.key), verify=verify, timeout=timeout
+        )
         self._session = _Session(digest, client, NetworkSnapshotter(client, network))
         return self._session
 
@@ -151,15 +152,16 @@ def choose_server(spec: NetworkStrategySpec, namespace: str, settings: OperatorS
     url = server.url if server is not None and server.url else settings.default_server
     if not url:
         raise ServerNotConfigured(
-            "spec.server.url is not set and the operator has no --default-server "
-            "(STRATEGY_OPERATOR_DEFAULT_SERVER)")
+            "spec.server.url is not set and the operator has no --default-server (STRATEGY_OPERATOR_DEFAULT_SERVER)"
+        )
     if server is not None and server.credentials_secret:
         return ServerChoice(url.rstrip("/"), namespace, server.credentials_secret)
     if settings.default_credentials_secret and settings.operator_namespace:
         return ServerChoice(url.rstrip("/"), settings.operator_namespace, settings.default_credentials_secret)
     raise ServerNotConfigured(
         "spec.server.credentialsSecret is not set and the operator has no --default-credentials-secret "
-        "(STRATEGY_OPERATOR_DEFAULT_CREDENTIALS_SECRET)")
+        "(STRATEGY_OPERATOR_DEFAULT_CREDENTIALS_SECRET)"
+    )
 
 
 def parse_spec(raw: Mapping[str, Any]) -> NetworkStrategySpec:
@@ -178,7 +180,8 @@ def check_scope(network: str, settings: OperatorSettings) -> None:
         allowed = ", ".join(str(s) for s in settings.allowed_scopes)
         raise ScopeNotAllowed(
             f"spec.network {network!r} is in scope {key.scope}, which this operator may not touch "
-            f"(allowed scopes: {allowed})")
+            f"(allowed scopes: {allowed})"
+        )
 
 
 def _task_counts(report: ExecutionReport) -> tuple[int, int, int]:
@@ -191,9 +194,11 @@ def _task_counts(report: ExecutionReport) -> tuple[int, int, int]:
 def _summary_text(plan: Plan, tasks: tuple[int, int, int]) -> str:
     summary = plan.summary
     actioned, created, cancelled = tasks
-    return (f"{summary.transformations_weighted} transformations weighted, "
-            f"{summary.transformations_finished} finished, {summary.transformations_blocked} blocked "
-            f"by errored tasks; tasks actioned {actioned}, created {created}, cancelled {cancelled}")
+    return (
+        f"{summary.transformations_weighted} transformations weighted, "
+        f"{summary.transformations_finished} finished, {summary.transformations_blocked} blocked "
+        f"by errored tasks; tasks actioned {actioned}, created {created}, cancelled {cancelled}"
+    )
 
 
 def plan_observation(observation: Observation, spec: NetworkStrategySpec, state: Mapping[str, Any]) -> Plan:
@@ -212,8 +217,13 @@ def plan_observation(observation: Observation, spec: NetworkStrategySpec, state:
 class IterationRunner:
     """Runs passes for every resource; one per operator, shared by all resources."""
 
-    def __init__(self, settings: OperatorSettings, secrets: SecretReader, executor: Executor | None,
-                 clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        settings: OperatorSettings,
+        secrets: SecretReader,
+        executor: Executor | None,
+        clock: Callable[[], datetime],
+    ) -> None:
         self.settings = settings
         self.secrets = secrets
         self.executor = executor
@@ -227,8 +237,9 @@ class IterationRunner:
             own = 3600
         return int(effective_interval(own, self.settings.min_sleep_interval))
 
-    async def run(self, resource: ResourceView, sessions: SessionCache, *, transient_failures: int,
-                  mode_now: Callable[[], str]) -> PassOutcome:
+    async def run(
+        self, resource: ResourceView, sessions: SessionCache, *, transient_failures: int, mode_now: Callable[[], str]
+    ) -> PassOutcome:
         """One pass. `transient_failures` counts the consecutive transient failures before it."""
         now = self.clock()
         interval = self.interval_of(resource.spec)
@@ -238,36 +249,43 @@ class IterationRunner:
             "effectiveSleepInterval": interval,
         }
         if woken:
-            base.update(status="awake", exception=None, traceback=None,
-                        lastWakeToken=wake_token(resource.annotations))
+            base.update(status="awake", exception=None, traceback=None, lastWakeToken=wake_token(resource.annotations))
         previous = {**resource.status, **{k: v for k, v in base.items()}}
         secrets_seen: list[str] = []
         try:
             async with asyncio.timeout(self.settings.iteration_timeout):
-                return await self._iterate(resource, sessions, now, interval, base, previous,
-                                           secrets_seen, mode_now)
+                return await self._iterate(resource, sessions, now, interval, base, previous, secrets_seen, mode_now)
         except (TransientError, CredentialsSecretUnavailable) as exc:
             return self._transient(resource, now, interval, base, previous, exc, transient_failures, secrets_seen)
         except TimeoutError as exc:
             wrapped = TransientError(
-                f"the iteration took longer than {self.settings.iteration_timeout:g} s and was abandoned")
+                f"the iteration took longer than {self.settings.iteration_timeout:g} s and was abandoned"
+            )
             wrapped.__cause__ = exc
-            return self._transient(resource, now, interval, base, previous, wrapped, transient_failures,
-                                   secrets_seen)
+            return self._transient(resource, now, interval, base, previous, wrapped, transient_failures, secrets_seen)
         except Exception as exc:  # noqa: BLE001 - every other failure is the resource's error state
             return self._failed(resource, now, base, previous, exc, secrets_seen)
 
-    async def _iterate(self, resource: ResourceView, sessions: SessionCache, now: datetime, interval: int,
-                       base: dict[str, Any], previous: Mapping[str, Any], secrets_seen: list[str],
-                       mode_now: Callable[[], str]) -> PassOutcome:
+    async def _iterate(
+        self,
+        resource: ResourceView,
+        sessions: SessionCache,
+        now: datetime,
+        interval: int,
+        base: dict[str, Any],
+        previous: Mapping[str, Any],
+        secrets_seen: list[str],
+        mode_now: Callable[[], str],
+    ) -> PassOutcome:
         spec = parse_spec(resource.spec)
         check_scope(spec.network, self.settings)
         choice = choose_server(spec, resource.namespace, self.settings)
         credentials = await self.secrets.read(choice.secret_namespace, choice.secret_name)
         secrets_seen.append(credentials.key)
         verify: bool | str = self.settings.ca_bundle or True
-        session = await sessions.get(choice.url, credentials, spec.network, verify,
-                                     timeout=min(60.0, self.settings.iteration_timeout))
+        session = await sessions.get(
+            choice.url, credentials, spec.network, verify, timeout=min(60.0, self.settings.iteration_timeout)
+        )
         status_now = previous.get("status") or "awake"
         last_count = int(previous.get("lastIterationResultCount") or 0)
         next_due = format_time(now + timedelta(seconds=interval))
@@ -276,12 +294,19 @@ class IterationRunner:
             counted = await session.snapshotter.observe_counts()
             count = counted.result_count
             if count == last_count:
-                fields = {**base, "nextIteration": next_due, "exception": None, "traceback": None,
-                          "taskCounts": counted.task_counts}
+                fields = {
+                    **base,
+                    "nextIteration": next_due,
+                    "exception": None,
+                    "traceback": None,
+                    "taskCounts": counted.task_counts,
+                }
                 fields["conditions"] = conditions.merge(
                     previous.get("conditions"),
                     conditions.dormant(f"no new results ({count} in total); next check at {next_due}"),
-                    now=now, generation=resource.generation)
+                    now=now,
+                    generation=resource.generation,
+                )
                 return PassOutcome("unchanged", fields, log=f"dormant, still {count} results")
 
         observation = await session.snapshotter.observe()
@@ -336,13 +361,22 @@ class IterationRunner:
             new_conditions = conditions.iterated(f"iteration {iterations}: {text}")
             if any(tasks):
                 events.append(Event("Normal", "Iterated", f"iteration {iterations}: {text}"))
-        fields["conditions"] = conditions.merge(previous.get("conditions"), new_conditions,
-                                                now=now, generation=resource.generation)
+        fields["conditions"] = conditions.merge(
+            previous.get("conditions"), new_conditions, now=now, generation=resource.generation
+        )
         return PassOutcome("iterated", fields, events, log=f"iteration {iterations}: {text}", tasks=tasks)
 
-    def _transient(self, resource: ResourceView, now: datetime, interval: int, base: dict[str, Any],
-                   previous: Mapping[str, Any], exc: BaseException, failures_before: int,
-                   secrets_seen: list[str]) -> PassOutcome:
+    def _transient(
+        self,
+        resource: ResourceView,
+        now: datetime,
+        interval: int,
+        base: dict[str, Any],
+        previous: Mapping[str, Any],
+        exc: BaseException,
+        failures_before: int,
+        secrets_seen: list[str],
+    ) -> PassOutcome:
         failures = failures_before + 1
         delay = transient_backoff(failures, interval, first=max(1.0, self.settings.tick))
         retry_at = now + timedelta(seconds=delay)
@@ -350,13 +384,21 @@ class IterationRunner:
         what = "the Kubernetes API" if isinstance(exc, CredentialsSecretUnavailable) else "alchemiscale"
         text = f"{what} is unreachable ({failures} attempt(s) in a row); retrying at {format_time(retry_at)}: {message}"
         fields = {**base, "nextIteration": format_time(retry_at)}
-        fields["conditions"] = conditions.merge(previous.get("conditions"), conditions.unreachable(text),
-                                                now=now, generation=resource.generation)
+        fields["conditions"] = conditions.merge(
+            previous.get("conditions"), conditions.unreachable(text), now=now, generation=resource.generation
+        )
         events = [Event("Warning", "AlchemiscaleUnreachable", text)] if failures == 1 else []
         return PassOutcome("transient", fields, events, log=text, error_type=type(exc).__name__)
 
-    def _failed(self, resource: ResourceView, now: datetime, base: dict[str, Any],
-                previous: Mapping[str, Any], exc: BaseException, secrets_seen: list[str]) -> PassOutcome:
+    def _failed(
+        self,
+        resource: ResourceView,
+        now: datetime,
+        base: dict[str, Any],
+        previous: Mapping[str, Any],
+        exc: BaseException,
+        secrets_seen: list[str],
+    ) -> PassOutcome:
         kind = type(exc).__name__
         message = bound_head(scrub(str(exc) or kind, secrets_seen), 2000)
         formatted = "".join(tracebacks.format_exception(exc))
@@ -371,17 +413,23 @@ class IterationRunner:
             "nextIteration": None,
         }
         text = f"{kind}: {message}"
-        fields["conditions"] = conditions.merge(previous.get("conditions"), conditions.failed(kind, text),
-                                                now=now, generation=resource.generation)
+        fields["conditions"] = conditions.merge(
+            previous.get("conditions"), conditions.failed(kind, text), now=now, generation=resource.generation
+        )
         expected = isinstance(exc, (IterationError, AlchemiscaleError, CredentialsSecretError, ValueError))
-        return PassOutcome("error", fields, [Event("Warning", kind, bound_head(text))],
-                           log=text if expected else f"unexpected failure: {text}",
-                           error_type=kind if isinstance(exc, AlchemiscaleError) else None)
+        return PassOutcome(
+            "error",
+            fields,
+            [Event("Warning", kind, bound_head(text))],
+            log=text if expected else f"unexpected failure: {text}",
+            error_type=kind if isinstance(exc, AlchemiscaleError) else None,
+        )
 
     def disabled(self, resource: ResourceView, now: datetime, previous: Mapping[str, Any]) -> PassOutcome:
         fields: dict[str, Any] = {"observedGeneration": resource.generation, "nextIteration": None}
-        fields["conditions"] = conditions.merge(previous.get("conditions"), conditions.disabled(),
-                                                now=now, generation=resource.generation)
+        fields["conditions"] = conditions.merge(
+            previous.get("conditions"), conditions.disabled(), now=now, generation=resource.generation
+        )
         return PassOutcome("disabled", fields, log="disabled")
 
 

@@ -22,10 +22,13 @@ from typing import Any
 
 import kopf
 
-from strategy_operator.api import FINALIZER, GROUP, PLURAL, VERSION
 from strategy_operator.alchemiscale.client import AlchemiscaleClient
 from strategy_operator.alchemiscale.credentials import Credentials
 from strategy_operator.alchemiscale.errors import AlchemiscaleError, TransientError
+from strategy_operator.api import FINALIZER, GROUP, PLURAL, VERSION
+from strategy_operator.controller.config import OperatorSettings
+from strategy_operator.controller.liveness import LivenessTracker
+from strategy_operator.controller.metrics import Metrics
 from strategy_operator.controller.probes import HealthServer
 from strategy_operator.controller.reconcile import (
     IterationError,
@@ -39,13 +42,10 @@ from strategy_operator.controller.reconcile import (
     parse_spec,
     validate_status,
 )
-from strategy_operator.controller.liveness import LivenessTracker
-from strategy_operator.controller.metrics import Metrics
 from strategy_operator.controller.scheduling import due_at, is_due, is_woken, utcnow
-from strategy_operator.text import bound_head, scrub
 from strategy_operator.controller.secrets import CredentialsSecretError, CredentialsSecretUnavailable, SecretReader
-from strategy_operator.controller.config import OperatorSettings
-from strategy_operator.controller.status import StatusWriteRefused, StatusWriter
+from strategy_operator.controller.status import StatusWriter, StatusWriteRefused
+from strategy_operator.text import bound_head, scrub
 
 ANNOTATION_PREFIX = GROUP
 
@@ -108,8 +108,15 @@ def _disabled_reported(status: Mapping[str, Any], generation: int | None) -> boo
     return False
 
 
-def _observe_for_liveness(runtime: Runtime, uid: str, ref: str, spec: Mapping[str, Any],
-                          status: Mapping[str, Any], annotations: Mapping[str, str], deleting: bool) -> None:
+def _observe_for_liveness(
+    runtime: Runtime,
+    uid: str,
+    ref: str,
+    spec: Mapping[str, Any],
+    status: Mapping[str, Any],
+    annotations: Mapping[str, str],
+    deleting: bool,
+) -> None:
     mode = _mode(spec)
     woken = is_woken(annotations, status)
     state_name = "disabled" if mode == "disabled" else str(status.get("status") or "awake")
@@ -154,9 +161,18 @@ def _record(runtime: Runtime, state: ResourceState, outcome: PassOutcome, second
     state.requests_counted = sent
 
 
-async def _apply(outcome: PassOutcome, *, runtime: Runtime, state: ResourceState, current: Mapping[str, Any],
-                 live: Mapping[str, Any], body: kopf.Body, namespace: str, name: str,
-                 log: logging.Logger | logging.LoggerAdapter) -> None:
+async def _apply(
+    outcome: PassOutcome,
+    *,
+    runtime: Runtime,
+    state: ResourceState,
+    current: Mapping[str, Any],
+    live: Mapping[str, Any],
+    body: kopf.Body,
+    namespace: str,
+    name: str,
+    log: logging.Logger | logging.LoggerAdapter,
+) -> None:
     new_status = merged_status(current, outcome.status)
     try:
         validate_status(new_status)
@@ -194,7 +210,8 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
         settings.persistence.finalizer = FINALIZER
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=ANNOTATION_PREFIX)
         settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-            prefix=ANNOTATION_PREFIX, key="last-handled-configuration")
+            prefix=ANNOTATION_PREFIX, key="last-handled-configuration"
+        )
         # Deletion waits for the running tick; poll often so deletes are prompt.
         settings.background.cancellation_polling = max(0.5, min(5.0, tick))
         # A status patch that fails past these backoffs ends the timer (kopf-notes P1): be patient.
@@ -205,8 +222,9 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
         settings.scanning.disabled = True
         tracker = LivenessTracker(grace=config.liveness_grace)
         metrics = Metrics(tracker.by_status)
-        executor = ThreadPoolExecutor(max_workers=max(1, min(config.max_workers, 4)),
-                                      thread_name_prefix="strategy-plan")
+        executor = ThreadPoolExecutor(
+            max_workers=max(1, min(config.max_workers, 4)), thread_name_prefix="strategy-plan"
+        )
         health = None
         if config.http_port:
             health = HealthServer(tracker=tracker, metrics=metrics, port=config.http_port)
@@ -236,24 +254,57 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
         runtime.executor.shutdown(wait=False, cancel_futures=True)
 
     @kopf.on.event(GROUP, VERSION, PLURAL, id="watch", registry=registry)
-    async def watched(event: Mapping[str, Any], spec: Mapping[str, Any], status: Mapping[str, Any],
-                      meta: Mapping[str, Any], annotations: Mapping[str, str], uid: str, name: str,
-                      namespace: str, memo: kopf.Memo, **_: Any) -> None:
+    async def watched(
+        event: Mapping[str, Any],
+        spec: Mapping[str, Any],
+        status: Mapping[str, Any],
+        meta: Mapping[str, Any],
+        annotations: Mapping[str, str],
+        uid: str,
+        name: str,
+        namespace: str,
+        memo: kopf.Memo,
+        **_: Any,
+    ) -> None:
         runtime: Runtime = memo["runtime"]
         if event.get("type") == "DELETED":
             runtime.tracker.forget(uid)
             await _state(memo).sessions.aclose()
             return
         current = _state(memo).effective_status(status)
-        _observe_for_liveness(runtime, uid, f"{namespace}/{name}", spec, current, annotations,
-                              deleting=bool(meta.get("deletionTimestamp")))
+        _observe_for_liveness(
+            runtime,
+            uid,
+            f"{namespace}/{name}",
+            spec,
+            current,
+            annotations,
+            deleting=bool(meta.get("deletionTimestamp")),
+        )
 
-    @kopf.timer(GROUP, VERSION, PLURAL, id="iterate", registry=registry, interval=tick,
-                initial_delay=lambda **_: random.uniform(0, min(tick, 5.0)))
-    async def iterate(body: kopf.Body, spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta,
-                      annotations: kopf.Annotations, uid: str, name: str, namespace: str,
-                      memo: kopf.Memo, logger: logging.LoggerAdapter,
-                      stopped: Any, **_: Any) -> None:
+    @kopf.timer(
+        GROUP,
+        VERSION,
+        PLURAL,
+        id="iterate",
+        registry=registry,
+        interval=tick,
+        initial_delay=lambda **_: random.uniform(0, min(tick, 5.0)),
+    )
+    async def iterate(
+        body: kopf.Body,
+        spec: kopf.Spec,
+        status: kopf.Status,
+        meta: kopf.Meta,
+        annotations: kopf.Annotations,
+        uid: str,
+        name: str,
+        namespace: str,
+        memo: kopf.Memo,
+        logger: logging.LoggerAdapter,
+        stopped: Any,
+        **_: Any,
+    ) -> None:
         runtime: Runtime = memo["runtime"]
         state = _state(memo)
         runtime.tracker.ticked(uid)
@@ -267,8 +318,17 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
         if _mode(spec) == "disabled":
             if not _disabled_reported(current, generation):
                 outcome = runner.disabled(resource, utcnow(), current)
-                await _apply(outcome, runtime=runtime, state=state, current=current, live=status, body=body,
-                             namespace=namespace, name=name, log=logger)
+                await _apply(
+                    outcome,
+                    runtime=runtime,
+                    state=state,
+                    current=current,
+                    live=status,
+                    body=body,
+                    namespace=namespace,
+                    name=name,
+                    log=logger,
+                )
                 kopf.event(body, type="Normal", reason="Disabled", message="spec.mode is disabled: iterations stopped")
             return
         woken = is_woken(annotations, current)
@@ -288,9 +348,14 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
             started = time.monotonic()
             logging.getLogger(__name__).info("iteration of %s/%s started", namespace, name)
             try:
-                work = asyncio.ensure_future(runner.run(
-                    resource, state.sessions, transient_failures=state.transient_failures,
-                    mode_now=lambda: _mode(spec)))
+                work = asyncio.ensure_future(
+                    runner.run(
+                        resource,
+                        state.sessions,
+                        transient_failures=state.transient_failures,
+                        mode_now=lambda: _mode(spec),
+                    )
+                )
                 outcome = await _first_of(work, stopped)
             finally:
                 runtime.metrics.iterations_in_flight.dec()
@@ -309,16 +374,40 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
             logger.warning("%s", outcome.log)
         elif outcome.log:
             logger.info("%s", outcome.log)
-        await _apply(outcome, runtime=runtime, state=state, current=current, live=status, body=body,
-                     namespace=namespace, name=name, log=logger)
-        _observe_for_liveness(runtime, uid, f"{namespace}/{name}", spec, state.effective_status(status),
-                              annotations, deleting=False)
+        await _apply(
+            outcome,
+            runtime=runtime,
+            state=state,
+            current=current,
+            live=status,
+            body=body,
+            namespace=namespace,
+            name=name,
+            log=logger,
+        )
+        _observe_for_liveness(
+            runtime, uid, f"{namespace}/{name}", spec, state.effective_status(status), annotations, deleting=False
+        )
 
-    @kopf.on.delete(GROUP, VERSION, PLURAL, id="cancel-tasks-on-delete", registry=registry,
-                    when=lambda spec, **_: bool(spec.get("cancelTasksOnDelete")),
-                    retries=5, backoff=max(1.0, tick))
-    async def cancel_tasks_on_delete(body: kopf.Body, spec: kopf.Spec, namespace: str, memo: kopf.Memo,
-                                     logger: logging.LoggerAdapter, retry: int, **_: Any) -> None:
+    @kopf.on.delete(
+        GROUP,
+        VERSION,
+        PLURAL,
+        id="cancel-tasks-on-delete",
+        registry=registry,
+        when=lambda spec, **_: bool(spec.get("cancelTasksOnDelete")),
+        retries=5,
+        backoff=max(1.0, tick),
+    )
+    async def cancel_tasks_on_delete(
+        body: kopf.Body,
+        spec: kopf.Spec,
+        namespace: str,
+        memo: kopf.Memo,
+        logger: logging.LoggerAdapter,
+        retry: int,
+        **_: Any,
+    ) -> None:
         runtime: Runtime = memo["runtime"]
         await _state(memo).sessions.aclose()
         try:
@@ -348,8 +437,9 @@ async def _cancel_actioned_tasks(runtime: Runtime, raw_spec: Mapping[str, Any], 
     check_scope(spec.network, config)
     choice = choose_server(spec, namespace, config)
     credentials = await runtime.runner.secrets.read(choice.secret_namespace, choice.secret_name)
-    async with AlchemiscaleClient(choice.url, Credentials(credentials.identifier, credentials.key),
-                                  verify=config.ca_bundle or True, timeout=60.0) as client:
+    async with AlchemiscaleClient(
+        choice.url, Credentials(credentials.identifier, credentials.key), verify=config.ca_bundle or True, timeout=60.0
+    ) as client:
         actioned = await client.network_actioned_tasks(spec.network)
         answer = await client.cancel_tasks(spec.network, actioned) if actioned else []
     return sum(1 for task in answer if task is not None), spec.network
@@ -358,6 +448,7 @@ async def _cancel_actioned_tasks(runtime: Runtime, raw_spec: Mapping[str, Any], 
 def _describe(config: OperatorSettings) -> str:
     namespaces = "all namespaces" if config.all_namespaces else "namespaces " + ", ".join(config.namespaces)
     scopes = ", ".join(str(s) for s in config.allowed_scopes)
-    return (f"{namespaces}; minSleepInterval {config.min_sleep_interval}s; maxWorkers {config.max_workers}; "
-            f"allowed scopes {scopes}; default server {config.default_server or '(none)'}; tick {config.tick:g}s")
-
+    return (
+        f"{namespaces}; minSleepInterval {config.min_sleep_interval}s; maxWorkers {config.max_workers}; "
+        f"allowed scopes {scopes}; default server {config.default_server or '(none)'}; tick {config.tick:g}s"
+    )

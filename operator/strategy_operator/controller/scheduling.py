@@ -9,7 +9,7 @@ planned with the interval in force now, otherwise `effective interval` after
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from strategy_operator.api import WAKE_ANNOTATION
@@ -21,7 +21,7 @@ MAX_BACKOFF = 300.0
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # Status timestamps are formatted exactly as the status model serialises them (RFC 3339, UTC,
@@ -38,8 +38,8 @@ def parse_time(text: Any) -> datetime | None:
     except ValueError:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def effective_interval(sleep_interval: float, min_sleep_interval: float) -> float:

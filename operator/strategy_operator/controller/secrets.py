@@ -73,20 +73,22 @@ class SecretReader:
             secret = self._api.read_namespaced_secret(name, namespace)
         except ApiException as exc:
             if exc.status == 404:
-                raise CredentialsSecretNotFound(
-                    f"credentials Secret {namespace}/{name} does not exist") from None
+                raise CredentialsSecretNotFound(f"credentials Secret {namespace}/{name} does not exist") from None
             if exc.status == 403:
                 raise CredentialsSecretForbidden(
-                    f"the operator may not read credentials Secret {namespace}/{name} (RBAC)") from None
+                    f"the operator may not read credentials Secret {namespace}/{name} (RBAC)"
+                ) from None
             if exc.status is not None and (exc.status >= 500 or exc.status == 429):
                 raise CredentialsSecretUnavailable(
                     f"could not read credentials Secret {namespace}/{name}: "
-                    f"the Kubernetes API answered {exc.status} {exc.reason}") from None
+                    f"the Kubernetes API answered {exc.status} {exc.reason}"
+                ) from None
             raise
         except HTTPError as exc:
             raise CredentialsSecretUnavailable(
                 f"could not read credentials Secret {namespace}/{name}: the Kubernetes API is unreachable "
-                f"({type(exc).__name__})") from None
+                f"({type(exc).__name__})"
+            ) from None
         return parse_secret_data(secret.data or {}, f"{namespace}/{name}")
 
     async def read(self, namespace: str, name: str) -> SecretCredentials:
@@ -100,7 +102,8 @@ def parse_secret_data(data: dict[str, str], where: str) -> SecretCredentials:
         encoded = data.get(key)
         if not encoded:
             raise CredentialsSecretInvalid(
-                f"credentials Secret {where} has no {key!r} key (it needs 'identifier' and 'key')")
+                f"credentials Secret {where} has no {key!r} key (it needs 'identifier' and 'key')"
+            )
         try:
             values[key] = base64.b64decode(encoded, validate=True).decode("utf-8").strip()
         except (binascii.Error, UnicodeDecodeError):

@@ -52,16 +52,24 @@ class StatusWriter:
             self._api = _load_api()
         try:
             self._api.patch_namespaced_custom_object_status(
-                GROUP, VERSION, namespace, PLURAL, name, {"status": dict(status)},
-                _content_type="application/merge-patch+json")
+                GROUP,
+                VERSION,
+                namespace,
+                PLURAL,
+                name,
+                {"status": dict(status)},
+                _content_type="application/merge-patch+json",
+            )
         except ApiException as exc:
             if exc.status == 404:
                 return False
             raise StatusWriteRefused(
-                f"the API server refused the status of {namespace}/{name}: {_reason(exc)}") from None
+                f"the API server refused the status of {namespace}/{name}: {_reason(exc)}"
+            ) from None
         except Exception as exc:  # noqa: BLE001 - connection errors of urllib3 and the like
             raise StatusWriteRefused(
-                f"the status of {namespace}/{name} could not be written: {type(exc).__name__}: {exc}") from None
+                f"the status of {namespace}/{name} could not be written: {type(exc).__name__}: {exc}"
+            ) from None
         return True
 
     async def write(self, namespace: str, name: str, status: Mapping[str, Any]) -> bool:

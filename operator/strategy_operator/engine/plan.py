@@ -37,7 +37,7 @@ class Plan(BaseModel):
     _blocked: frozenset[str] = PrivateAttr(default_factory=frozenset)
 
     @classmethod
-    def with_blocked(cls, blocked: frozenset[str], **fields) -> "Plan":
+    def with_blocked(cls, blocked: frozenset[str], **fields) -> Plan:
         plan = cls(**fields)
         plan._blocked = blocked
         return plan

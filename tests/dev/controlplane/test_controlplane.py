@@ -49,10 +49,17 @@ def test_rbac_is_enforced_for_service_account_tokens(control_plane, kubectl, nam
         # A kubeconfig without the admin client certificate: x509 would win over the token.
         return subprocess.run(
             [
-                str(find_kubectl()), f"--kubeconfig={empty_kubeconfig}", f"--server={control_plane.server_url}",
-                f"--certificate-authority={control_plane.ca_file}", f"--token={token}", f"--namespace={namespace}", *args,
+                str(find_kubectl()),
+                f"--kubeconfig={empty_kubeconfig}",
+                f"--server={control_plane.server_url}",
+                f"--certificate-authority={control_plane.ca_file}",
+                f"--token={token}",
+                f"--namespace={namespace}",
+                *args,
             ],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
 
     denied = as_reader("get", "configmaps")
@@ -228,18 +235,26 @@ def test_the_tool_module_replaces_exactly_the_staging_modules_of_its_kubernetes(
     go_mod = (TOOL_MODULE / "go.mod").read_text()
     replaced = sorted(line.split()[1] for line in go_mod.splitlines() if line.startswith("replace k8s.io/"))
     try:
-        modcache = subprocess.run(["go", "env", "GOMODCACHE"], capture_output=True, text=True, check=True).stdout.strip()
+        modcache = subprocess.run(
+            ["go", "env", "GOMODCACHE"], capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         pytest.skip("go is not available to locate the module cache")
-    upstream = Path(modcache) / "cache" / "download" / "k8s.io" / "kubernetes" / "@v" / f"{controlplane.K8S_VERSION}.mod"
+    upstream = (
+        Path(modcache) / "cache" / "download" / "k8s.io" / "kubernetes" / "@v" / f"{controlplane.K8S_VERSION}.mod"
+    )
     if not upstream.is_file():
         pytest.skip(f"{upstream} is not in the module cache")
     staging = sorted(
-        line.split()[0] for line in upstream.read_text().splitlines() if "=> ./staging/" in line and line.split()[0].startswith("k8s.io/")
+        line.split()[0]
+        for line in upstream.read_text().splitlines()
+        if "=> ./staging/" in line and line.split()[0].startswith("k8s.io/")
     )
     assert replaced == staging
     staging_version = "v0." + controlplane.K8S_VERSION.removeprefix("v1.")
-    assert all(line.endswith(f" {staging_version}") for line in go_mod.splitlines() if line.startswith("replace k8s.io/"))
+    assert all(
+        line.endswith(f" {staging_version}") for line in go_mod.splitlines() if line.startswith("replace k8s.io/")
+    )
     assert f"k8s.io/kubernetes {controlplane.K8S_VERSION}" in go_mod
 
 
@@ -247,7 +262,8 @@ def test_an_explicit_workdir_left_by_a_killed_launcher_is_taken_over(tmp_path):
     workdir = tmp_path / "plane"
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD.replace("ControlPlane.start(", f"ControlPlane.start({str(workdir)!r}, ")],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert child.stdout is not None
     assert child.stdout.readline().split()[0] == str(workdir)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from .sandbox_helpers import login
 from strategy_operator_dev.sandbox.testing import RunningSandbox, running_sandbox
+
+from .sandbox_helpers import login
 
 SCOPE = "acme-tyk2-run1"
 

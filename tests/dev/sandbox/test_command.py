@@ -14,10 +14,29 @@ from strategy_operator_dev.sandbox.networks import sample_networks
 
 def test_sandbox_command_serves_loaded_and_generated_networks():
     process = subprocess.Popen(
-        [sys.executable, "-m", "strategy_operator_dev.cli", "sandbox", "--port", "0", "--log-level", "warning",
-         "--identity", "alice:alice-key:acme-*-*", "--network", str(sample_networks()["tyk2-star"]),
-         "--generate", "path:4:acme-tyk2-run9", "--compute-rate", "5", "--compute-duration", "0.1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "strategy_operator_dev.cli",
+            "sandbox",
+            "--port",
+            "0",
+            "--log-level",
+            "warning",
+            "--identity",
+            "alice:alice-key:acme-*-*",
+            "--network",
+            str(sample_networks()["tyk2-star"]),
+            "--generate",
+            "path:4:acme-tyk2-run9",
+            "--compute-rate",
+            "5",
+            "--compute-duration",
+            "0.1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         lines = [process.stdout.readline().strip() for _ in range(3)]
@@ -47,7 +66,9 @@ def test_sandbox_command_rejects_a_bad_network_file(tmp_path):
     bad.write_text("scope: acme-tyk2-run1\nsystems: [a]\ntransformations: [{stateA: a, stateB: b}]\n")
     result = subprocess.run(
         [sys.executable, "-m", "strategy_operator_dev.cli", "sandbox", "--port", "0", "--network", str(bad)],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 2
     assert "transformations[0].stateB" in result.stderr and result.stdout == ""

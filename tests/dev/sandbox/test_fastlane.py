@@ -12,8 +12,14 @@ from strategy_operator_dev.sandbox.server import BackgroundServer, Sandbox, buil
 def _populated() -> tuple[Sandbox, list[str], list[str]]:
     sandbox = build_sandbox(seed=3, shuffle=False)
     sandbox.state.add_identity("alice", "k", ["acme-tyk2-*"])
-    network = sandbox.state.load_network({"name": "fl", "scope": "acme-tyk2-run1", "systems": [f"s{i}" for i in range(40)],
-                                          "transformations": [{"stateA": "s0", "stateB": f"s{i}"} for i in range(1, 40)] + [{"system": "s1"}]})
+    network = sandbox.state.load_network(
+        {
+            "name": "fl",
+            "scope": "acme-tyk2-run1",
+            "systems": [f"s{i}" for i in range(40)],
+            "transformations": [{"stateA": "s0", "stateB": f"s{i}"} for i in range(1, 40)] + [{"system": "s1"}],
+        }
+    )
     transformations = sorted(sandbox.state.transformations(network))
     tasks = sandbox.state.create_tasks([t for t in transformations for _ in range(2)])
     for index, task in enumerate(tasks):
@@ -28,7 +34,11 @@ def _paths(transformations: list[str], tasks: list[str]) -> list[str]:
     foreign = tf.replace("acme-tyk2-run1", "other-x-y")
     ghost_task = task.replace(task.split("-")[1], "0" * 32)
     return [
-        *(f"/transformations/{t}/{leaf}" for t in (tf, transformations[-1]) for leaf in ("chemicalsystems", "results", "failures", "status")),
+        *(
+            f"/transformations/{t}/{leaf}"
+            for t in (tf, transformations[-1])
+            for leaf in ("chemicalsystems", "results", "failures", "status")
+        ),
         *(f"/tasks/{t}/{leaf}" for t in (task, tasks[-1]) for leaf in ("results", "failures", "transformation")),
         f"/tasks/{ghost_task}/transformation",  # 400
         f"/transformations/{foreign}/results",  # 401 scope
@@ -54,12 +64,20 @@ def both():
 def test_fast_lane_matches_full_app(both, auth):
     (fast, full), transformations, tasks = both
     token = fast.sandbox.tokens.issue("alice", ["acme-tyk2-*"])
-    headers = {"valid": lambda t: {"Authorization": f"Bearer {t}"}, "missing": lambda t: {},
-               "garbage": lambda t: {"Authorization": "Bearer nope"}, "basic": lambda t: {"Authorization": f"Basic {t}"}}[auth]
+    headers = {
+        "valid": lambda t: {"Authorization": f"Bearer {t}"},
+        "missing": lambda t: {},
+        "garbage": lambda t: {"Authorization": "Bearer nope"},
+        "basic": lambda t: {"Authorization": f"Basic {t}"},
+    }[auth]
     for path in _paths(transformations, tasks):
         a = httpx.get(fast.url + path, headers=headers(token))
         b = httpx.get(full.url + path, headers=headers(token))
-        assert (a.status_code, a.headers["content-type"], a.content) == (b.status_code, b.headers["content-type"], b.content), path
+        assert (a.status_code, a.headers["content-type"], a.content) == (
+            b.status_code,
+            b.headers["content-type"],
+            b.content,
+        ), path
 
 
 def test_fast_lane_gzips_large_answers_and_counts_by_template(both):
@@ -73,7 +91,10 @@ def test_fast_lane_gzips_large_answers_and_counts_by_template(both):
         sandbox.state.claim_task(task)
         refs.append(sandbox.state.complete_task(task))
     sandbox.requests.reset()
-    response = httpx.get(f"{fast.url}/transformations/{tf}/results", headers={"Authorization": f"Bearer {sandbox.tokens.issue('alice', ['acme-tyk2-*'])}"})
+    response = httpx.get(
+        f"{fast.url}/transformations/{tf}/results",
+        headers={"Authorization": f"Bearer {sandbox.tokens.issue('alice', ['acme-tyk2-*'])}"},
+    )
     assert response.headers["content-encoding"] == "gzip"
     assert sorted(response.json()) == sorted(refs)
     assert sandbox.requests["GET /transformations/{transformation_scoped_key}/results"] == 1
@@ -85,7 +106,13 @@ def test_fast_lane_answers_only_the_happy_path(both):
     token = fast.sandbox.tokens.issue("alice", ["acme-tyk2-*"]).encode()
 
     def answer(path: str, authorization: bytes = b"Bearer " + token, query: bytes = b"") -> bytes | None:
-        scope = {"type": "http", "method": "GET", "path": path, "query_string": query, "headers": [(b"authorization", authorization)]}
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": path,
+            "query_string": query,
+            "headers": [(b"authorization", authorization)],
+        }
         return lane._answer(scope)
 
     tf = transformations[-1]

@@ -67,12 +67,28 @@ def test_requests_are_counted_by_route_template(sb, alice, network):
 
 def test_admin_endpoints_control_an_out_of_process_sandbox(sb, alice):
     admin = httpx.Client(base_url=f"{sb.url}/_sandbox")
-    network = admin.post("/networks/generate", json={"shape": "path", "systems": 3, "scope": "acme-tyk2-run1", "seed": 99}).json()["network"]
-    loaded = admin.post("/networks", json={"name": "via-admin", "scope": "acme-tyk2-run1", "systems": ["q1", "q2"], "transformations": [{"stateA": "q1", "stateB": "q2"}]})
+    network = admin.post(
+        "/networks/generate", json={"shape": "path", "systems": 3, "scope": "acme-tyk2-run1", "seed": 99}
+    ).json()["network"]
+    loaded = admin.post(
+        "/networks",
+        json={
+            "name": "via-admin",
+            "scope": "acme-tyk2-run1",
+            "systems": ["q1", "q2"],
+            "transformations": [{"stateA": "q1", "stateB": "q2"}],
+        },
+    )
     assert loaded.status_code == 200
-    bad = admin.post("/networks", json={"scope": "acme-tyk2-run1", "systems": ["q1"], "transformations": [{"stateA": "q1", "stateB": "nope"}]})
+    bad = admin.post(
+        "/networks",
+        json={"scope": "acme-tyk2-run1", "systems": ["q1"], "transformations": [{"stateA": "q1", "stateB": "nope"}]},
+    )
     assert bad.status_code == 422 and "transformations[0].stateB" in bad.json()["detail"]
-    assert admin.post("/identities", json={"identifier": "dave", "key": "dave-key", "scopes": ["acme-*-*"]}).status_code == 200
+    assert (
+        admin.post("/identities", json={"identifier": "dave", "key": "dave-key", "scopes": ["acme-*-*"]}).status_code
+        == 200
+    )
     assert httpx.post(f"{sb.url}/token", data={"username": "dave", "password": "dave-key"}).status_code == 200
     tf = alice.get(f"/networks/{network}/transformations").json()[0]
     (task,) = alice.post(f"/transformations/{tf}/tasks", json={"count": 1}).json()

@@ -69,7 +69,11 @@ def test_missing_or_non_bearer_header_is_not_authenticated(sb):
 
 def test_bad_or_expired_token_cannot_be_validated(sb):
     expired = sb.token_for("alice", lifetime=-1)
-    for token in ("garbage", expired, jwt.encode({"sub": "alice", "scopes": ["*-*-*"], "exp": 2**40}, "another-secret-that-is-long-enough-for-hs256")):
+    for token in (
+        "garbage",
+        expired,
+        jwt.encode({"sub": "alice", "scopes": ["*-*-*"], "exp": 2**40}, "another-secret-that-is-long-enough-for-hs256"),
+    ):
         response = httpx.get(f"{sb.url}/info", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401
         assert response.json() == {"detail": "Could not validate credentials"}
@@ -108,7 +112,14 @@ def test_scope_denied_message_is_exact_with_python_list_repr(sb, network):
 
 @pytest.mark.parametrize(
     "token_scope, covered",
-    [("acme-tyk2-run1", True), ("acme-tyk2-*", True), ("acme-*-*", True), ("*-*-*", True), ("acme-tyk2-run2", False), ("other-*-*", False)],
+    [
+        ("acme-tyk2-run1", True),
+        ("acme-tyk2-*", True),
+        ("acme-*-*", True),
+        ("*-*-*", True),
+        ("acme-tyk2-run2", False),
+        ("other-*-*", False),
+    ],
 )
 def test_wildcard_scope_coverage(sb, network, token_scope, covered):
     identifier = f"scoped_{token_scope.replace('*', 'x').replace('-', '_')}"
@@ -129,7 +140,9 @@ def test_bulk_network_endpoints_fail_whole_request_on_one_uncovered_scope(sb, ne
         assert response.status_code == 401, path
         assert "acme-tyk2-run2" in response.json()["detail"]
     tf = bob.get(f"/networks/{network}/transformations").json()[0]
-    response = bob.post("/bulk/transformations/tasks/create", json={"transformations": [tf, tf.replace("run1", "run2")]})
+    response = bob.post(
+        "/bulk/transformations/tasks/create", json={"transformations": [tf, tf.replace("run1", "run2")]}
+    )
     assert response.status_code == 401
     assert bob.get(f"/transformations/{tf}/tasks").json() == []  # nothing created
 

@@ -10,7 +10,12 @@ from .sandbox_helpers import login, objs
 
 def test_malformed_path_sk_is_plain_text_500_even_without_scope(sb):
     bob = login(sb, "bob")
-    for bad in ("nonsense", "Transformation-abc-acme-tyk2", "Transformation-abc-acme-tyk2-run1-x", "Transformation-a.b-acme-tyk2-run1"):
+    for bad in (
+        "nonsense",
+        "Transformation-abc-acme-tyk2",
+        "Transformation-abc-acme-tyk2-run1-x",
+        "Transformation-a.b-acme-tyk2-run1",
+    ):
         response = bob.get(f"/transformations/{bad}/tasks")
         assert response.status_code == 500, bad
         assert response.headers["content-type"].startswith("text/plain")
@@ -50,7 +55,11 @@ def test_scopedkey_objects_are_validated_like_upstreams_model(sb, alice, network
         ("Task-ab.c", "Value error, gufe_key contains invalid characters"),
         ("Taskabc", "Value error, gufe_key must be of the form '<prefix>-<hex>'"),
     ):
-        for path in (f"/networks/{network}/tasks/action", f"/networks/{network}/tasks/cancel", "/bulk/tasks/status/get"):
+        for path in (
+            f"/networks/{network}/tasks/action",
+            f"/networks/{network}/tasks/cancel",
+            "/bulk/tasks/status/get",
+        ):
             response = alice.post(path, json={"tasks": [{"gufe_key": gufe_key, **scope}]})
             assert response.status_code == 422, (gufe_key, path)
             [error] = response.json()["detail"]
@@ -76,7 +85,9 @@ def test_validation_422_is_list_form(sb, alice, network):
     assert response.status_code == 422
     detail = response.json()["detail"]
     assert isinstance(detail, list) and detail[0]["loc"] == ["body", "task_weights"]
-    not_json = alice.post(f"/networks/{network}/tasks/actioned", content=b"{nope", headers={"content-type": "application/json"})
+    not_json = alice.post(
+        f"/networks/{network}/tasks/actioned", content=b"{nope", headers={"content-type": "application/json"}
+    )
     assert not_json.status_code == 422 and isinstance(not_json.json()["detail"], list)
 
 
@@ -107,7 +118,11 @@ def test_object_get_unknown_is_400_with_quoted_message(sb, alice, network):
 
 def test_gzip_request_bodies_and_responses(sb, alice, network):
     body = gzip.compress(json.dumps({"networks": [network] * 150}).encode())
-    response = alice.post("/bulk/networks/state/get", content=body, headers={"content-type": "application/json", "content-encoding": "gzip", "accept-encoding": "gzip"})
+    response = alice.post(
+        "/bulk/networks/state/get",
+        content=body,
+        headers={"content-type": "application/json", "content-encoding": "gzip", "accept-encoding": "gzip"},
+    )
     assert response.status_code == 200
     assert response.json() == ["active"] * 150
     assert response.headers.get("content-encoding") == "gzip"  # >= 1000 bytes
@@ -122,6 +137,8 @@ def test_ping_info_check(sb, alice):
     try:
         response = alice.get("/check")
         assert response.status_code == 503
-        assert response.json() == {"detail": "Attempt to reach services failed, Neo4j reachable: False, S3 reachable: False"}
+        assert response.json() == {
+            "detail": "Attempt to reach services failed, Neo4j reachable: False, S3 reachable: False"
+        }
     finally:
         sb.state.store_reachable = True

@@ -20,7 +20,9 @@ def test_action_rules_return_null_unless_a_link_was_created(sb, alice, network, 
     foreign_net = sb.state.generate_network("path", systems=3, scope="acme-tyk2-run1", seed=fresh_seed)
     (foreign,) = sb.state.create_tasks([sb.state.transformations(foreign_net)[0]])
     ghost = w.replace(w.split("-")[1], "0" * 32)
-    result = alice.post(f"/networks/{network}/tasks/action", json={"tasks": objs([w, r, e, c, i, foreign, ghost])}).json()
+    result = alice.post(
+        f"/networks/{network}/tasks/action", json={"tasks": objs([w, r, e, c, i, foreign, ghost])}
+    ).json()
     assert result == [w, r, e, None, None, None, None]
     again = alice.post(f"/networks/{network}/tasks/action", json={"tasks": objs([w, r])}).json()
     assert again == [None, None]
@@ -32,9 +34,18 @@ def test_action_rules_return_null_unless_a_link_was_created(sb, alice, network, 
 def test_action_weight_applies_to_new_and_previously_actioned(sb, alice, network):
     tf, (a, b, c) = _setup(sb, alice, network)
     alice.post(f"/networks/{network}/tasks/action", json={"tasks": objs([a])})
-    assert alice.post(f"/networks/{network}/tasks/action", json={"tasks": objs([a, b]), "weight": 0.9}).json() == [None, b]
-    assert alice.post(f"/networks/{network}/tasks/action", json={"tasks": objs([c, a]), "weight": [0.1, 0.2]}).json() == [c, None]
-    assert alice.post(f"/networks/{network}/tasks/actioned", json={"task_weights": True}).json() == {a: 0.2, b: 0.9, c: 0.1}
+    assert alice.post(f"/networks/{network}/tasks/action", json={"tasks": objs([a, b]), "weight": 0.9}).json() == [
+        None,
+        b,
+    ]
+    assert alice.post(
+        f"/networks/{network}/tasks/action", json={"tasks": objs([c, a]), "weight": [0.1, 0.2]}
+    ).json() == [c, None]
+    assert alice.post(f"/networks/{network}/tasks/actioned", json={"task_weights": True}).json() == {
+        a: 0.2,
+        b: 0.9,
+        c: 0.1,
+    }
 
 
 def test_action_weight_validation_happens_after_commit(sb, alice, network):
@@ -48,7 +59,11 @@ def test_action_weight_validation_happens_after_commit(sb, alice, network):
     mismatch = alice.post(f"/networks/{network}/tasks/action", json={"tasks": objs([c]), "weight": [0.1, 0.2]})
     assert mismatch.status_code == 400
     assert mismatch.json() == {"detail": "weight (when in a list) must have the same length as tasks"}
-    assert alice.post(f"/networks/{network}/tasks/actioned", json={"task_weights": True}).json() == {a: 0.5, b: 0.5, c: 0.5}
+    assert alice.post(f"/networks/{network}/tasks/actioned", json={"task_weights": True}).json() == {
+        a: 0.5,
+        b: 0.5,
+        c: 0.5,
+    }
 
 
 def test_unknown_network_and_non_network_qualnames(sb, alice, network):
@@ -82,13 +97,21 @@ def test_cancel_returns_sk_only_when_a_link_was_removed_and_keeps_status(sb, ali
 
 
 def test_completion_and_invalidation_leave_all_hubs_error_stays(sb, alice):
-    doc = {"scope": "acme-tyk2-run1", "systems": ["h1", "h2", "h3"], "transformations": [{"stateA": "h1", "stateB": "h2"}]}
+    doc = {
+        "scope": "acme-tyk2-run1",
+        "systems": ["h1", "h2", "h3"],
+        "transformations": [{"stateA": "h1", "stateB": "h2"}],
+    }
     one = sb.state.load_network({**doc, "name": "hub-one"})
     two = sb.state.load_network({**doc, "name": "hub-two"})
     (tf,) = sb.state.transformations(one)
     ok, bad, gone = alice.post(f"/transformations/{tf}/tasks", json={"count": 3}).json()
     for network in (one, two):
-        assert alice.post(f"/networks/{network}/tasks/action", json={"tasks": objs([ok, bad, gone])}).json() == [ok, bad, gone]
+        assert alice.post(f"/networks/{network}/tasks/action", json={"tasks": objs([ok, bad, gone])}).json() == [
+            ok,
+            bad,
+            gone,
+        ]
     for t in (ok, bad):
         sb.state.claim_task(t)
     sb.state.complete_task(ok, ok=True)
@@ -96,7 +119,9 @@ def test_completion_and_invalidation_leave_all_hubs_error_stays(sb, alice):
     alice.post(f"/tasks/{gone}/status", json="deleted")
     bulk = alice.post("/bulk/networks/tasks/actioned", json={"networks": [one, two], "task_weights": False}).json()
     assert bulk == [[bad], [bad]]
-    assert sorted(alice.post(f"/tasks/{bad}/networks/actioned", json={"task_weights": False}).json()) == sorted([one, two])
+    assert sorted(alice.post(f"/tasks/{bad}/networks/actioned", json={"task_weights": False}).json()) == sorted(
+        [one, two]
+    )
     assert alice.post(f"/tasks/{bad}/networks/actioned", json={"task_weights": True}).json() == {one: 0.5, two: 0.5}
     assert alice.post(f"/networks/{one}/tasks/action", json={"tasks": objs([ok])}).json() == [None]
 
@@ -123,13 +148,18 @@ def test_status_counts_only_nonzero_and_empty_for_unknown(sb, alice, network):
 
 def test_bulk_status_double_counts_duplicates(sb, alice, network):
     _setup(sb, alice, network, 2)
-    assert alice.post("/bulk/networks/status", json={"networks": [network, network]}).json() == [{"waiting": 4}, {"waiting": 4}]
+    assert alice.post("/bulk/networks/status", json={"networks": [network, network]}).json() == [
+        {"waiting": 4},
+        {"waiting": 4},
+    ]
 
 
 def test_hub_weight_get_set(sb, alice, network):
     unknown = network.replace(network.split("-")[1], "3" * 32)
     assert alice.post("/bulk/networks/weight/get", json={"networks": [network, unknown]}).json() == [0.5, None]
-    assert alice.post("/bulk/networks/weight/set", json={"networks": [network, unknown], "weights": [0.0, 1.0]}).json() == [network, None]
+    assert alice.post(
+        "/bulk/networks/weight/set", json={"networks": [network, unknown], "weights": [0.0, 1.0]}
+    ).json() == [network, None]
     assert alice.get(f"/networks/{network}/weight").json() == 0.0
     too_big = alice.post(f"/networks/{network}/weight", json=1.5)
     assert too_big.status_code == 400
@@ -143,23 +173,35 @@ def test_hub_weight_get_set(sb, alice, network):
 
 def test_network_state_bulk_set_validation(sb, alice, network):
     tf = sb.state.transformations(network)[0]
-    assert alice.post("/bulk/networks/state/set", json={"networks": [network], "states": ["inactive"]}).json() == [network]
+    assert alice.post("/bulk/networks/state/set", json={"networks": [network], "states": ["inactive"]}).json() == [
+        network
+    ]
     assert alice.post("/bulk/networks/state/get", json={"networks": [network, tf]}).json() == ["inactive", None]
     bad = alice.post("/bulk/networks/state/set", json={"networks": [network], "states": ["sleepy"]})
     assert bad.status_code == 400
-    assert bad.json() == {"detail": "'sleepy' is not a valid state. Valid values include: ['active', 'inactive', 'invalid', 'deleted']"}
-    assert alice.post("/bulk/networks/state/set", json={"networks": [network], "states": []}).json() == {"detail": "networks and states must have the same length"}
+    assert bad.json() == {
+        "detail": "'sleepy' is not a valid state. Valid values include: ['active', 'inactive', 'invalid', 'deleted']"
+    }
+    assert alice.post("/bulk/networks/state/set", json={"networks": [network], "states": []}).json() == {
+        "detail": "networks and states must have the same length"
+    }
     assert alice.post("/bulk/networks/state/set", json={"networks": [tf], "states": ["active"]}).status_code == 400
     assert alice.post("/bulk/networks/state/get", json={"networks": [network]}).json() == ["inactive"]
 
 
 def test_query_networks_filters_and_scope_intersection(sb, alice, fresh_seed):
-    mine = sb.state.generate_network("path", systems=3, scope="acme-tyk2-run7", seed=fresh_seed, name=f"query-{fresh_seed}")
-    hidden = sb.state.generate_network("path", systems=3, scope="hidden-proj-run1", seed=fresh_seed, name=f"query-{fresh_seed}")
+    mine = sb.state.generate_network(
+        "path", systems=3, scope="acme-tyk2-run7", seed=fresh_seed, name=f"query-{fresh_seed}"
+    )
+    hidden = sb.state.generate_network(
+        "path", systems=3, scope="hidden-proj-run1", seed=fresh_seed, name=f"query-{fresh_seed}"
+    )
     found = alice.get("/networks", params={"name": f"query-{fresh_seed}"}).json()
     assert found == [mine]
     assert alice.get("/networks", params={"name": f"query-{fresh_seed}", "org": "hidden"}).json() == []
-    assert alice.get("/networks", params={"name": f"query-{fresh_seed}", "project": "run7", "campaign": "tyk2", "org": "acme"}).json() == [mine]
+    assert alice.get(
+        "/networks", params={"name": f"query-{fresh_seed}", "project": "run7", "campaign": "tyk2", "org": "acme"}
+    ).json() == [mine]
     assert alice.get("/networks", params={"name": f"query-{fresh_seed}", "state": "inactive"}).json() == []
     bad = alice.get("/networks", params={"org": "1bad"})
     assert bad.status_code == 400
@@ -212,9 +254,15 @@ def _gufe_key(sk: str) -> str:
 def test_network_state_set_validates_pair_by_pair_in_request_order(sb, alice, network):
     # Upstream checks each (network, state) pair in turn: the first bad pair names the error.
     tf = sb.state.transformations(network)[0]
-    first_state_bad = alice.post("/bulk/networks/state/set", json={"networks": [network, tf], "states": ["sleepy", "active"]})
-    assert first_state_bad.json() == {"detail": "'sleepy' is not a valid state. Valid values include: ['active', 'inactive', 'invalid', 'deleted']"}
-    first_key_bad = alice.post("/bulk/networks/state/set", json={"networks": [tf, network], "states": ["active", "sleepy"]})
+    first_state_bad = alice.post(
+        "/bulk/networks/state/set", json={"networks": [network, tf], "states": ["sleepy", "active"]}
+    )
+    assert first_state_bad.json() == {
+        "detail": "'sleepy' is not a valid state. Valid values include: ['active', 'inactive', 'invalid', 'deleted']"
+    }
+    first_key_bad = alice.post(
+        "/bulk/networks/state/set", json={"networks": [tf, network], "states": ["active", "sleepy"]}
+    )
     assert first_key_bad.json() == {"detail": "`network` ScopedKey does not correspond to an `AlchemicalNetwork`"}
 
 

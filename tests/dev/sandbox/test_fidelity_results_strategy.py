@@ -6,7 +6,23 @@ import json
 
 from .sandbox_helpers import objs
 
-CHAIN = [["ConnectivityStrategy-" + "a" * 32, {"__qualname__": "ConnectivityStrategy", "__module__": "stratocaster.strategies.connectivity", "settings": {"__class__": "ConnectivityStrategySettings", "__module__": "stratocaster.strategies.connectivity", ":is_custom:": True, "max_runs": 3, "cutoff": None, "decay_rate": 0.5}}]]
+CHAIN = [
+    [
+        "ConnectivityStrategy-" + "a" * 32,
+        {
+            "__qualname__": "ConnectivityStrategy",
+            "__module__": "stratocaster.strategies.connectivity",
+            "settings": {
+                "__class__": "ConnectivityStrategySettings",
+                "__module__": "stratocaster.strategies.connectivity",
+                ":is_custom:": True,
+                "max_runs": 3,
+                "cutoff": None,
+                "decay_rate": 0.5,
+            },
+        },
+    ]
+]
 
 
 def test_results_regardless_of_task_status_and_failures_separate(sb, alice, network):
@@ -51,23 +67,40 @@ def test_strategy_stored_verbatim_with_state_defaults(sb, alice, network):
     assert alice.get(f"/networks/{network}/strategy").json() is None
     assert alice.get(f"/networks/{network}/strategy/state").json() is None
     assert alice.get(f"/networks/{network}/strategy/status").json() is None
-    sk = alice.post(f"/networks/{network}/strategy", json={"strategy": CHAIN, "mode": "full", "sleep_interval": 600, "bogus": 1}).json()
+    sk = alice.post(
+        f"/networks/{network}/strategy", json={"strategy": CHAIN, "mode": "full", "sleep_interval": 600, "bogus": 1}
+    ).json()
     assert sk == f"{CHAIN[0][0]}-acme-tyk2-run1"
     assert alice.get(f"/networks/{network}/strategy").json() == CHAIN
     assert alice.get(f"/exists/{sk}").json() is True
     assert alice.get(f"/networks/{network}/strategy/state").json() == {
-        "mode": "full", "status": "awake", "iterations": 0, "sleep_interval": 600, "last_iteration": None,
-        "last_iteration_result_count": 0, "max_tasks_per_transformation": 3, "task_scaling": "exponential",
-        "exception": None, "traceback": None,
+        "mode": "full",
+        "status": "awake",
+        "iterations": 0,
+        "sleep_interval": 600,
+        "last_iteration": None,
+        "last_iteration_result_count": 0,
+        "max_tasks_per_transformation": 3,
+        "task_scaling": "exponential",
+        "exception": None,
+        "traceback": None,
     }
 
 
 def test_strategy_post_replaces_state_and_accepts_all_fields(sb, alice, network):
     alice.post(f"/networks/{network}/strategy", json={"strategy": CHAIN, "iterations": 5, "mode": "full"})
-    alice.post(f"/networks/{network}/strategy", json={
-        "strategy": CHAIN, "status": "error", "iterations": 7, "last_iteration": "2026-11-25T12:00:00Z",
-        "last_iteration_result_count": 4, "exception": ["ValueError", "boom"], "traceback": "tb",
-    })
+    alice.post(
+        f"/networks/{network}/strategy",
+        json={
+            "strategy": CHAIN,
+            "status": "error",
+            "iterations": 7,
+            "last_iteration": "2026-11-25T12:00:00Z",
+            "last_iteration_result_count": 4,
+            "exception": ["ValueError", "boom"],
+            "traceback": "tb",
+        },
+    )
     state = alice.get(f"/networks/{network}/strategy/state").json()
     assert state["mode"] == "partial"  # replaced, not merged
     assert state["iterations"] == 7 and state["status"] == "error"
@@ -87,7 +120,9 @@ def test_strategy_errors(sb, alice, network):
     assert "sleep_interval" in bad_state.json()["detail"]
     bad_chain = alice.post(f"/networks/{network}/strategy", json={"strategy": {"not": "a chain"}})
     assert bad_chain.status_code == 422 and isinstance(bad_chain.json()["detail"], str)
-    not_json = alice.post(f"/networks/{network}/strategy", content=b"{nope", headers={"content-type": "application/json"})
+    not_json = alice.post(
+        f"/networks/{network}/strategy", content=b"{nope", headers={"content-type": "application/json"}
+    )
     assert not_json.status_code == 500
     unknown = network.replace(network.split("-")[1], "4" * 32)
     assert alice.post(f"/networks/{unknown}/strategy", json={"strategy": CHAIN}).status_code == 500
@@ -113,7 +148,9 @@ def test_unordered_lists_are_shuffled_but_bulk_results_aligned(sb, alice):
     created = alice.post("/bulk/transformations/tasks/create", json={"transformations": tfs}).json()
     assert [sb.state.tasks[t].transformation for t in created] == tfs
     reversed_keys = objs(list(reversed(created)))
-    assert alice.post(f"/networks/{network}/tasks/action", json={"tasks": reversed_keys}).json() == list(reversed(created))
+    assert alice.post(f"/networks/{network}/tasks/action", json={"tasks": reversed_keys}).json() == list(
+        reversed(created)
+    )
 
 
 def test_strategy_state_is_validated_before_the_network_is_looked_up(sb, alice, network):

@@ -24,9 +24,30 @@ def test_network_has_one_taskhub_and_mark_and_is_immutable(sb, alice, network):
 
 
 def test_transformations_are_shared_between_networks_of_a_scope(sb, alice):
-    star = sb.state.load_network({"name": "s", "scope": "acme-tyk2-run1", "systems": ["x1", "x2", "x3"], "transformations": [{"stateA": "x1", "stateB": "x2"}, {"stateA": "x1", "stateB": "x3"}]})
-    path = sb.state.load_network({"name": "p", "scope": "acme-tyk2-run1", "systems": ["x1", "x2"], "transformations": [{"stateA": "x1", "stateB": "x2"}]})
-    other_scope = sb.state.load_network({"name": "p", "scope": "acme-tyk2-run2", "systems": ["x1", "x2"], "transformations": [{"stateA": "x1", "stateB": "x2"}]})
+    star = sb.state.load_network(
+        {
+            "name": "s",
+            "scope": "acme-tyk2-run1",
+            "systems": ["x1", "x2", "x3"],
+            "transformations": [{"stateA": "x1", "stateB": "x2"}, {"stateA": "x1", "stateB": "x3"}],
+        }
+    )
+    path = sb.state.load_network(
+        {
+            "name": "p",
+            "scope": "acme-tyk2-run1",
+            "systems": ["x1", "x2"],
+            "transformations": [{"stateA": "x1", "stateB": "x2"}],
+        }
+    )
+    other_scope = sb.state.load_network(
+        {
+            "name": "p",
+            "scope": "acme-tyk2-run2",
+            "systems": ["x1", "x2"],
+            "transformations": [{"stateA": "x1", "stateB": "x2"}],
+        }
+    )
     (shared,) = alice.get(f"/networks/{path}/transformations").json()
     assert shared in alice.get(f"/networks/{star}/transformations").json()
     assert alice.get(f"/networks/{other_scope}/transformations").json() != [shared]
@@ -38,7 +59,14 @@ def test_transformations_are_shared_between_networks_of_a_scope(sb, alice):
 
 
 def test_transformation_chemicalsystems_are_ordered_stateA_stateB_or_system(sb, alice):
-    network = sb.state.load_network({"name": "o", "scope": "acme-tyk2-run1", "systems": ["zz", "aa"], "transformations": [{"stateA": "zz", "stateB": "aa"}, {"system": "aa"}]})
+    network = sb.state.load_network(
+        {
+            "name": "o",
+            "scope": "acme-tyk2-run1",
+            "systems": ["zz", "aa"],
+            "transformations": [{"stateA": "zz", "stateB": "aa"}, {"system": "aa"}],
+        }
+    )
     record = {r.qualname: r for r in (sb.state.transformation_records[t] for t in sb.state.transformations(network))}
     tf, non = record["Transformation"], record["NonTransformation"]
     systems = {sb.state.chemical_systems[s].name: s for s in sb.state.network_chemical_systems(network)}
@@ -95,13 +123,22 @@ def test_bulk_create_is_all_or_nothing_and_checks_extends_length(sb, alice, netw
     assert bad.status_code == 400
     assert alice.get(f"/transformations/{tf}/tasks").json() == []
     (parent,) = alice.post("/bulk/transformations/tasks/create", json={"transformations": [tf]}).json()
-    created = alice.post("/bulk/transformations/tasks/create", json={"transformations": [tf, tf], "extends": [parent, ""]}).json()
+    created = alice.post(
+        "/bulk/transformations/tasks/create", json={"transformations": [tf, tf], "extends": [parent, ""]}
+    ).json()
     graph = alice.get(f"/transformations/{tf}/tasks", params={"return_as": "graph"}).json()
     assert graph == {parent: None, created[0]: parent, created[1]: None}
 
 
 def test_bulk_create_groups_transformations_before_nontransformations(sb, alice):
-    network = sb.state.load_network({"name": "mixed", "scope": "acme-tyk2-run1", "systems": ["m1", "m2"], "transformations": [{"stateA": "m1", "stateB": "m2"}, {"system": "m1"}]})
+    network = sb.state.load_network(
+        {
+            "name": "mixed",
+            "scope": "acme-tyk2-run1",
+            "systems": ["m1", "m2"],
+            "transformations": [{"stateA": "m1", "stateB": "m2"}, {"system": "m1"}],
+        }
+    )
     by_type = {sb.state.transformation_records[t].qualname: t for t in sb.state.transformations(network)}
     non, tf = by_type["NonTransformation"], by_type["Transformation"]
     created = alice.post("/bulk/transformations/tasks/create", json={"transformations": [non, tf, non, tf]}).json()
@@ -129,8 +166,10 @@ def test_task_listings_filters_and_bad_filters(sb, alice, network):
     assert sorted(alice.get(f"/transformations/{tf}/tasks").json()) == sorted([a, b, c, d])
     assert alice.get(f"/transformations/{tf}/tasks", params={"status": "running"}).json() == [b]
     assert sorted(alice.get(f"/transformations/{tf}/tasks", params={"extends": a}).json()) == sorted([c, d])
-    assert alice.get(f"/transformations/{tf}/tasks", params={"extends": a, "return_as": "graph"}).json() == {c: a, d: c} or \
-        alice.get(f"/transformations/{tf}/tasks", params={"extends": a, "return_as": "graph"}).json() == {d: c, c: a}
+    assert alice.get(f"/transformations/{tf}/tasks", params={"extends": a, "return_as": "graph"}).json() == {
+        c: a,
+        d: c,
+    } or alice.get(f"/transformations/{tf}/tasks", params={"extends": a, "return_as": "graph"}).json() == {d: c, c: a}
     assert sorted(alice.get(f"/networks/{network}/tasks").json()) == sorted([a, b, c, d])
     assert alice.get(f"/networks/{network}/tasks", params={"status": "running"}).json() == [b]
     bad = alice.get(f"/networks/{network}/tasks", params={"status": "sleeping"})
@@ -164,13 +203,22 @@ def test_status_set_rules(sb, alice, network):
     alice.post(f"/tasks/{i}/status", json="invalid")
     alice.post(f"/tasks/{d}/status", json="deleted")
     everything = objs([w, r, e, c, i, d])
-    assert alice.post("/bulk/tasks/status/set", json={"tasks": everything, "status": "waiting"}).json() == [w, r, e, None, None, None]
+    assert alice.post("/bulk/tasks/status/set", json={"tasks": everything, "status": "waiting"}).json() == [
+        w,
+        r,
+        e,
+        None,
+        None,
+        None,
+    ]
     assert alice.post(f"/tasks/{i}/status", json="invalid").json() == i
     assert alice.post(f"/tasks/{i}/status", json="deleted").json() is None
     assert alice.post(f"/tasks/{d}/status", json="invalid").json() is None
     running = alice.post(f"/tasks/{w}/status", json="running")
     assert running.status_code == 400
-    assert running.json() == {"detail": "Cannot set status to 'TaskStatusEnum.running', must be one of 'waiting', 'invalid', 'deleted'"}
+    assert running.json() == {
+        "detail": "Cannot set status to 'TaskStatusEnum.running', must be one of 'waiting', 'invalid', 'deleted'"
+    }
     assert alice.post(f"/tasks/{w}/status", json="sleeping").status_code == 500
     assert alice.post("/bulk/tasks/status/set", json={"tasks": everything, "status": "sleeping"}).status_code == 500
 
@@ -182,7 +230,10 @@ def test_invalid_cascades_through_extends_and_leaves_hubs(sb, alice, network):
     (grandchild,) = alice.post(f"/transformations/{tf}/tasks", json={"count": 1, "extends": objs([child])[0]}).json()
     alice.post(f"/networks/{network}/tasks/action", json={"tasks": objs([parent, child, grandchild])})
     assert alice.post(f"/tasks/{parent}/status", json="invalid").json() == parent
-    assert alice.post("/bulk/tasks/status/get", json={"tasks": objs([parent, child, grandchild])}).json() == ["invalid"] * 3
+    assert (
+        alice.post("/bulk/tasks/status/get", json={"tasks": objs([parent, child, grandchild])}).json()
+        == ["invalid"] * 3
+    )
     assert alice.post(f"/networks/{network}/tasks/actioned", json={"task_weights": False}).json() == []
 
 
@@ -198,7 +249,14 @@ def test_priority_set_range(sb, alice, network):
 
 @pytest.mark.parametrize("qualname", ["Transformation", "NonTransformation"])
 def test_exists_for_transformation_kinds(sb, alice, qualname):
-    network = sb.state.load_network({"name": "k", "scope": "acme-tyk2-run1", "systems": ["k1", "k2"], "transformations": [{"stateA": "k1", "stateB": "k2"}, {"system": "k2"}]})
+    network = sb.state.load_network(
+        {
+            "name": "k",
+            "scope": "acme-tyk2-run1",
+            "systems": ["k1", "k2"],
+            "transformations": [{"stateA": "k1", "stateB": "k2"}, {"system": "k2"}],
+        }
+    )
     (sk,) = [t for t in sb.state.transformations(network) if t.startswith(qualname + "-")]
     assert alice.get(f"/exists/{sk}").json() is True
     other = "NonTransformation" if qualname == "Transformation" else "Transformation"

@@ -45,7 +45,10 @@ def test_json_files_work_and_scope_can_be_overridden(tmp_path):
         ({"scope": "a-b-c", "systems": []}, "systems: expected a non-empty list"),
         ({"scope": "a-b-*", "systems": ["x"]}, "scope: objects live in a specific scope"),
         ({"scope": "a-b-c", "systems": ["x", "x"]}, r"systems\[1\]: duplicate"),
-        ({"scope": "a-b-c", "systems": ["x"], "transformations": [{"stateA": "x", "stateB": "y"}]}, r"transformations\[0\].stateB: 'y'"),
+        (
+            {"scope": "a-b-c", "systems": ["x"], "transformations": [{"stateA": "x", "stateB": "y"}]},
+            r"transformations\[0\].stateB: 'y'",
+        ),
         ({"scope": "a-b-c", "systems": ["x"], "transformations": [{"stateA": "x"}]}, r"transformations\[0\]: needs"),
         ({"scope": "a-b-c", "systems": ["x"], "edges": []}, "unknown field"),
         ({"scope": "a-b-c", "systems": ["x"], "state": "gone"}, "state: 'gone'"),

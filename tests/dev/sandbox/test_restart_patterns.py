@@ -18,7 +18,12 @@ def _fail(sb, task, tracebacks):
 
 
 def test_matching_pattern_restarts_until_the_limit_then_cancels(sb, alice, network):
-    assert alice.post(f"/networks/{network}/restartpatterns/add", json={"patterns": ["Timeout"], "num_allowed_restarts": 2}).json() is None
+    assert (
+        alice.post(
+            f"/networks/{network}/restartpatterns/add", json={"patterns": ["Timeout"], "num_allowed_restarts": 2}
+        ).json()
+        is None
+    )
     task = _actioned_task(sb, alice, network)
     for _ in range(2):
         _fail(sb, task, ["GPU Timeout after 3600 s"])
@@ -57,8 +62,15 @@ def test_pattern_listing_max_retries_remove_and_clear(sb, alice, network):
     listed = alice.post("/bulk/networks/restartpatterns/get", json={"networks": [network]}).json()
     assert sorted(map(tuple, listed[network])) == [("A", 1), ("B", 4)]
     alice.post(f"/networks/{network}/restartpatterns/remove", json={"patterns": ["A"]})
-    assert alice.post("/bulk/networks/restartpatterns/get", json={"networks": [network]}).json() == {network: [["B", 4]]}
+    assert alice.post("/bulk/networks/restartpatterns/get", json={"networks": [network]}).json() == {
+        network: [["B", 4]]
+    }
     assert alice.get(f"/networks/{network}/restartpatterns/clear").json() == [network]
     assert alice.post("/bulk/networks/restartpatterns/get", json={"networks": [network]}).json() == {network: []}
     unknown = network.replace(network.split("-")[1], "5" * 32)
-    assert alice.post(f"/networks/{unknown}/restartpatterns/add", json={"patterns": ["A"], "num_allowed_restarts": 1}).status_code == 500
+    assert (
+        alice.post(
+            f"/networks/{unknown}/restartpatterns/add", json={"patterns": ["A"], "num_allowed_restarts": 1}
+        ).status_code
+        == 500
+    )

@@ -15,7 +15,9 @@ from strategy_operator_dev.sandbox.testing import running_sandbox
 from .sandbox_helpers import login, objs
 
 
-def _network_with_actioned_tasks(state: SandboxState, per_transformation: int = 2, seed: int = 0) -> tuple[str, list[str]]:
+def _network_with_actioned_tasks(
+    state: SandboxState, per_transformation: int = 2, seed: int = 0
+) -> tuple[str, list[str]]:
     network = state.generate_network("star", systems=4, scope="acme-tyk2-run1", seed=seed)
     tasks = state.create_tasks([tf for tf in sorted(state.transformations(network)) for _ in range(per_transformation)])
     assert state.action_tasks(_sk(network), tasks) == tasks

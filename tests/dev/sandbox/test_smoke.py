@@ -14,6 +14,8 @@ def test_create_action_complete_cycle(sb, alice):
     sb.state.claim_task(tasks[0])
     sb.state.complete_task(tasks[0], ok=True)
     assert alice.get(f"/networks/{network}/status").json() == {"waiting": 2, "complete": 1}
-    assert sorted(alice.post(f"/networks/{network}/tasks/actioned", json={"task_weights": False}).json()) == sorted(tasks[1:])
+    assert sorted(alice.post(f"/networks/{network}/tasks/actioned", json={"task_weights": False}).json()) == sorted(
+        tasks[1:]
+    )
     transformation = alice.get(f"/tasks/{tasks[0]}/transformation").json()
     assert len(alice.get(f"/transformations/{transformation}/results").json()) == 1

@@ -45,7 +45,11 @@ class RadialGrowthStrategy(Strategy):
         np.minimum.at(level, component[open_inner], lo[open_inner])
 
         distance = (hi - level[component]).tolist()
-        repeat, spread, reach = settings.decay_repeat_rate, settings.decay_distance_rate, settings.candidacy_max_distance
+        repeat, spread, reach = (
+            settings.decay_repeat_rate,
+            settings.decay_distance_rate,
+            settings.candidacy_max_distance,
+        )
         weights: Weights = {}
         for key, count, d in zip(graph.keys, counts.tolist(), distance):
             if count >= settings.max_runs:

@@ -50,7 +50,7 @@ class StrategySettings(BaseModel):
     strategy_name: ClassVar[str]
 
     @classmethod
-    def default_settings(cls) -> "StrategySettings":
+    def default_settings(cls) -> StrategySettings:
         """The settings used when a resource or snapshot omits `settings` entirely."""
         return cls()
 
@@ -82,7 +82,7 @@ class ConnectivitySettings(StrategySettings):
     )
 
     @model_validator(mode="after")
-    def _needs_a_stop_rule(self) -> "ConnectivitySettings":
+    def _needs_a_stop_rule(self) -> ConnectivitySettings:
         if self.cutoff is None and self.max_runs is None:
             raise ValueError(
                 "ConnectivityStrategy settings need max_runs or cutoff (or both); "
@@ -91,7 +91,7 @@ class ConnectivitySettings(StrategySettings):
         return self
 
     @classmethod
-    def default_settings(cls) -> "ConnectivitySettings":
+    def default_settings(cls) -> ConnectivitySettings:
         return cls(max_runs=3, decay_rate=0.5, cutoff=None)
 
 
