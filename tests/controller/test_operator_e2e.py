@@ -530,7 +530,7 @@ spec:
 def test_a_refused_status_write_is_reported_and_the_resource_keeps_iterating(
     sandbox, cluster, start_operator, kubectl, namespace
 ):
-    # kopf-notes P1: a status patch the API server refuses must not silently end the
+    # docs/operator.md, "One pass", step 5: a status patch the API server refuses must not silently end the
     # resource's timer; the refusal is reported and the next write catches up.
     network = sandbox.state.generate_network("star", systems=3, scope=SCOPE, seed=43)
     policy = _refuse_status_writes(kubectl, namespace, "refused-status", from_iteration=2)

@@ -1,6 +1,6 @@
 """Builders for snapshot documents, and a slow, obviously-correct reference of the strategies.
 
-The reference follows strategy-semantics.md 2.4/2.5 line by line with networkx (per-component
+The reference follows docs/engine.md ("ConnectivityStrategy", "RadialGrowthStrategy") line by line with networkx (per-component
 proposal, canonical L, multigraph degrees), so the fast engine can be compared against it.
 """
 

@@ -204,7 +204,7 @@ def test_long_networks_agree_with_the_upstream_oracle(seed):
 
 
 def test_the_oracle_reproduces_the_worked_examples():
-    """The oracle itself against strategy-semantics.md section 4 (M = 6), so it is not only self-consistent."""
+    """The oracle itself against docs/engine.md's worked examples (M = 6), so it is not only self-consistent."""
     from .engine_helpers import edge, path, snapshot, task
 
     T = transformation

@@ -1,4 +1,4 @@
-"""One iteration, snapshot to plan: strategy-semantics.md section 1 and the worked examples of section 4."""
+"""One iteration, snapshot to plan: docs/engine.md's "One iteration" and its worked examples."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Property-based tests of one iteration (hypothesis): the invariants of strategy-semantics.md 1.3-1.5."""
+"""Property-based tests of one iteration (hypothesis): the invariants of docs/engine.md ("Weights to target counts" to "Going dormant")."""
 
 from __future__ import annotations
 

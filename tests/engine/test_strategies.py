@@ -1,4 +1,4 @@
-"""ConnectivityStrategy and RadialGrowthStrategy: strategy-semantics.md section 2."""
+"""ConnectivityStrategy and RadialGrowthStrategy: docs/engine.md, "ConnectivityStrategy" and "RadialGrowthStrategy"."""
 
 from __future__ import annotations
 

@@ -2,13 +2,13 @@
 
 Transcribed as literally as practical from alchemiscale 0.8.0's
 `strategist/service.py::_execute_strategy` (and the helpers it calls), operating on a raw
-plan-format snapshot document (a dict, defaults applied here, not by the engine's models).
-The strategies' weights are transcribed from strategy-semantics.md 2.4/2.5 with plain BFS,
+snapshot document (docs/engine.md, "Formats"; a dict, defaults applied here, not by the engine's models).
+The strategies' weights are transcribed from docs/engine.md ("ConnectivityStrategy", "RadialGrowthStrategy") with plain BFS,
 independently of the engine (no numpy, no scipy, no networkx).
 
 Only these deviations from upstream, each one documented:
-- strategy-semantics.md 2.6(a): every transformation is weighted on its own (parallel ones too);
-- strategy-semantics.md 2.6(b): RadialGrowth's canonical L;
+- docs/engine.md, "Differences from upstream": every transformation is weighted on its own (parallel ones too);
+- docs/engine.md, "Differences from upstream": RadialGrowth's canonical L;
 - docs/engine.md: `resolve` sums with `math.fsum`; among equal tasks, actioning takes them in
   listing order and trimming takes actioned tasks from the end of the listing;
 - docs/engine.md: `mode: disabled` gives `ran: false` (upstream's scheduler never selects it);
@@ -219,7 +219,7 @@ def _not_run(status: str, result_count: int) -> dict[str, Any]:
 
 
 def oracle_plan(doc: dict[str, Any]) -> dict[str, Any]:
-    """The plan JSON (plan-format.md) upstream's iteration would produce for snapshot `doc`."""
+    """The plan JSON (docs/engine.md, "Plan (output)") upstream's iteration would produce for snapshot `doc`."""
     mode = doc.get("mode", "partial")
     task_scaling = doc.get("taskScaling", "exponential")
     max_tasks = doc.get("maxTasksPerTransformation", 3)

@@ -1,6 +1,6 @@
 """`strategy-operator snapshot`: write a live snapshot of a network to stdout.
 
-The output is the plan-format snapshot document, so `strategy-operator plan` can show
+The output is the engine's snapshot document (docs/engine.md, "Formats"), so `strategy-operator plan` can show
 what an iteration would do on real data:
 
     strategy-operator snapshot --server URL --network SK > snap.json

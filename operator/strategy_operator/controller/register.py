@@ -214,7 +214,7 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
         )
         # Deletion waits for the running tick; poll often so deletes are prompt.
         settings.background.cancellation_polling = max(0.5, min(5.0, tick))
-        # A status patch that fails past these backoffs ends the timer (kopf-notes P1): be patient.
+        # A status patch that fails past these backoffs ends Kopf's timer for good (see status.py): be patient.
         settings.networking.error_backoffs = [1, 2, 4, 8, 15, 30] + [60] * 60
         settings.posting.level = logging.INFO
         # No CRD or namespace scanning: the chart's least-privilege RBAC grants neither, and with

@@ -2,7 +2,7 @@
 
 Kopf applies a timer's `patch` after the handler returns, and when the API server refuses
 it (an admission policy or webhook, a schema mismatch: a 422; a 403) the resource's timer
-ends for good, silently (kopf-notes P1). Written here, a refusal can be logged, reported
+ends for good, silently (docs/operator.md, "One pass", step 5). Written here, a refusal can be logged, reported
 and survived. The synchronous `kubernetes` client runs in a thread, as for Secrets.
 """
 

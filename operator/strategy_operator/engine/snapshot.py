@@ -1,4 +1,4 @@
-"""The iteration snapshot (plan-format.md's input): everything one iteration looks at.
+"""The iteration snapshot (docs/engine.md, "Snapshot (input)"): everything one iteration looks at.
 
 camelCase JSON, like the CRD. Validation is strict and every message names its field:
 unknown fields, wrong types, booleans for numbers, malformed scoped keys, duplicate keys,

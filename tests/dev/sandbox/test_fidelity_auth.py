@@ -1,4 +1,4 @@
-"""§10 checklist, auth: token issue, token validation and scope coverage, over HTTP."""
+"""Fidelity to upstream 0.8.0 (docs/sandbox.md, "What is emulated"): auth: token issue, token validation and scope coverage, over HTTP."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""§10 checklist, parsing and error shapes, over HTTP."""
+"""Fidelity to upstream 0.8.0 (docs/sandbox.md, "What is emulated"): parsing and error shapes, over HTTP."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""§10 checklist, TaskHub and status counts."""
+"""Fidelity to upstream 0.8.0 (docs/sandbox.md, "What is emulated"): TaskHub and status counts."""
 
 from __future__ import annotations
 

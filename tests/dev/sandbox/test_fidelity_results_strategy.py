@@ -1,4 +1,4 @@
-"""§10 checklist, results and strategy endpoints."""
+"""Fidelity to upstream 0.8.0 (docs/sandbox.md, "What is emulated"): results and strategy endpoints."""
 
 from __future__ import annotations
 

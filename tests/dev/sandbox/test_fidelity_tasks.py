@@ -1,4 +1,4 @@
-"""§10 checklist, structure and tasks: creation, listings, status and its transitions."""
+"""Fidelity to upstream 0.8.0 (docs/sandbox.md, "What is emulated"): structure and tasks: creation, listings, status and its transitions."""
 
 from __future__ import annotations
 
