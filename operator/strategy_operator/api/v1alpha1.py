@@ -7,7 +7,7 @@ patches with them, so the API server and the operator agree on every field.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Any, Literal
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 CREDENTIAL_KEYS = ("identifier", "key")
 
@@ -51,7 +52,7 @@ class SecretSource(Protocol):
     async def read(self, namespace: str, name: str) -> SecretCredentials: ...
 
 
-def parse_secret_data(data: dict[str, str], where: str) -> SecretCredentials:
+def parse_secret_data(data: Mapping[str, Any], where: str) -> SecretCredentials:
     """Decode the base64 `data` of a Secret into credentials, naming any missing key."""
     values = {}
     for key in CREDENTIAL_KEYS:

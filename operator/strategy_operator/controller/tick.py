@@ -73,7 +73,8 @@ async def _first_of(work: asyncio.Future[PassOutcome], stopped: Any) -> PassOutc
 
     stopper = asyncio.ensure_future(wait_stopped())
     try:
-        done, _ = await asyncio.wait({work, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        waiting: set[asyncio.Future[Any]] = {work, stopper}
+        done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
     finally:
         stopper.cancel()
     if work in done:
