@@ -7,6 +7,7 @@ patches with them, so the API server and the operator agree on every field.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Any, Literal
@@ -26,11 +27,9 @@ from pydantic.alias_generators import to_camel
 from strategy_operator.engine.strategies.settings import BUILTIN_SETTINGS, Integer, StrategySettings, settings_for
 from strategy_operator.engine.vocabulary import Mode, TaskScaling
 from strategy_operator.scopedkey import NETWORK_KEY_PATTERN, InvalidScopedKey, parse_network_key
+from strategy_operator.text import EXCEPTION_MESSAGE_MAX_LENGTH, TRACEBACK_MAX_LENGTH, bound_head, bound_tail
 
 NETWORK_KEY_MAX_LENGTH = 512
-TRACEBACK_MAX_LENGTH = 8192
-EXCEPTION_MESSAGE_MAX_LENGTH = 2048
-TRUNCATION_MARKER = "...(truncated)\n"
 DNS_SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 URL_PATTERN = r"^https?://[^\s/?#]+[^\s]*$"
 CONDITION_TYPE_PATTERN = (
@@ -62,20 +61,16 @@ Timestamp = Annotated[
 ]
 
 
-def _keep_tail(limit: int):
+def _keep_tail(limit: int) -> Callable[[str | None], str | None]:
     def bound(value: str | None) -> str | None:
-        if value is None or len(value) <= limit:
-            return value
-        return TRUNCATION_MARKER + value[-(limit - len(TRUNCATION_MARKER)) :]
+        return None if value is None else bound_tail(value, limit)
 
     return bound
 
 
-def _keep_head(limit: int):
+def _keep_head(limit: int) -> Callable[[str | None], str | None]:
     def bound(value: str | None) -> str | None:
-        if value is None or len(value) <= limit:
-            return value
-        return value[: limit - 3] + "..."
+        return None if value is None else bound_head(value, limit)
 
     return bound
 

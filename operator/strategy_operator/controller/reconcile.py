@@ -41,10 +41,8 @@ from strategy_operator.controller.secrets import (
     SecretSource,
 )
 from strategy_operator.engine import Plan, Snapshot, plan_iteration
-from strategy_operator.text import bound_head, bound_tail, scrub
+from strategy_operator.text import EXCEPTION_MESSAGE_MAX_LENGTH, TRACEBACK_MAX_LENGTH, bound_head, bound_tail, scrub
 from strategy_operator.validation import describe
-
-TRACEBACK_LIMIT = 8000
 
 
 @dataclass(frozen=True)
@@ -341,9 +339,9 @@ class IterationRunner:
         secrets_seen: list[str],
     ) -> PassOutcome:
         kind = type(exc).__name__
-        message = bound_head(scrub(str(exc) or kind, secrets_seen), 2000)
+        message = bound_head(scrub(str(exc) or kind, secrets_seen), EXCEPTION_MESSAGE_MAX_LENGTH)
         formatted = "".join(tracebacks.format_exception(exc))
-        trace = bound_tail(scrub(formatted, secrets_seen), TRACEBACK_LIMIT)
+        trace = bound_tail(scrub(formatted, secrets_seen), TRACEBACK_MAX_LENGTH)
         fields = {
             **base,
             "status": "error",
