@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from strategy_operator.api import GROUP, KIND, PLURAL, SHORT_NAMES, SINGULAR, VERSION
 from strategy_operator.api.v1alpha1 import NetworkStrategySpec, NetworkStrategyStatus
-from strategy_operator.engine.strategies.settings import BUILTIN_SETTINGS
+from strategy_operator.engine.strategies.registry import BUILTIN_SETTINGS
 
 CRD_PATHS = (
     pathlib.Path("crds/networkstrategies.yaml"),

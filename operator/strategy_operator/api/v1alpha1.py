@@ -24,7 +24,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from strategy_operator.engine.strategies.settings import BUILTIN_SETTINGS, Integer, StrategySettings, settings_for
+from strategy_operator.engine.strategies.registry import BUILTIN_SETTINGS
+from strategy_operator.engine.strategies.settings import Integer, StrategySettings, settings_for
 from strategy_operator.engine.vocabulary import Mode, TaskScaling
 from strategy_operator.scopedkey import NETWORK_KEY_PATTERN, InvalidScopedKey, parse_network_key
 from strategy_operator.text import EXCEPTION_MESSAGE_MAX_LENGTH, TRACEBACK_MAX_LENGTH, bound_head, bound_tail
@@ -85,16 +86,7 @@ class CamelModel(BaseModel):
 def _settings_rules() -> list[JsonValue]:
     """CEL rules: each settings key only for the strategies that have it."""
     all_keys = sorted({key for cls in BUILTIN_SETTINGS.values() for key in cls.model_fields})
-    rules: list[JsonValue] = [
-        {
-            "rule": "self.name != 'ConnectivityStrategy' || !has(self.settings) "
-            "|| has(self.settings.max_runs) || has(self.settings.cutoff)",
-            "message": "ConnectivityStrategy settings need max_runs or cutoff (or both); "
-            "omit settings entirely to use the defaults (max_runs 3, decay_rate 0.5)",
-            "fieldPath": ".settings",
-            "reason": "FieldValueInvalid",
-        }
-    ]
+    rules: list[JsonValue] = [dict(rule) for cls in BUILTIN_SETTINGS.values() for rule in cls.cel_rules]
     for name, cls in BUILTIN_SETTINGS.items():
         accepted = ", ".join(cls.model_fields)
         for key in all_keys:
@@ -116,7 +108,8 @@ class StrategySpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"x-kubernetes-validations": _settings_rules()})
 
-    name: Literal["ConnectivityStrategy", "RadialGrowthStrategy"] = Field(
+    # The registry's built-in names (a Literal built at import time, so the CRD's enum follows BUILTINS).
+    name: Literal[*BUILTIN_SETTINGS] = Field(  # type: ignore[valid-type]
         description="The strategy: ConnectivityStrategy or RadialGrowthStrategy (stratocaster's names)."
     )
     settings: dict[str, Any] | None = Field(
