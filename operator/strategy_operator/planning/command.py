@@ -63,7 +63,7 @@ def _json_object(text: str) -> dict:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = __doc__.split("\n\n")[0]
+    parser.epilog = "docs/planning.md explains every figure, and how to choose."
     source = parser.add_argument_group("the network (a file, or --server and --network)")
     source.add_argument("file", nargs="?", help="snapshot JSON (plan format) or network document (YAML/JSON)")
     source.add_argument("--scope", help="scope of a network document that names none, e.g. acme-tyk2-run1")

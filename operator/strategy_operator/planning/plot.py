@@ -13,6 +13,7 @@ from pathlib import Path
 from strategy_operator.planning.simulation import SimulationResult
 
 FORMATS = (".png", ".svg")
+LINESTYLES = {"partial": "-", "full": "--"}
 
 
 class PlotUnavailable(RuntimeError):
@@ -36,11 +37,15 @@ def write_plot(results: Sequence[SimulationResult], path: str | Path) -> Path:
     for n, result in enumerate(results):
         iterations = [record.index for record in result.history]
         total = max(1, result.transformations)
-        (line,) = spent.plot(iterations, [r.tasks_created_so_far for r in result.history], label=result.choice.label)
+        # Choices often coincide; full mode dashed so a partial line under it stays visible.
+        style = {"label": result.choice.label, "linestyle": LINESTYLES.get(result.choice.mode.value, "-"),
+                 "color": f"C{n % 10}", "linewidth": 1.5}
+        (line,) = spent.plot(iterations, [r.tasks_created_so_far for r in result.history], **style)
         line.set_gid(f"tasks-{n}")
-        (line,) = converged.plot(iterations, [r.finished / total for r in result.history], label=result.choice.label)
+        (line,) = converged.plot(iterations, [r.finished / total for r in result.history], **style)
         line.set_gid(f"finished-{n}")
     spent.set(title="Tasks created so far", xlabel="iteration", ylabel="tasks")
+    spent.set_ylim(bottom=0)
     converged.set(title="Transformations finished", xlabel="iteration", ylabel="fraction of the network",
                   ylim=(0, 1.05))
     spent.legend(fontsize="small")

@@ -14,7 +14,7 @@ def _row(result: SimulationResult) -> tuple[str, ...]:
     counts = sorted(result.results.values()) or [0]
     return (
         result.choice.label,
-        result.outcome,
+        f"stalled ({result.blocked} blocked)" if result.outcome == "stalled" else result.outcome,
         str(result.iterations),
         f"{result.time / 3600:.1f}",
         str(result.tasks_created),

@@ -106,6 +106,11 @@ class SimulationResult:
     history: list[IterationRecord] = field(default_factory=list)
     plans: list[Plan] = field(default_factory=list)
 
+    @property
+    def blocked(self) -> int:
+        """Transformations held back by errored tasks at the last iteration."""
+        return self.history[-1].blocked if self.history else 0
+
     def to_json(self) -> dict[str, Any]:
         counts = sorted(self.results.values())
         return {
@@ -113,6 +118,7 @@ class SimulationResult:
             "taskScaling": self.choice.task_scaling.value,
             "maxTasksPerTransformation": self.choice.max_tasks_per_transformation,
             "outcome": self.outcome,
+            "blockedTransformations": self.blocked,
             "iterations": self.iterations,
             "simulatedSeconds": self.time,
             "tasksCreated": self.tasks_created,
