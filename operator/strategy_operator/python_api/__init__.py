@@ -4,7 +4,7 @@
     asc = NetworkStrategyClient(namespace="tyk2")
     asc.set_network_strategy(network_sk, strategy="ConnectivityStrategy", mode="partial")
 
-See docs/python-api.md.
+See docs/upstream-mapping.md ("The same calls from Python").
 """
 
 from strategy_operator.python_api.client import (
