@@ -12,10 +12,10 @@ from __future__ import annotations
 import time
 
 from strategy_operator.engine import Snapshot
-from strategy_operator.models.resource import Mode, TaskScaling
+from strategy_operator.engine.vocabulary import Mode, TaskScaling
 from strategy_operator.planning import Choice, ComputeModel, Schedule, simulate
 from strategy_operator.planning.command import network_document_snapshot
-from strategy_operator.sandbox.networks import generate_network
+from strategy_operator.planning.networks import generate_network
 
 TARGET_SECONDS = 60.0
 
@@ -45,8 +45,11 @@ def main() -> None:
             result = simulate(base, Choice(mode, TaskScaling.exponential, 3), compute, schedule)
             wall = time.perf_counter() - started
             verdict = "ok" if wall < TARGET_SECONDS else "SLOW"
-            print(f"{strategy:22} {mode.value:8} {result.outcome:8} {len(result.history):5} "
-                  f"{result.tasks_created:8} {wall:8.2f}  < {TARGET_SECONDS:.0f} s {verdict}", flush=True)
+            print(
+                f"{strategy:22} {mode.value:8} {result.outcome:8} {len(result.history):5} "
+                f"{result.tasks_created:8} {wall:8.2f}  < {TARGET_SECONDS:.0f} s {verdict}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from chart_helpers import CHART, Render, one
+from .chart_helpers import CHART, Render, one
 
 pytestmark = pytest.mark.usefixtures("helm")
 
@@ -33,8 +33,12 @@ def test_the_dashboard_configmap_carries_the_sidecar_label_and_the_json(render: 
 
 
 def test_namespace_labels_and_annotations_pass_through(render: Render) -> None:
-    values = {"enabled": True, "namespace": "monitoring", "labels": {"team": "fe"},
-              "annotations": {"grafana_folder": "alchemiscale"}}
+    values = {
+        "enabled": True,
+        "namespace": "monitoring",
+        "labels": {"team": "fe"},
+        "annotations": {"grafana_folder": "alchemiscale"},
+    }
     config_map = one(dashboard_maps(render({"metrics": {"grafanaDashboard": values}})), "ConfigMap")
     assert config_map["metadata"]["namespace"] == "monitoring"
     assert config_map["metadata"]["labels"]["team"] == "fe"
@@ -42,17 +46,32 @@ def test_namespace_labels_and_annotations_pass_through(render: Render) -> None:
 
 
 def test_helm_lint_strict_with_the_dashboard(helm: str, helm_env: dict[str, str]) -> None:
-    result = subprocess.run([helm, "lint", "--strict", str(CHART), "--set-json",
-                             'metrics={"grafanaDashboard": {"enabled": true, "namespace": "monitoring"}}'],
-                            capture_output=True, text=True, timeout=60, env=helm_env)
+    result = subprocess.run(
+        [
+            helm,
+            "lint",
+            "--strict",
+            str(CHART),
+            "--set-json",
+            'metrics={"grafanaDashboard": {"enabled": true, "namespace": "monitoring"}}',
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=helm_env,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("bad", [{"enabled": "yes"}, {"namespace": "Not_A_Namespace"}, {"colour": "blue"}])
 def test_bad_dashboard_values_are_refused_by_the_schema(helm: str, helm_env: dict[str, str], bad: dict) -> None:
-    result = subprocess.run([helm, "template", "aso", str(CHART), "--set-json",
-                             f"metrics={json.dumps({'grafanaDashboard': bad})}"],
-                            capture_output=True, text=True, timeout=60, env=helm_env)
+    result = subprocess.run(
+        [helm, "template", "aso", str(CHART), "--set-json", f"metrics={json.dumps({'grafanaDashboard': bad})}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=helm_env,
+    )
     assert result.returncode != 0 and "grafanaDashboard" in result.stderr
 
 
@@ -61,8 +80,14 @@ def test_the_dashboard_is_well_formed() -> None:
     ids = [panel["id"] for panel in dashboard["panels"]]
     assert len(ids) == len(set(ids))
     titles = {panel["title"] for panel in dashboard["panels"]}
-    assert {"Strategies by status", "Iterations by result", "Iteration duration", "Tasks changed",
-            "alchemiscale requests", "alchemiscale errors by type"} <= titles
+    assert {
+        "Strategies by status",
+        "Iterations by result",
+        "Iteration duration",
+        "Tasks changed",
+        "alchemiscale requests",
+        "alchemiscale errors by type",
+    } <= titles
     for panel in dashboard["panels"]:
         assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
         assert panel["targets"] and all(target["expr"] for target in panel["targets"])

@@ -8,24 +8,24 @@ targets, which tasks are actioned or cancelled, how many are created) must be id
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-import strategy_operator.iteration as iteration_module
+import strategy_operator.controller.reconcile as iteration_module
 from strategy_operator.alchemiscale.client import AlchemiscaleClient
 from strategy_operator.alchemiscale.credentials import Credentials
 from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter, build_snapshot
+from strategy_operator.controller.config import OperatorSettings
+from strategy_operator.controller.reconcile import IterationRunner, ResourceView, SessionCache, merged_status
+from strategy_operator.controller.secrets import SecretCredentials
 from strategy_operator.engine import Snapshot
-from strategy_operator.iteration import IterationRunner, ResourceView, SessionCache, merged_status
-from strategy_operator.models.resource import Mode, TaskScaling
+from strategy_operator.engine.vocabulary import Mode, TaskScaling
 from strategy_operator.planning import Choice, ComputeModel, Schedule, simulate
-from strategy_operator.sandbox.testing import ComputeSettings, running_sandbox
-from strategy_operator.secrets import SecretCredentials
-from strategy_operator.settings import OperatorSettings
+from strategy_operator_dev.sandbox.testing import ComputeSettings, running_sandbox
 
 KEY = "alice-secret-key-0123"
-NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 INTERVAL, STEP = 10.0, 0.5
 
 
@@ -54,8 +54,12 @@ async def operator_plans(sandbox, network: str, spec: dict, iterations: int, mon
     try:
         for _ in range(iterations):
             before = len(seen)
-            outcome = await runner.run(ResourceView("ns", "x", 1, body, status, {}), sessions,
-                                       transient_failures=0, mode_now=lambda: spec["mode"])
+            outcome = await runner.run(
+                ResourceView("ns", "x", 1, body, status, {}),
+                sessions,
+                transient_failures=0,
+                mode_now=lambda: spec["mode"],
+            )
             assert outcome.result in ("iterated", "unchanged"), outcome.log
             status = merged_status(status, outcome.status)
             ran = len(seen) > before and seen[-1].ran
@@ -74,14 +78,46 @@ async def live_snapshot(sandbox, network: str, spec: dict) -> Snapshot:
 
 
 CASES = [
-    pytest.param({"strategy": {"name": "ConnectivityStrategy"}, "mode": "partial", "taskScaling": "exponential",
-                  "maxTasksPerTransformation": 3}, 0.0, id="connectivity-partial-exponential"),
-    pytest.param({"strategy": {"name": "ConnectivityStrategy", "settings": {"max_runs": 2}}, "mode": "full",
-                  "taskScaling": "linear", "maxTasksPerTransformation": 4}, 0.0, id="connectivity-full-linear"),
-    pytest.param({"strategy": {"name": "RadialGrowthStrategy"}, "mode": "full", "taskScaling": "exponential",
-                  "maxTasksPerTransformation": 5}, 0.0, id="radialgrowth-full"),
-    pytest.param({"strategy": {"name": "ConnectivityStrategy"}, "mode": "partial", "taskScaling": "linear",
-                  "maxTasksPerTransformation": 3}, 0.15, id="connectivity-partial-failures"),
+    pytest.param(
+        {
+            "strategy": {"name": "ConnectivityStrategy"},
+            "mode": "partial",
+            "taskScaling": "exponential",
+            "maxTasksPerTransformation": 3,
+        },
+        0.0,
+        id="connectivity-partial-exponential",
+    ),
+    pytest.param(
+        {
+            "strategy": {"name": "ConnectivityStrategy", "settings": {"max_runs": 2}},
+            "mode": "full",
+            "taskScaling": "linear",
+            "maxTasksPerTransformation": 4,
+        },
+        0.0,
+        id="connectivity-full-linear",
+    ),
+    pytest.param(
+        {
+            "strategy": {"name": "RadialGrowthStrategy"},
+            "mode": "full",
+            "taskScaling": "exponential",
+            "maxTasksPerTransformation": 5,
+        },
+        0.0,
+        id="radialgrowth-full",
+    ),
+    pytest.param(
+        {
+            "strategy": {"name": "ConnectivityStrategy"},
+            "mode": "partial",
+            "taskScaling": "linear",
+            "maxTasksPerTransformation": 3,
+        },
+        0.15,
+        id="connectivity-partial-failures",
+    ),
 ]
 
 
@@ -89,21 +125,24 @@ CASES = [
 async def test_simulation_plans_are_the_operators(spec, failure_probability, monkeypatch):
     seed = 11
     compute = ComputeSettings(rate=1.5, duration=2.0, failure_probability=failure_probability, seed=seed)
-    with running_sandbox(identities={"alice": (KEY, ["acme-tyk2-*"])}, compute=compute, start_compute=False,
-                         seed=seed) as sandbox:
-        network = sandbox.state.generate_network("random", systems=10, transformations=18,
-                                                 scope="acme-tyk2-run1", seed=5)
+    with running_sandbox(
+        identities={"alice": (KEY, ["acme-tyk2-*"])}, compute=compute, start_compute=False, seed=seed
+    ) as sandbox:
+        network = sandbox.state.generate_network(
+            "random", systems=10, transformations=18, scope="acme-tyk2-run1", seed=5
+        )
         base = await live_snapshot(sandbox, network, spec)
         choice = Choice(Mode(spec["mode"]), TaskScaling(spec["taskScaling"]), spec["maxTasksPerTransformation"])
         model = ComputeModel(rate=1.5, duration=2.0, failure_probability=failure_probability, seed=seed)
-        result = simulate(base, choice, model, Schedule(sleep_interval=INTERVAL, step=STEP, max_iterations=60),
-                          keep_plans=True)
+        result = simulate(
+            base, choice, model, Schedule(sleep_interval=INTERVAL, step=STEP, max_iterations=60), keep_plans=True
+        )
         simulated = [plan.to_json() if plan.ran else None for plan in result.plans]
         assert result.outcome in ("dormant", "stalled"), result.outcome
         assert sum(plan is not None for plan in simulated) >= 3
         operated = await operator_plans(sandbox, network, spec, len(simulated), monkeypatch)
 
-    for index, (mine, theirs) in enumerate(zip(simulated, operated)):
+    for index, (mine, theirs) in enumerate(zip(simulated, operated, strict=False)):
         assert mine == theirs, f"iteration {index} differs"
     assert len(simulated) == len(operated)
     if failure_probability == 0:

@@ -39,8 +39,21 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def test_a_network_document_compares_every_combination(capsys, network_file):
-    code, out, err = run(capsys, str(network_file), "--scope", SCOPE, "--mode", "partial,full",
-                         "--scaling", "linear,exponential", "--max-tasks", "3,6", "--json", "--seed", "2")
+    code, out, err = run(
+        capsys,
+        str(network_file),
+        "--scope",
+        SCOPE,
+        "--mode",
+        "partial,full",
+        "--scaling",
+        "linear,exponential",
+        "--max-tasks",
+        "3,6",
+        "--json",
+        "--seed",
+        "2",
+    )
     assert code == 0, err
     document = json.loads(out)
     assert document["transformations"] == 4
@@ -60,8 +73,9 @@ def test_a_snapshot_file_keeps_its_settings_and_the_table_shows_them(capsys, tmp
     from strategy_operator.planning.command import read_file
 
     doc = read_file(str(network_file), SCOPE)
-    doc.update(mode="full", taskScaling="linear", maxTasksPerTransformation=5,
-               strategy={"name": "RadialGrowthStrategy"})
+    doc.update(
+        mode="full", taskScaling="linear", maxTasksPerTransformation=5, strategy={"name": "RadialGrowthStrategy"}
+    )
     snap = tmp_path / "snap.json"
     snap.write_text(json.dumps(doc))
     code, out, err = run(capsys, str(snap))
@@ -72,20 +86,38 @@ def test_a_snapshot_file_keeps_its_settings_and_the_table_shows_them(capsys, tmp
 
 
 def test_the_command_is_deterministic_across_processes(network_file):
-    argv = [sys.executable, "-m", "strategy_operator", "simulate", str(network_file), "--scope", SCOPE,
-            "--failure-probability", "0.2", "--rate", "20", "--json", "--history", "--seed", "9"]
+    argv = [
+        sys.executable,
+        "-m",
+        "strategy_operator",
+        "simulate",
+        str(network_file),
+        "--scope",
+        SCOPE,
+        "--failure-probability",
+        "0.2",
+        "--rate",
+        "20",
+        "--json",
+        "--history",
+        "--seed",
+        "9",
+    ]
     first = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=120)
     second = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=120)
     assert first.stdout == second.stdout and json.loads(first.stdout)["choices"]
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["--max-tasks", "3,0"], "max_tasks_per_transformation: must be >= 1"),
-    (["--mode", "disabled"], "disabled strategy never acts"),
-    (["--rate", "0"], "--rate: must be > 0 tasks per hour"),
-    (["--settings", '{"max_runs": 0}'], "max_runs"),
-    (["--step", "7200"], "step: must be > 0 and at most the sleep interval"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--max-tasks", "3,0"], "max_tasks_per_transformation: must be >= 1"),
+        (["--mode", "disabled"], "disabled strategy never acts"),
+        (["--rate", "0"], "--rate: must be > 0 tasks per hour"),
+        (["--settings", '{"max_runs": 0}'], "max_runs"),
+        (["--step", "7200"], "step: must be > 0 and at most the sleep interval"),
+    ],
+)
 def test_bad_settings_exit_2_naming_the_option(capsys, network_file, argv, message):
     code, out, err = run(capsys, str(network_file), "--scope", SCOPE, *argv)
     assert (code, out) == (2, "")
@@ -115,7 +147,7 @@ def test_bad_inputs_exit_2_with_a_clear_message(capsys, tmp_path, network_file):
 
 
 def test_a_live_network_is_read_once_from_the_server(capsys, monkeypatch):
-    from strategy_operator.sandbox.testing import running_sandbox
+    from strategy_operator_dev.sandbox.testing import running_sandbox
 
     with running_sandbox(identities={"alice": ("alice-key-0123", ["acme-*-*"])}) as sandbox:
         network = sandbox.state.generate_network("star", systems=5, scope=SCOPE, seed=1)
@@ -136,7 +168,8 @@ def test_plot_svg_has_one_line_per_choice_in_each_panel(capsys, tmp_path, networ
     root = ElementTree.parse(path).getroot()
     ids = {element.get("id") for element in root.iter() if element.get("id")}
     assert {i for i in ids if re.fullmatch(r"(tasks|finished)-\d+", i)} == {
-        f"{panel}-{n}" for panel in ("tasks", "finished") for n in range(3)}
+        f"{panel}-{n}" for panel in ("tasks", "finished") for n in range(3)
+    }
     assert root.get("width") == "720pt" and root.get("height") == "324pt"
 
 

@@ -7,7 +7,7 @@ import shlex
 from pathlib import Path
 
 from strategy_operator.cli import main
-from strategy_operator.sandbox.networks import sample_networks
+from strategy_operator_dev.sandbox.networks import sample_networks
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "planning.md"
 

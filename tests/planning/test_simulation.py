@@ -7,7 +7,7 @@ import json
 import pytest
 
 from strategy_operator.engine import Snapshot
-from strategy_operator.models.resource import Mode, TaskScaling
+from strategy_operator.engine.vocabulary import Mode, TaskScaling
 from strategy_operator.planning import Choice, ComputeModel, Schedule, compare, needed_results, simulate
 
 SCOPE = "acme-tyk2-run1"
@@ -16,16 +16,21 @@ NETWORK = f"AlchemicalNetwork-n1-{SCOPE}"
 
 def edge_snapshot(edges: list[tuple[str, str]], strategy: dict | None = None) -> Snapshot:
     systems = sorted({s for edge in edges for s in edge})
-    return Snapshot.model_validate({
-        "network": NETWORK,
-        "strategy": strategy or {"name": "ConnectivityStrategy", "settings": {"max_runs": 3}},
-        "chemicalSystems": [f"ChemicalSystem-{s}-{SCOPE}" for s in systems],
-        "transformations": [
-            {"key": f"Transformation-{a}{b}-{SCOPE}", "stateA": f"ChemicalSystem-{a}-{SCOPE}",
-             "stateB": f"ChemicalSystem-{b}-{SCOPE}"}
-            for a, b in edges
-        ],
-    })
+    return Snapshot.model_validate(
+        {
+            "network": NETWORK,
+            "strategy": strategy or {"name": "ConnectivityStrategy", "settings": {"max_runs": 3}},
+            "chemicalSystems": [f"ChemicalSystem-{s}-{SCOPE}" for s in systems],
+            "transformations": [
+                {
+                    "key": f"Transformation-{a}{b}-{SCOPE}",
+                    "stateA": f"ChemicalSystem-{a}-{SCOPE}",
+                    "stateB": f"ChemicalSystem-{b}-{SCOPE}",
+                }
+                for a, b in edges
+            ],
+        }
+    )
 
 
 # One claim per iteration exactly: 1/1024 tasks per second for 1024 s, in one step.
@@ -36,8 +41,11 @@ SLOW = Schedule(sleep_interval=1024.0, step=1024.0, max_iterations=50)
 def test_fast_compute_one_transformation_gets_max_tasks_and_wastes_the_surplus():
     base = edge_snapshot([("a", "b")])
     fast = ComputeModel(rate=1.0, duration=0.0, seed=1)
-    few, many = compare(base, [Choice(Mode.partial, TaskScaling.exponential, 3),
-                               Choice(Mode.partial, TaskScaling.exponential, 10)], fast)
+    few, many = compare(
+        base,
+        [Choice(Mode.partial, TaskScaling.exponential, 3), Choice(Mode.partial, TaskScaling.exponential, 10)],
+        fast,
+    )
     # Iteration 0 creates M tasks (the only weight is 1); all finish; iteration 1 finds 3+ results: dormant.
     assert (few.outcome, few.iterations, few.time) == ("dormant", 2, 3600.0)
     assert (few.tasks_created, few.tasks_wasted, few.surplus_results, few.peak_actioned) == (3, 0, 0, 3)
@@ -83,7 +91,7 @@ def test_needed_results_is_the_strategy_s_own_stop_point():
 
 
 def test_the_same_seed_gives_the_same_figures_and_another_seed_other_ones():
-    edges = [(a, b) for a, b in zip("abcdefgh", "bcdefgha")] + [("a", "e"), ("c", "g")]
+    edges = [(a, b) for a, b in zip("abcdefgh", "bcdefgha", strict=True)] + [("a", "e"), ("c", "g")]
     base = edge_snapshot(edges, {"name": "RadialGrowthStrategy"})
     choices = [Choice(Mode.partial, TaskScaling.exponential, 4), Choice(Mode.full, TaskScaling.linear, 4)]
     schedule = Schedule(sleep_interval=600, step=30)
@@ -96,8 +104,10 @@ def test_the_same_seed_gives_the_same_figures_and_another_seed_other_ones():
     assert run(5) != run(6)
 
 
-@pytest.mark.parametrize(("field", "kwargs"), [
-    ("rate", {"rate": 0}), ("duration", {"duration": -1}), ("failure_probability", {"failure_probability": 1.5})])
+@pytest.mark.parametrize(
+    ("field", "kwargs"),
+    [("rate", {"rate": 0}), ("duration", {"duration": -1}), ("failure_probability", {"failure_probability": 1.5})],
+)
 def test_compute_settings_are_checked(field, kwargs):
     with pytest.raises(ValueError, match=field):
         ComputeModel(**kwargs)

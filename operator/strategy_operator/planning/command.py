@@ -24,10 +24,10 @@ import yaml
 from pydantic import ValidationError
 
 from strategy_operator.engine import Snapshot, StrategyError, strategy_names
-from strategy_operator.models.errors import describe
-from strategy_operator.models.resource import Mode, TaskScaling
+from strategy_operator.engine.vocabulary import Mode, TaskScaling
 from strategy_operator.planning.compute import ComputeModel
 from strategy_operator.planning.simulation import Choice, Schedule, compare
+from strategy_operator.validation import describe
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -49,6 +49,7 @@ def _listed(kind: type, name: str):
         if not values or len(set(values)) != len(values):
             raise argparse.ArgumentTypeError(f"{name}: give distinct comma-separated values")
         return values
+
     return parse
 
 
@@ -76,22 +77,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--timeout", type=float, default=30.0, help="per-request timeout in seconds")
 
     choices = parser.add_argument_group("the strategy and the settings to compare (cartesian product)")
-    choices.add_argument("--strategy", choices=strategy_names(),
-                         help="default: the snapshot's strategy, else ConnectivityStrategy")
+    choices.add_argument(
+        "--strategy", choices=strategy_names(), help="default: the snapshot's strategy, else ConnectivityStrategy"
+    )
     choices.add_argument("--settings", type=_json_object, help="strategy settings as a JSON object")
-    choices.add_argument("--mode", type=_listed(Mode, "--mode"), help="partial,full (default: the snapshot's, else partial)")
-    choices.add_argument("--scaling", type=_listed(TaskScaling, "--scaling"),
-                         help="linear,exponential (default: the snapshot's, else exponential)")
-    choices.add_argument("--max-tasks", type=_listed(int, "--max-tasks"),
-                         help="maxTasksPerTransformation values, e.g. 3,6,10 (default: the snapshot's, else 3)")
+    choices.add_argument(
+        "--mode", type=_listed(Mode, "--mode"), help="partial,full (default: the snapshot's, else partial)"
+    )
+    choices.add_argument(
+        "--scaling",
+        type=_listed(TaskScaling, "--scaling"),
+        help="linear,exponential (default: the snapshot's, else exponential)",
+    )
+    choices.add_argument(
+        "--max-tasks",
+        type=_listed(int, "--max-tasks"),
+        help="maxTasksPerTransformation values, e.g. 3,6,10 (default: the snapshot's, else 3)",
+    )
 
     compute = parser.add_argument_group("simulated compute and schedule")
     compute.add_argument("--rate", type=float, default=60.0, help="tasks your compute starts per hour (default 60)")
     compute.add_argument("--duration", type=float, default=1800.0, help="seconds one task runs (default 1800)")
     compute.add_argument("--failure-probability", type=float, default=0.0, help="chance a task fails (default 0)")
     compute.add_argument("--seed", type=int, default=0, help="seed of task keys, claims and failures (default 0)")
-    compute.add_argument("--sleep-interval", type=float, default=3600.0,
-                         help="seconds between iterations: the resource's effective sleepInterval (default 3600)")
+    compute.add_argument(
+        "--sleep-interval",
+        type=float,
+        default=3600.0,
+        help="seconds between iterations: the resource's effective sleepInterval (default 3600)",
+    )
     compute.add_argument("--step", type=float, default=60.0, help="compute's time step in seconds (default 60)")
     compute.add_argument("--max-iterations", type=int, default=500, help="stop after this many (default 500)")
 
@@ -103,7 +117,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def network_document_snapshot(doc: dict[str, Any], scope: str | None) -> dict[str, Any]:
     """The snapshot document of a network document (sandbox format): no tasks, no results."""
-    from strategy_operator.sandbox.networks import NetworkDefinitionError, parse_network
+    from strategy_operator.planning.networks import NetworkDefinitionError, parse_network
 
     try:
         definition = parse_network(doc, scope=scope)
@@ -151,8 +165,10 @@ async def _observe_live(args: argparse.Namespace) -> dict[str, Any]:
     verify: bool | str = False if args.insecure else (args.ca_bundle or True)
     async with AlchemiscaleClient(args.server, credentials, verify=verify, timeout=args.timeout) as client:
         observation = await NetworkSnapshotter(client, args.network).observe()
-    print(f"read {args.network}: {observation.requests} requests, result count {observation.result_count}",
-          file=sys.stderr)
+    print(
+        f"read {args.network}: {observation.requests} requests, result count {observation.result_count}",
+        file=sys.stderr,
+    )
     return build_snapshot(observation, strategy={"name": "ConnectivityStrategy"})
 
 
@@ -207,8 +223,9 @@ def main(args: argparse.Namespace) -> int:
     try:
         if not args.rate > 0:  # also rejects nan
             raise InputError(f"--rate: must be > 0 tasks per hour, got {args.rate}")
-        compute = ComputeModel(rate=args.rate / 3600, duration=args.duration,
-                               failure_probability=args.failure_probability, seed=args.seed)
+        compute = ComputeModel(
+            rate=args.rate / 3600, duration=args.duration, failure_probability=args.failure_probability, seed=args.seed
+        )
         schedule = Schedule(sleep_interval=args.sleep_interval, step=args.step, max_iterations=args.max_iterations)
         base = base_snapshot(args, _load(args))
         choices = choices_of(args, base)

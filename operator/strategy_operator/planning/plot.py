@@ -27,8 +27,7 @@ def write_plot(results: Sequence[SimulationResult], path: str | Path) -> Path:
     try:
         import matplotlib
     except ImportError:
-        raise PlotUnavailable(
-            "--plot needs matplotlib: pip install 'alchemiscale-strategy-operator[plot]'") from None
+        raise PlotUnavailable("--plot needs matplotlib: pip install 'alchemiscale-strategy-operator[plot]'") from None
     matplotlib.use("Agg", force=True)
     from matplotlib.figure import Figure
 
@@ -38,16 +37,21 @@ def write_plot(results: Sequence[SimulationResult], path: str | Path) -> Path:
         iterations = [record.index for record in result.history]
         total = max(1, result.transformations)
         # Choices often coincide; full mode dashed so a partial line under it stays visible.
-        style = {"label": result.choice.label, "linestyle": LINESTYLES.get(result.choice.mode.value, "-"),
-                 "color": f"C{n % 10}", "linewidth": 1.5}
+        style = {
+            "label": result.choice.label,
+            "linestyle": LINESTYLES.get(result.choice.mode.value, "-"),
+            "color": f"C{n % 10}",
+            "linewidth": 1.5,
+        }
         (line,) = spent.plot(iterations, [r.tasks_created_so_far for r in result.history], **style)
         line.set_gid(f"tasks-{n}")
         (line,) = converged.plot(iterations, [r.finished / total for r in result.history], **style)
         line.set_gid(f"finished-{n}")
     spent.set(title="Tasks created so far", xlabel="iteration", ylabel="tasks")
     spent.set_ylim(bottom=0)
-    converged.set(title="Transformations finished", xlabel="iteration", ylabel="fraction of the network",
-                  ylim=(0, 1.05))
+    converged.set(
+        title="Transformations finished", xlabel="iteration", ylabel="fraction of the network", ylim=(0, 1.05)
+    )
     spent.legend(fontsize="small")
     figure.savefig(path, format=path.suffix.lower().lstrip("."))
     return path

@@ -6,8 +6,17 @@ from collections.abc import Sequence
 
 from strategy_operator.planning.simulation import SimulationResult
 
-COLUMNS = ("choice", "outcome", "iter", "hours", "created", "cancelled", "wasted", "peak actioned",
-           "results min/med/max")
+COLUMNS = (
+    "choice",
+    "outcome",
+    "iter",
+    "hours",
+    "created",
+    "cancelled",
+    "wasted",
+    "peak actioned",
+    "results min/med/max",
+)
 
 
 def _row(result: SimulationResult) -> tuple[str, ...]:
@@ -30,6 +39,9 @@ def table(results: Sequence[SimulationResult]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     lines = []
     for row in rows:
-        cells = [cell.ljust(width) if i < 2 else cell.rjust(width) for i, (cell, width) in enumerate(zip(row, widths))]
+        cells = [
+            cell.ljust(width) if i < 2 else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)

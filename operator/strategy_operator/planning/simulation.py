@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from strategy_operator.engine import NetworkGraph, Plan, Snapshot, build_strategy, plan_iteration
-from strategy_operator.models.resource import Mode, TaskScaling
+from strategy_operator.engine.vocabulary import Mode, TaskScaling
 from strategy_operator.planning.compute import ComputeModel, ComputeServices
 from strategy_operator.scopedkey import ScopedKey
 
@@ -195,8 +195,9 @@ class SimulatedNetwork:
         for transformation in sorted(self.live_by_transformation):
             for key in sorted(self.live_by_transformation[transformation]):
                 task = self.tasks[key]
-                tasks.append({"key": key, "transformation": transformation, "status": task.status,
-                              "actioned": task.actioned})
+                tasks.append(
+                    {"key": key, "transformation": transformation, "status": task.status, "actioned": task.actioned}
+                )
         document = {
             "network": base.network,
             "strategy": base.strategy.model_dump(mode="json", exclude_none=True),
@@ -267,8 +268,9 @@ class SimulatedNetwork:
                 task.status = "error"  # stays actioned, blocking its transformation
 
 
-def simulate(base: Snapshot, choice: Choice, compute: ComputeModel, schedule: Schedule = Schedule(),
-             *, keep_plans: bool = False) -> SimulationResult:
+def simulate(
+    base: Snapshot, choice: Choice, compute: ComputeModel, schedule: Schedule = Schedule(), *, keep_plans: bool = False
+) -> SimulationResult:
     """Simulate one choice from `base` (the network as it stands, its tasks and results)."""
     services = ComputeServices(compute)
     network = SimulatedNetwork(base, services, key_seed=compute.seed)
@@ -295,13 +297,22 @@ def simulate(base: Snapshot, choice: Choice, compute: ComputeModel, schedule: Sc
         peak = max(peak, network.actioned)
         summary = plan.summary
         previous = history[-1] if history else None
-        history.append(IterationRecord(
-            index=index, time=now, ran=plan.ran, status=status, created=created, actioned=actioned,
-            cancelled=cancelled, results=sum(network.results.values()),
-            finished=summary.transformations_finished if plan.ran else (previous.finished if previous else 0),
-            blocked=summary.transformations_blocked if plan.ran else (previous.blocked if previous else 0),
-            actioned_after=network.actioned, tasks_created_so_far=created_total,
-        ))
+        history.append(
+            IterationRecord(
+                index=index,
+                time=now,
+                ran=plan.ran,
+                status=status,
+                created=created,
+                actioned=actioned,
+                cancelled=cancelled,
+                results=sum(network.results.values()),
+                finished=summary.transformations_finished if plan.ran else (previous.finished if previous else 0),
+                blocked=summary.transformations_blocked if plan.ran else (previous.blocked if previous else 0),
+                actioned_after=network.actioned,
+                tasks_created_so_far=created_total,
+            )
+        )
         if services.idle:
             if status == "dormant":
                 outcome = "dormant"
@@ -319,10 +330,19 @@ def simulate(base: Snapshot, choice: Choice, compute: ComputeModel, schedule: Sc
         useful_from_created += sum(arrivals[:slots])
     surplus = sum(max(0, count - needed[key]) for key, count in network.results.items())
     return SimulationResult(
-        choice=choice, outcome=outcome, iterations=ran_iterations, time=last_ran_time,
-        tasks_created=created_total, tasks_cancelled=cancelled_total,
-        tasks_wasted=created_total - useful_from_created, surplus_results=surplus, peak_actioned=peak,
-        transformations=len(base.transformations), results=dict(network.results), history=history, plans=plans,
+        choice=choice,
+        outcome=outcome,
+        iterations=ran_iterations,
+        time=last_ran_time,
+        tasks_created=created_total,
+        tasks_cancelled=cancelled_total,
+        tasks_wasted=created_total - useful_from_created,
+        surplus_results=surplus,
+        peak_actioned=peak,
+        transformations=len(base.transformations),
+        results=dict(network.results),
+        history=history,
+        plans=plans,
     )
 
 
@@ -353,7 +373,8 @@ def needed_results(base: Snapshot, results: dict[str, int]) -> dict[str, int]:
     return needed
 
 
-def compare(base: Snapshot, choices: Iterable[Choice], compute: ComputeModel,
-            schedule: Schedule = Schedule()) -> list[SimulationResult]:
+def compare(
+    base: Snapshot, choices: Iterable[Choice], compute: ComputeModel, schedule: Schedule = Schedule()
+) -> list[SimulationResult]:
     """Every choice from the same network with the same compute and seed."""
     return [simulate(base, choice, compute, schedule) for choice in choices]

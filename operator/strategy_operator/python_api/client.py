@@ -15,6 +15,7 @@ here is exactly what `kubectl get nstrat NAME -o yaml` shows.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import time
@@ -25,8 +26,8 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from strategy_operator import GROUP, KIND, PLURAL, VERSION
-from strategy_operator.models import NetworkStrategySpec, NetworkStrategyStatus, StrategySpec, describe
+from strategy_operator.api import GROUP, KIND, PLURAL, VERSION, WAKE_ANNOTATION
+from strategy_operator.api.v1alpha1 import NetworkStrategySpec, NetworkStrategyStatus, StrategySpec
 from strategy_operator.python_api.errors import (
     AmbiguousNetworkStrategy,
     ClusterUnreachable,
@@ -36,8 +37,8 @@ from strategy_operator.python_api.errors import (
     NetworkStrategyNotFound,
     Unauthorized,
 )
-from strategy_operator.schedule import WAKE_ANNOTATION
 from strategy_operator.scopedkey import InvalidScopedKey, parse_network_key
+from strategy_operator.validation import describe
 
 T = TypeVar("T")
 NAME_LIMIT = 63  # a DNS label: also usable as a label value
@@ -115,12 +116,15 @@ def strategy_spec(strategy: Any, settings: Mapping[str, Any] | None = None) -> S
     elif isinstance(strategy, Mapping):
         document = dict(strategy)
     elif _is_stratocaster_strategy(strategy):
-        document = {"name": type(strategy).__name__,
-                    "settings": strategy.settings.model_dump(mode="json", exclude_none=True)}
+        document = {
+            "name": type(strategy).__name__,
+            "settings": strategy.settings.model_dump(mode="json", exclude_none=True),
+        }
     else:
         raise InvalidNetworkStrategy(
             f"strategy: expected a strategy name, a {{'name', 'settings'}} dict or a stratocaster Strategy, "
-            f"not {type(strategy).__name__}")
+            f"not {type(strategy).__name__}"
+        )
     if settings is not None:
         if "settings" in document:
             raise InvalidNetworkStrategy("settings: given twice (in the strategy and as settings=)")
@@ -148,8 +152,14 @@ class NetworkStrategyClient:
     ServiceAccount). `api_client`: an already configured `kubernetes.client.ApiClient`.
     """
 
-    def __init__(self, namespace: str | None = None, *, kubeconfig: str | None = None, context: str | None = None,
-                 api_client: Any = None) -> None:
+    def __init__(
+        self,
+        namespace: str | None = None,
+        *,
+        kubeconfig: str | None = None,
+        context: str | None = None,
+        api_client: Any = None,
+    ) -> None:
         from kubernetes import client, config
 
         if api_client is None:
@@ -162,7 +172,8 @@ class NetworkStrategyClient:
                         config.load_incluster_config()
                     except config.ConfigException:
                         raise ClusterUnreachable(
-                            f"no cluster configured: {exc}; set KUBECONFIG or pass kubeconfig=") from None
+                            f"no cluster configured: {exc}; set KUBECONFIG or pass kubeconfig="
+                        ) from None
                     api_client = client.ApiClient()
                     default_namespace = _incluster_namespace()
                 else:
@@ -175,7 +186,7 @@ class NetworkStrategyClient:
         self.namespace = namespace or default_namespace
         self._objects = client.CustomObjectsApi(api_client)
 
-    def __enter__(self) -> "NetworkStrategyClient":
+    def __enter__(self) -> NetworkStrategyClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -240,18 +251,29 @@ class NetworkStrategyClient:
             if name is not None and existing.name != name:
                 raise AmbiguousNetworkStrategy(
                     f"network {key} already has NetworkStrategy {namespace}/{existing.name}; "
-                    f"pass name={existing.name!r}, or delete it first")
+                    f"pass name={existing.name!r}, or delete it first"
+                )
             merged = {**existing.spec.model_dump(exclude_none=True), **fields}
             # PUT replaces the metadata too: send it back whole (finalizers, annotations, labels).
-            body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": KIND, "metadata": dict(existing.metadata),
-                    "spec": _spec_document(self._spec(merged))}
-            replaced = self._call(lambda: self._objects.replace_namespaced_custom_object(
-                GROUP, VERSION, namespace, PLURAL, existing.name, body), what=f"update {namespace}/{existing.name}",
-                conflict_ok=True)
+            body = {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": KIND,
+                "metadata": dict(existing.metadata),
+                "spec": _spec_document(self._spec(merged)),
+            }
+            replace = functools.partial(
+                self._objects.replace_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL, existing.name, body
+            )
+            replaced = self._call(
+                replace,
+                what=f"update {namespace}/{existing.name}",
+                conflict_ok=True,
+            )
             if replaced is not None:
                 return existing.name
         raise AmbiguousNetworkStrategy(
-            f"network {key}: its NetworkStrategy in {namespace} kept changing while being set; try again")
+            f"network {key}: its NetworkStrategy in {namespace} kept changing while being set; try again"
+        )
 
     def get_network_strategy(self, network: Any, *, namespace: str | None = None) -> StrategySpec | None:
         """The network's strategy (name and settings), or None when it has none."""
@@ -295,13 +317,17 @@ class NetworkStrategyClient:
             return None
         token = f"{time.time_ns()}"
         patch = {"metadata": {"annotations": {WAKE_ANNOTATION: token}}}
-        self._call(lambda: self._objects.patch_namespaced_custom_object(
-            GROUP, VERSION, namespace, PLURAL, resource.name, patch, _content_type="application/merge-patch+json"),
-            what=f"annotate {namespace}/{resource.name}")
+        self._call(
+            lambda: self._objects.patch_namespaced_custom_object(
+                GROUP, VERSION, namespace, PLURAL, resource.name, patch, _content_type="application/merge-patch+json"
+            ),
+            what=f"annotate {namespace}/{resource.name}",
+        )
         return key
 
-    def delete_network_strategy(self, network: Any, *, namespace: str | None = None,
-                                missing_ok: bool = False) -> str | None:
+    def delete_network_strategy(
+        self, network: Any, *, namespace: str | None = None, missing_ok: bool = False
+    ) -> str | None:
         """Remove the network's strategy (delete its NetworkStrategy); the deleted resource's name.
 
         With `spec.cancelTasksOnDelete` the operator first un-actions the network's tasks.
@@ -313,9 +339,11 @@ class NetworkStrategyClient:
             if missing_ok:
                 return None
             raise NetworkStrategyNotFound(f"network {key} has no NetworkStrategy in namespace {namespace}")
-        self._call(lambda: self._objects.delete_namespaced_custom_object(
-            GROUP, VERSION, namespace, PLURAL, resource.name), what=f"delete {namespace}/{resource.name}",
-            missing_ok=True)
+        self._call(
+            lambda: self._objects.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, resource.name),
+            what=f"delete {namespace}/{resource.name}",
+            missing_ok=True,
+        )
         return resource.name
 
     # -- beyond upstream ---------------------------------------------------------------------
@@ -331,9 +359,12 @@ class NetworkStrategyClient:
 
     def list_network_strategies(self, *, namespace: str | None = None) -> list[NetworkStrategyResource]:
         namespace = namespace or self.namespace
-        listing = self._call(lambda: self._objects.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL),
-                             what=f"list NetworkStrategies in {namespace}", listing=True)
-        return [_resource(item) for item in listing.get("items", [])]
+        listing = self._call(
+            lambda: self._objects.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL),
+            what=f"list NetworkStrategies in {namespace}",
+            listing=True,
+        )
+        return [_resource(item) for item in _mapping(listing).get("items", [])]
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -350,26 +381,45 @@ class NetworkStrategyClient:
             names = ", ".join(sorted(r.name for r in matches))
             raise AmbiguousNetworkStrategy(
                 f"network {network} has {len(matches)} NetworkStrategies in namespace {namespace} ({names}); "
-                "they would work against each other: delete all but one (kubectl delete nstrat NAME)")
+                "they would work against each other: delete all but one (kubectl delete nstrat NAME)"
+            )
         return matches[0] if matches else None
 
     def _create(self, spec: NetworkStrategySpec, namespace: str, name: str) -> str | None:
-        body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": KIND,
-                "metadata": {"name": name, "namespace": namespace}, "spec": _spec_document(spec)}
-        created = self._call(lambda: self._objects.create_namespaced_custom_object(
-            GROUP, VERSION, namespace, PLURAL, body), what=f"create {namespace}/{name}", conflict_ok=True)
+        body = {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": KIND,
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": _spec_document(spec),
+        }
+        created = self._call(
+            lambda: self._objects.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, body),
+            what=f"create {namespace}/{name}",
+            conflict_ok=True,
+        )
         if created is not None:
             return name
-        raw = self._call(lambda: self._objects.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name),
-                         what=f"get {namespace}/{name}", missing_ok=True)
-        if raw is not None and raw.get("spec", {}).get("network") != spec.network:
+        raw = self._call(
+            lambda: self._objects.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name),
+            what=f"get {namespace}/{name}",
+            missing_ok=True,
+        )
+        taken_by = _mapping(_mapping(raw).get("spec")).get("network")
+        if raw is not None and taken_by != spec.network:
             raise AmbiguousNetworkStrategy(
-                f"NetworkStrategy {namespace}/{name} already exists for network {raw['spec'].get('network')}; "
-                "pass another name=")
+                f"NetworkStrategy {namespace}/{name} already exists for network {taken_by}; pass another name="
+            )
         return None
 
-    def _call(self, request: Callable[[], T], *, what: str, listing: bool = False, conflict_ok: bool = False,
-              missing_ok: bool = False) -> T | None:
+    def _call(
+        self,
+        request: Callable[[], T],
+        *,
+        what: str,
+        listing: bool = False,
+        conflict_ok: bool = False,
+        missing_ok: bool = False,
+    ) -> T | None:
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError
 
@@ -385,7 +435,8 @@ class NetworkStrategyClient:
             if exc.status == 404 and listing:
                 raise CRDNotInstalled(
                     f"{host} has no {KIND} resources ({PLURAL}.{GROUP}/{VERSION}): install the operator's chart "
-                    "or its CRD (crds/networkstrategies.yaml)") from None
+                    "or its CRD (crds/networkstrategies.yaml)"
+                ) from None
             if exc.status == 404 and missing_ok:
                 return None
             if exc.status == 409 and conflict_ok:
@@ -397,6 +448,11 @@ class NetworkStrategyClient:
             raise
         except HTTPError as exc:
             raise ClusterUnreachable(f"cannot {what}: {host} does not answer ({type(exc).__name__}: {exc})") from None
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    """The kubernetes client's untyped JSON answers, as the objects they are (None: empty)."""
+    return value if isinstance(value, Mapping) else {}
 
 
 def _spec_document(spec: NetworkStrategySpec) -> dict[str, Any]:
