@@ -19,7 +19,9 @@ from strategy_operator.python_api import (
     Forbidden,
     InvalidNetworkStrategy,
     NetworkStrategyClient,
+    NetworkStrategyError,
     NetworkStrategyNotFound,
+    Unauthorized,
     resource_name,
 )
 
@@ -283,3 +285,17 @@ def test_a_cluster_without_the_crd_says_to_install_it(tmp_path):
         with NetworkStrategyClient(namespace="default", kubeconfig=str(bare.kubeconfig)) as client:
             with pytest.raises(CRDNotInstalled, match="install the operator's chart or its CRD"):
                 client.set_network_strategy(NETWORK, strategy="ConnectivityStrategy")
+
+
+def test_an_unknown_token_is_unauthorized(control_plane, crd_installed, tmp_path):
+    config = kubeconfig_for(control_plane, tmp_path / "stranger", "not-a-token")
+    with NetworkStrategyClient(namespace="default", kubeconfig=str(config)) as stranger:
+        with pytest.raises(Unauthorized, match="did not accept the kubeconfig's credentials"):
+            stranger.get_network_strategy_state(NETWORK)
+
+
+def test_a_namespace_that_does_not_exist_is_named(asc):
+    with pytest.raises(
+        NetworkStrategyError, match='cannot create no-such-namespace/.*HTTP 404.*"no-such-namespace" not found'
+    ):
+        asc.set_network_strategy(NETWORK, strategy="ConnectivityStrategy", namespace="no-such-namespace")

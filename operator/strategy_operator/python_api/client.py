@@ -34,6 +34,7 @@ from strategy_operator.python_api.errors import (
     CRDNotInstalled,
     Forbidden,
     InvalidNetworkStrategy,
+    NetworkStrategyError,
     NetworkStrategyNotFound,
     Unauthorized,
 )
@@ -445,7 +446,8 @@ class NetworkStrategyClient:
                 raise InvalidNetworkStrategy(f"cannot {what}: {message}") from None
             if exc.status == 0 or exc.status is None:
                 raise ClusterUnreachable(f"cannot {what}: {host} does not answer ({exc.reason})") from None
-            raise
+            # e.g. 404 for a namespace that does not exist, 5xx from the API server
+            raise NetworkStrategyError(f"cannot {what}: HTTP {exc.status}: {message}") from None
         except HTTPError as exc:
             raise ClusterUnreachable(f"cannot {what}: {host} does not answer ({type(exc).__name__}: {exc})") from None
 
