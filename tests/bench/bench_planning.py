@@ -13,7 +13,7 @@ import time
 
 from strategy_operator.engine import Snapshot
 from strategy_operator.engine.vocabulary import Mode, TaskScaling
-from strategy_operator.planning import Choice, ComputeModel, Schedule, simulate
+from strategy_operator.planning import Choice, ComputeModel, Schedule, compare, simulate
 from strategy_operator.planning.command import network_document_snapshot
 from strategy_operator.planning.networks import generate_network
 
@@ -50,6 +50,23 @@ def main() -> None:
                 f"{result.tasks_created:8} {wall:8.2f}  < {TARGET_SECONDS:.0f} s {verdict}",
                 flush=True,
             )
+    main_comparison()
+
+
+def main_comparison() -> None:
+    """What `simulate --mode partial,full --scaling linear,exponential --max-tasks 3,6,10` costs."""
+    base = network_snapshot("ConnectivityStrategy")
+    choices = [Choice(m, s, n) for m in (Mode.partial, Mode.full) for s in TaskScaling for n in (3, 6, 10)]
+    compute = ComputeModel(rate=100 / 3600, duration=3600, failure_probability=0.0, seed=0)
+    started = time.perf_counter()
+    results = compare(base, choices, compute, Schedule(sleep_interval=3600, step=60))
+    wall = time.perf_counter() - started
+    iterations = sum(len(r.history) for r in results)
+    print(
+        f"12 choices, 1000 transformations, 100 tasks/h: {iterations} iterations in {wall:.1f} s "
+        f"({wall / len(choices):.2f} s per choice)",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
