@@ -22,6 +22,8 @@ from strategy_operator.controller.secrets import SecretCredentials
 from strategy_operator.engine import Snapshot
 from strategy_operator.engine.vocabulary import Mode, TaskScaling
 from strategy_operator.planning import Choice, ComputeModel, Schedule, simulate
+from strategy_operator.planning.networks import load_network_file
+from strategy_operator_dev.sandbox.networks import sample_networks
 from strategy_operator_dev.sandbox.testing import ComputeSettings, running_sandbox
 
 KEY = "alice-secret-key-0123"
@@ -118,19 +120,34 @@ CASES = [
         0.15,
         id="connectivity-partial-failures",
     ),
+    pytest.param(
+        {
+            "strategy": {"name": "ConnectivityStrategy", "settings": {"max_runs": 4}},
+            "mode": "full",
+            "taskScaling": "exponential",
+            "maxTasksPerTransformation": 6,
+        },
+        0.05,
+        id="tyk2-star-with-a-nontransformation",
+    ),
 ]
 
 
+def load_network(state, case_id: str) -> str:
+    if case_id.startswith("tyk2-star"):
+        # Its NonTransformation checks that task keys are drawn in the server's creation order.
+        return state.add_network(load_network_file(sample_networks()["tyk2-star"]))
+    return state.generate_network("random", systems=10, transformations=18, scope="acme-tyk2-run1", seed=5)
+
+
 @pytest.mark.parametrize(("spec", "failure_probability"), CASES)
-async def test_simulation_plans_are_the_operators(spec, failure_probability, monkeypatch):
+async def test_simulation_plans_are_the_operators(spec, failure_probability, monkeypatch, request):
     seed = 11
     compute = ComputeSettings(rate=1.5, duration=2.0, failure_probability=failure_probability, seed=seed)
     with running_sandbox(
         identities={"alice": (KEY, ["acme-tyk2-*"])}, compute=compute, start_compute=False, seed=seed
     ) as sandbox:
-        network = sandbox.state.generate_network(
-            "random", systems=10, transformations=18, scope="acme-tyk2-run1", seed=5
-        )
+        network = load_network(sandbox.state, request.node.callspec.id)
         base = await live_snapshot(sandbox, network, spec)
         choice = Choice(Mode(spec["mode"]), TaskScaling(spec["taskScaling"]), spec["maxTasksPerTransformation"])
         model = ComputeModel(rate=1.5, duration=2.0, failure_probability=failure_probability, seed=seed)

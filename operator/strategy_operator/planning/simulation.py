@@ -217,17 +217,16 @@ class SimulatedNetwork:
     def apply(self, plan: Plan) -> tuple[int, int, int]:
         """Create, action and cancel as `execute_plan` does; (created, actioned, cancelled)."""
         created = 0
-        for qualname in ("Transformation", "NonTransformation"):  # alchemiscale's creation order
-            for transformation, count in plan.create.items():
-                if not transformation.startswith(qualname + "-"):
-                    continue
-                scope = ScopedKey.from_str(transformation).scope
-                for _ in range(count):
-                    token = uuid.UUID(int=self._keys.getrandbits(128), version=4).hex
-                    key = f"Task-{token}-{scope}"
-                    self._add(_Task(key, transformation, "waiting", True, created=True))
-                    self.compute.offer(key)
-                    created += 1
+        # alchemiscale creates a request's Transformations' tasks first, then NonTransformations'.
+        order = sorted(plan.create, key=lambda key: key.split("-", 1)[0] != "Transformation")
+        for transformation in order:
+            scope = ScopedKey.from_str(transformation).scope
+            for _ in range(plan.create[transformation]):
+                token = uuid.UUID(int=self._keys.getrandbits(128), version=4).hex
+                key = f"Task-{token}-{scope}"
+                self._add(_Task(key, transformation, "waiting", True, created=True))
+                self.compute.offer(key)
+                created += 1
         actioned = 0
         for key in plan.action:
             task = self.tasks[key]
