@@ -88,6 +88,21 @@ def test_needed_results_is_the_strategy_s_own_stop_point():
     base = edge_snapshot([("a", "b"), ("b", "c")], {"name": "ConnectivityStrategy", "settings": {"max_runs": 2}})
     ab, bc = (t.key for t in base.transformations)
     assert needed_results(base, {ab: 5, bc: 1}) == {ab: 2, bc: 1}
+    # Results the network started with are not judged: the search stops there.
+    assert needed_results(base, {ab: 5, bc: 1}, floor={ab: 4, bc: 0}) == {ab: 4, bc: 1}
+    assert needed_results(base, {ab: 5, bc: 1}, floor={ab: 5, bc: 1}) == {ab: 5, bc: 1}
+
+
+def test_a_network_with_results_already_counts_only_what_the_simulation_adds():
+    base = edge_snapshot([("a", "b")])
+    document = base.model_dump(mode="json", by_alias=True)
+    document["transformations"][0]["results"] = 5  # already beyond max_runs 3
+    document["state"] = {"status": "awake", "lastIterationResultCount": 0}
+    result = simulate(
+        Snapshot.model_validate(document), Choice(Mode.partial, TaskScaling.linear, 3), ONE_PER_ITERATION, SLOW
+    )
+    assert (result.outcome, result.iterations, result.tasks_created) == ("dormant", 1, 0)
+    assert (result.surplus_results, result.tasks_wasted) == (0, 0)
 
 
 def test_the_same_seed_gives_the_same_figures_and_another_seed_other_ones():

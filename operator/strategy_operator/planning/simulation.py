@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -322,7 +322,7 @@ def simulate(
         for _ in range(schedule.steps_per_interval):
             network.run_compute(schedule.step)
 
-    needed = needed_results(base, network.results)
+    needed = needed_results(base, network.results, floor=network.initial_results)
     useful_from_created = 0
     for transformation, arrivals in network.arrivals.items():
         slots = max(0, needed[transformation] - network.initial_results[transformation])
@@ -345,24 +345,28 @@ def simulate(
     )
 
 
-def needed_results(base: Snapshot, results: dict[str, int]) -> dict[str, int]:
-    """Per transformation, the results the final weights needed.
+def needed_results(base: Snapshot, results: dict[str, int], floor: Mapping[str, int] | None = None) -> dict[str, int]:
+    """Per transformation, the results the final weights needed (never fewer than `floor`).
 
     A transformation the strategy still weighs needs every result it has. One it has
     finished with (raw weight null) needs the fewest results at which the strategy, with
     every other transformation's results as they are at the end, would still call it
-    finished; results beyond that are surplus.
+    finished; results beyond that are surplus. `floor` (the results a simulation started
+    with) bounds the search: results that were there before are not the simulation's to
+    judge, and the strategy is asked once per result above it, not once per result.
     """
+    floor = floor or {}
     graph = NetworkGraph.build(((t.key, t.state_a, t.state_b) for t in base.transformations), base.chemical_systems)
     strategy = build_strategy(base.strategy.name, base.strategy.settings)
     final = strategy.propose(graph, results)
     needed = dict(results)
     probe = dict(results)
     for key, count in results.items():
-        if final[key] is not None:
+        lowest = min(count, floor.get(key, 0))
+        if final[key] is not None or count == lowest:
             continue
         fewest = count
-        while fewest > 0:
+        while fewest > lowest:
             probe[key] = fewest - 1
             if strategy.propose(graph, probe)[key] is not None:
                 break
