@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from strategy_operator.scopedkey import ScopedKey
-from strategy_operator_dev.sandbox.networks import (
+from strategy_operator.planning.networks import (
     NetworkDefinition,
     parse_network,
 )
-from strategy_operator_dev.sandbox.networks import (
+from strategy_operator.planning.networks import (
     generate_network as network_definition,
 )
+from strategy_operator.scopedkey import ScopedKey
 from strategy_operator_dev.sandbox.state.records import (
     NO_SUCH_OBJECT,
     BadRequest,
