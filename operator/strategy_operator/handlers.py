@@ -205,16 +205,17 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
         # the patient backoffs above a forbidden namespace list would stall start-up for an hour.
         settings.scanning.disabled = True
         tracker = LivenessTracker(grace=config.liveness_grace)
-        metrics = Metrics(tracker.by_status)
         executor = ThreadPoolExecutor(max_workers=max(1, min(config.max_workers, 4)),
                                       thread_name_prefix="strategy-plan")
+        runner = IterationRunner(config, SecretReader(), executor, clock=utcnow)
+        metrics = Metrics(tracker.by_status, runner.result_cache_stats)
         health = None
         if config.http_port:
             health = HealthServer(tracker=tracker, metrics=metrics, port=config.http_port)
             await health.start()
         memo["runtime"] = Runtime(
             config=config,
-            runner=IterationRunner(config, SecretReader(), executor, clock=utcnow),
+            runner=runner,
             semaphore=asyncio.Semaphore(config.max_workers),
             metrics=metrics,
             tracker=tracker,

@@ -23,8 +23,10 @@ from strategy_operator.alchemiscale.client import AlchemiscaleClient
 from strategy_operator.alchemiscale.credentials import Credentials
 from strategy_operator.alchemiscale.errors import AlchemiscaleError, TransientError
 from strategy_operator.alchemiscale.execution import ExecutionReport, execute_plan
+from strategy_operator.alchemiscale.gufe_objects import CacheStats, GufeObjects
 from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter, Observation, build_snapshot
 from strategy_operator.engine import Plan, Snapshot, plan_iteration
+from strategy_operator.engine.iteration import WeightSource
 from strategy_operator.models import NetworkStrategySpec, NetworkStrategyStatus, describe
 from strategy_operator.schedule import (
     effective_interval,
@@ -42,6 +44,9 @@ from strategy_operator.secrets import (
     SecretReader,
 )
 from strategy_operator.settings import OperatorSettings
+from strategy_operator.stratocaster.adapter import GufeWeights
+from strategy_operator.stratocaster.loading import AllowedStrategies
+from strategy_operator.stratocaster.loading import build_strategy as build_gufe_strategy
 
 
 TRACEBACK_LIMIT = 8000
@@ -195,8 +200,13 @@ def _summary_text(plan: Plan, tasks: tuple[int, int, int]) -> str:
             f"by errored tasks; tasks actioned {actioned}, created {created}, cancelled {cancelled}")
 
 
-def plan_observation(observation: Observation, spec: NetworkStrategySpec, state: Mapping[str, Any]) -> Plan:
-    """Snapshot document, validation and the engine's plan: all CPU work, run off the event loop."""
+def plan_observation(observation: Observation, spec: NetworkStrategySpec, state: Mapping[str, Any],
+                     weights_from: WeightSource | None = None) -> Plan:
+    """Snapshot document, validation and the engine's plan: all CPU work, run off the event loop.
+
+    `weights_from`: a stratocaster Strategy with its gufe inputs (a strategy named by import path);
+    its `propose` runs here too.
+    """
     document = build_snapshot(
         observation,
         strategy=spec.strategy.model_dump(mode="json", exclude_none=True),
@@ -205,7 +215,7 @@ def plan_observation(observation: Observation, spec: NetworkStrategySpec, state:
         max_tasks_per_transformation=spec.max_tasks_per_transformation,
         state=dict(state),
     )
-    return plan_iteration(Snapshot.model_validate(document))
+    return plan_iteration(Snapshot.model_validate(document), weights_from)
 
 
 class IterationRunner:
@@ -217,6 +227,18 @@ class IterationRunner:
         self.secrets = secrets
         self.executor = executor
         self.clock = clock
+        self.allowed_strategies = AllowedStrategies(settings.allowed_strategies)
+        # Decoded networks and ProtocolDAGResults for strategies named by import path; made on first use.
+        self._gufe_objects: GufeObjects | None = None
+
+    @property
+    def gufe_objects(self) -> GufeObjects:
+        if self._gufe_objects is None:
+            self._gufe_objects = GufeObjects(self.settings.result_cache_entries)
+        return self._gufe_objects
+
+    def result_cache_stats(self) -> CacheStats | None:
+        return None if self._gufe_objects is None else self._gufe_objects.results.stats()
 
     def interval_of(self, raw_spec: Mapping[str, Any]) -> int:
         raw = raw_spec.get("sleepInterval", 3600)
@@ -261,6 +283,11 @@ class IterationRunner:
                        mode_now: Callable[[], str]) -> PassOutcome:
         spec = parse_spec(resource.spec)
         check_scope(spec.network, self.settings)
+        # A class named by import path: refused, imported and its settings built before any
+        # request, so a refusal or a broken class changes nothing on alchemiscale.
+        gufe_strategy = (build_gufe_strategy(spec.strategy.name, spec.strategy.class_settings,
+                                             self.allowed_strategies)
+                         if spec.strategy.is_import_path else None)
         choice = choose_server(spec, resource.namespace, self.settings)
         credentials = await self.secrets.read(choice.secret_namespace, choice.secret_name)
         secrets_seen.append(credentials.key)
@@ -285,8 +312,14 @@ class IterationRunner:
 
         observation = await session.snapshotter.observe()
         state = {"status": "dormant" if status_now == "dormant" else "awake", "lastIterationResultCount": last_count}
+        weights_from: GufeWeights | None = None
+        if gufe_strategy is not None:
+            inputs = await self.gufe_objects.inputs(session.client, spec.network, observation.result_refs)
+            weights_from = GufeWeights(spec.strategy.name, gufe_strategy, inputs.network, inputs.protocol_results,
+                                       str(parse_network_key(spec.network).scope))
         loop = asyncio.get_running_loop()
-        plan: Plan = await loop.run_in_executor(self.executor, plan_observation, observation, spec, state)
+        plan: Plan = await loop.run_in_executor(self.executor, plan_observation, observation, spec, state,
+                                                weights_from)
 
         if mode_now() == "disabled":
             # The user disabled the strategy while it was being weighed: apply nothing.

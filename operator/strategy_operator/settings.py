@@ -44,6 +44,10 @@ class OperatorSettings:
     # /healthz fails once a due resource has gone this long without being iterated.
     liveness_grace: float = 900.0
     standalone: bool = True
+    # Strategy classes a resource may name by import path (exact paths, or prefixes ending .*).
+    allowed_strategies: tuple[str, ...] = ("stratocaster.strategies.*",)
+    # ProtocolDAGResults kept decoded for strategies named by import path (stratocaster adapter).
+    result_cache_entries: int = 20_000
 
     @property
     def all_namespaces(self) -> bool:
@@ -82,6 +86,12 @@ _OPTIONS: dict[str, _Option] = {
     "tick": _Option("--tick", "TICK", "seconds between checks whether a resource is due (default 10)"),
     "iteration_timeout": _Option("--iteration-timeout", "ITERATION_TIMEOUT",
                                  "seconds after which one iteration is abandoned (default 600)"),
+    "allowed_strategies": _Option("--allowed-strategies", "ALLOWED_STRATEGIES",
+                                  "comma-separated Strategy import paths, or prefixes ending .*, that resources may "
+                                  "name in spec.strategy.name (default stratocaster.strategies.*; empty: none)"),
+    "result_cache_entries": _Option("--result-cache-entries", "RESULT_CACHE_ENTRIES",
+                                    "ProtocolDAGResults kept decoded in memory for strategies named by import "
+                                    "path (default 20000)"),
     "liveness_grace": _Option("--liveness-grace", "LIVENESS_GRACE",
                               "seconds a due resource may wait before /healthz fails (default 900)"),
 }
@@ -111,6 +121,19 @@ def _raw(args: argparse.Namespace | None, environ: Mapping[str, str], name: str)
         return value, option.flag
     env_name = ENV_PREFIX + option.env
     if environ.get(env_name, "").strip():
+        return environ[env_name].strip(), env_name
+    return None
+
+
+def _raw_allowing_empty(args: argparse.Namespace | None, environ: Mapping[str, str],
+                        name: str) -> tuple[object, str] | None:
+    """Like `_raw`, but a variable set to an empty string counts (an empty allow-list)."""
+    option = _OPTIONS[name]
+    value = getattr(args, name, None) if args is not None else None
+    if value is not None:
+        return value, option.flag
+    env_name = ENV_PREFIX + option.env
+    if env_name in environ:
         return environ[env_name].strip(), env_name
     return None
 
@@ -184,6 +207,17 @@ def from_arguments(args: argparse.Namespace | None = None,
         if not scopes:
             raise SettingsError(f"{where}: give at least one scope (use *-*-* for all)")
         values["allowed_scopes"] = tuple(scopes)
+
+    if (found := raw("result_cache_entries")) is not None:
+        values["result_cache_entries"] = int(_number(*found, minimum=1, integer=True))
+    if (found := _raw_allowing_empty(args, environ, "allowed_strategies")) is not None:
+        from strategy_operator.stratocaster.loading import AllowedStrategies
+
+        value, where = found
+        try:
+            values["allowed_strategies"] = AllowedStrategies.parse(_split(str(value))).entries
+        except ValueError as exc:
+            raise SettingsError(f"{where}: {exc}") from None
 
     if (found := raw("default_server")) is not None:
         values["default_server"] = _url(str(found[0]).strip(), found[1])

@@ -239,8 +239,9 @@ class AlchemiscaleClient:
         json_body: Any = None,
         params: dict[str, str] | None = None,
         idempotent: bool = True,
+        decode: Callable[[str], Any] | None = None,
     ) -> Any:
-        """One authenticated API call; returns the decoded JSON body of a 200."""
+        """One authenticated API call; returns the decoded JSON body of a 200 (`decode(text)` if given)."""
         kwargs: dict[str, Any] = {}
         if json_body is not None:
             kwargs["json"] = json_body
@@ -253,7 +254,7 @@ class AlchemiscaleClient:
             response = await self._with_retries(method, path, idempotent, headers=headers, **kwargs)
             if response.status_code == 200:
                 try:
-                    return response.json()
+                    return decode(response.text) if decode is not None else response.json()
                 except ValueError:
                     raise AlchemiscaleError(f"{method} {path} answered 200 with a body that is not JSON") from None
             detail = _detail(response)
@@ -295,6 +296,24 @@ class AlchemiscaleClient:
         """The network as a gufe keyed chain (`[[gufe_key, keyed_dict], ...]`)."""
         scoped_key(network, what="network")
         return await self.request("GET", f"/networks/{network}")
+
+    async def network_text(self, network: str) -> str:
+        """The network's keyed chain as the JSON text the server sent (for gufe's own JSON decoder)."""
+        scoped_key(network, what="network")
+        return await self.request("GET", f"/networks/{network}", decode=str)
+
+    async def result_payload(self, transformation: str, ref: str) -> bytes:
+        """A successful ProtocolDAGResult's stored bytes (zstd-compressed keyed-chain JSON, as upstream stores it)."""
+        scoped_key(transformation, what="transformation")
+        scoped_key(ref, what="result reference")
+        body = await self.request("GET", f"/transformations/{transformation}/results/{ref}")
+        if not (isinstance(body, list) and len(body) == 1 and isinstance(body[0], str)):
+            raise AlchemiscaleError(
+                f"GET /transformations/{transformation}/results/{ref} answered {type(body).__name__}, "
+                "not a one-element list holding the result's bytes"
+            )
+        # The server sends the bytes decoded as latin-1 inside JSON (alchemiscale 0.8.0).
+        return body[0].encode("latin-1")
 
     async def network_transformations(self, network: str) -> list[str]:
         scoped_key(network, what="network")

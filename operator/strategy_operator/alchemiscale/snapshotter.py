@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from strategy_operator.alchemiscale.client import AlchemiscaleClient, scoped_key
@@ -76,6 +76,9 @@ class Observation:
     # The network's tasks by status, every status present (0 when none): what alchemiscale's
     # get_network_status reports, read by the same request that detects changes.
     task_counts: dict[str, int]
+    # Successful result references per transformation with any (what the counts count);
+    # the stratocaster adapter fetches the ProtocolDAGResults behind them.
+    result_refs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def result_count(self) -> int:
@@ -101,6 +104,7 @@ class NetworkSnapshotter:
         self.late_result_window = late_result_window
         self._structure: NetworkStructure | None = None
         self._results: dict[str, int] = {}
+        self._refs: dict[str, tuple[str, ...]] = {}
         self._live: dict[str, str] = {}
         self._settled: set[str] = set()
         self._claim_lost: dict[str, tuple[str, float]] = {}
@@ -232,16 +236,24 @@ class NetworkSnapshotter:
                 # Every task is live and now mapped, or settled and known (then dirty).
                 to_read = {mapping[t] for t in live if mapping.get(t) in in_network} | dirty
             results = {e.key: 0 for e in structure.transformations}
+            refs_of: dict[str, tuple[str, ...]] = {}
         else:
             to_read = dirty | {transformation for transformation, _ in claim_lost.values()}
             results = dict(self._results)
+            refs_of = dict(self._refs)
         to_read &= in_network
         ordered = sorted(to_read)
         for transformation, refs in zip(ordered, await self._map(client.transformation_results, ordered)):
-            results[transformation] = len(set(refs))
+            unique = tuple(sorted(set(refs)))
+            results[transformation] = len(unique)
+            if unique:
+                refs_of[transformation] = unique
+            else:
+                refs_of.pop(transformation, None)
 
         # Commit only after every request succeeded, so a failed observation is redone whole.
         self._results = results
+        self._refs = refs_of
         self._live = live
         self._settled = settled
         self._claim_lost = claim_lost
@@ -267,6 +279,7 @@ class NetworkSnapshotter:
             requests=client.requests_sent - started,
             results_read=len(ordered),
             task_counts={status: int(counts.get(status, 0)) for status in LIVE_STATUSES + SETTLED_STATUSES},
+            result_refs=refs_of,
         )
 
 

@@ -249,6 +249,8 @@ class SandboxState:
         # {(network SK, pattern): retries so far}.
         self._restart_patterns: dict[str, dict[str, int]] = {}
         self._applies: dict[str, dict[tuple[str, str], int]] = {}
+        # Networks stored from a real gufe keyed chain: served verbatim by GET /networks/{sk}.
+        self._network_chains: dict[str, list[Any]] = {}
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -328,6 +330,51 @@ class SandboxState:
             self._actions[network_sk] = {}
             return network_sk
 
+    def add_keyed_chain_network(self, chain: list[Any], scope: str, state: str = "active") -> str:
+        """Store a network given as a real gufe keyed chain (`AlchemicalNetwork.to_keyed_chain()`).
+
+        Keys are the chain's own gufe keys, so a client decoding `GET /networks/{sk}` with gufe
+        gets back the very objects; transformations, systems and tasks then behave as for any
+        other network. Only the structure is read here: the sandbox needs no gufe.
+        """
+        scope_text = str(Scope.from_str(scope))
+        entries = {key: body for key, body in chain}
+        network_key, network_body = chain[-1]
+        if network_body.get("__qualname__") != "AlchemicalNetwork":
+            raise ValueError("the keyed chain's last entry must be the AlchemicalNetwork")
+
+        def ref(value: Any) -> str:
+            return value[":gufe-key:"]
+
+        network_sk = f"{network_key}-{scope_text}"
+        with self._lock:
+            if network_sk in self.networks:
+                return network_sk
+            system_sks = []
+            for item in network_body["nodes"]:
+                key = ref(item)
+                sk = f"{key}-{scope_text}"
+                self.chemical_systems.setdefault(sk, ChemicalSystemRecord(sk, entries[key].get("name", ""), {}))
+                system_sks.append(sk)
+            edge_sks = []
+            for item in network_body["edges"]:
+                key = ref(item)
+                body = entries[key]
+                qualname = body["__qualname__"]
+                fields = ("system",) if qualname == "NonTransformation" else ("stateA", "stateB")
+                sk = f"{key}-{scope_text}"
+                if sk not in self.transformation_records:
+                    systems = tuple(f"{ref(body[f])}-{scope_text}" for f in fields)
+                    self.transformation_records[sk] = TransformationRecord(sk, qualname, body.get("name") or "", systems, {})
+                    self._tasks_of_transformation[sk] = []
+                    self._status_counts[sk] = Counter()
+                self._networks_of_transformation.setdefault(sk, set()).add(network_sk)
+                edge_sks.append(sk)
+            self.networks[network_sk] = NetworkRecord(network_sk, network_body.get("name") or "", edge_sks, system_sks, state)
+            self._actions[network_sk] = {}
+            self._network_chains[network_sk] = chain
+            return network_sk
+
     def load_network(self, doc: dict[str, Any], scope: str | None = None) -> str:
         return self.add_network(parse_network(doc, scope=scope))
 
@@ -393,6 +440,8 @@ class SandboxState:
             if sk.qualname in ("Transformation", "NonTransformation") and text in self.transformation_records:
                 record = self.transformation_records[text]
                 return [self._system_chain_entry(s) for s in dict.fromkeys(record.systems)] + [self._edge_chain_entry(record)]
+            if sk.qualname == "AlchemicalNetwork" and text in self._network_chains:
+                return self._network_chains[text]
             if sk.qualname == "AlchemicalNetwork" and text in self.networks:
                 network = self.networks[text]
                 chain = [self._system_chain_entry(s) for s in network.chemical_systems]
@@ -878,6 +927,8 @@ class SandboxState:
         ok: bool = True,
         creator: str = "sandbox-compute",
         tracebacks: Sequence[str] | None = None,
+        payload: bytes | None = None,
+        obj_key: str | None = None,
     ) -> str:
         """Submit a result (successful when `ok`, a failure otherwise) and return its ref SK.
 
@@ -885,6 +936,8 @@ class SandboxState:
         from running (or when already in the target status): ok -> complete, leaving every hub;
         failure -> error, staying actioned, after which the hubs' restart patterns are matched
         against the failure's `tracebacks` (default: one generic simulated traceback).
+        `payload` (with the ProtocolDAGResult's gufe key `obj_key`) replaces the simulated
+        result: e.g. a real ProtocolDAGResult's keyed chain, zstd-compressed as upstream stores it.
         """
         with self._lock:
             task = self._task_or_error(task_sk)
@@ -899,10 +952,13 @@ class SandboxState:
                 "task": task.sk,
                 "n": self._result_counter,
             }
-            obj_key = f"ProtocolDAGResult-{hashlib.md5(json.dumps(payload_doc, sort_keys=True).encode()).hexdigest()}"
+            if payload is None:
+                obj_key = f"ProtocolDAGResult-{hashlib.md5(json.dumps(payload_doc, sort_keys=True).encode()).hexdigest()}"
+                payload = json.dumps([[obj_key, payload_doc]], sort_keys=True).encode("utf-8")
+            elif obj_key is None:
+                raise ValueError("a given payload needs its ProtocolDAGResult's gufe key (obj_key)")
             ref_token = hashlib.md5(f"{obj_key}|{created.isoformat()}|{self._result_counter}".encode()).hexdigest()
             ref_sk = f"ProtocolDAGResultRef-{ref_token}-{scope}"
-            payload = json.dumps([[obj_key, payload_doc]], sort_keys=True).encode("utf-8")
             if not ok and tracebacks is None:
                 tracebacks = [DEFAULT_FAILURE_TRACEBACK]
             self.results[ref_sk] = ResultRecord(
