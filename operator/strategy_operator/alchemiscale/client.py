@@ -46,6 +46,8 @@ SCOPE_DENIED_PREFIX = "Targeted scope"
 # non-idempotent request may be sent again.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
+NETWORK_TEXTS_KEPT = 4
+
 TASK_STATUSES = ("waiting", "running", "complete", "error", "invalid", "deleted")
 
 
@@ -120,6 +122,7 @@ class AlchemiscaleClient:
         # Immutable server facts, learnt from our own writes and from lookups; shared by
         # every snapshotter using this client.
         self.task_transformations: dict[str, str] = {}
+        self._network_texts: collections.OrderedDict[str, str] = collections.OrderedDict()
         ssl_context = _ssl_context(verify)
         self._http = httpx.AsyncClient(
             # A trailing slash keeps a path prefix in the base URL (deployments behind one).
@@ -294,13 +297,26 @@ class AlchemiscaleClient:
 
     async def network(self, network: str) -> list:
         """The network as a gufe keyed chain (`[[gufe_key, keyed_dict], ...]`)."""
-        scoped_key(network, what="network")
-        return await self.request("GET", f"/networks/{network}")
+        text = await self.network_text(network)
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise AlchemiscaleError(f"GET /networks/{network} answered 200 with a body that is not JSON") from None
 
     async def network_text(self, network: str) -> str:
-        """The network's keyed chain as the JSON text the server sent (for gufe's own JSON decoder)."""
+        """The network's keyed chain as the JSON text the server sent (for gufe's own JSON decoder).
+
+        Networks are immutable: the last few texts are kept, so the structure loader and the
+        stratocaster adapter's gufe decoding share one request.
+        """
         scoped_key(network, what="network")
-        return await self.request("GET", f"/networks/{network}", decode=str)
+        text = self._network_texts.get(network)
+        if text is None:
+            text = await self.request("GET", f"/networks/{network}", decode=str)
+            self._network_texts[network] = text
+            while len(self._network_texts) > NETWORK_TEXTS_KEPT:
+                self._network_texts.popitem(last=False)
+        return text
 
     async def result_payload(self, transformation: str, ref: str) -> bytes:
         """A successful ProtocolDAGResult's stored bytes (zstd-compressed keyed-chain JSON, as upstream stores it)."""
