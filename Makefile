@@ -1,6 +1,9 @@
 # Two commands set everything up on a fresh machine: `make run` and `make test`.
 SHELL := /bin/bash
-PYTHON ?= python3
+# 3.12: the stratocaster extra (openff-utilities) needs it; the image stays on 3.11 unless built with it.
+PYTHON ?= python3.12
+# gufe and stratocaster wheels (conda-forge packages, not on PyPI) for the stratocaster extra.
+WHEELS ?= ../shared/wheels
 VENV := .venv
 PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
@@ -11,9 +14,10 @@ PYTEST_ARGS ?=
 all: test
 
 $(VENV_STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV) \
+	  || PYENV_VERSION="$$(pyenv versions --bare 2>/dev/null | grep -E '^3\.12(\.|$$)' | tail -1)" $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --find-links $(WHEELS) -e '.[test]'
 	touch $@
 
 venv: $(VENV_STAMP)
