@@ -14,7 +14,7 @@ import random
 from collections import deque
 
 import pytest
-from gufe_networks import counted_results, endpoints, network, scoped, snapshot
+from .gufe_networks import counted_results, endpoints, network, scoped, snapshot
 from stratocaster.strategies import ConnectivityStrategy, RadialGrowthStrategy
 
 from strategy_operator.engine import Snapshot, plan_iteration

@@ -10,12 +10,18 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from gufe_networks import SCOPE, keyed_chain_document, network, scoped, stored_payload
+from .gufe_networks import SCOPE, keyed_chain_document, network, scoped, stored_payload
 from mylab.protocols import measured_result
 
-from strategy_operator.iteration import IterationRunner, ResourceView, SessionCache, merged_status, validate_status
-from strategy_operator.secrets import SecretCredentials
-from strategy_operator.settings import OperatorSettings
+from strategy_operator.controller.config import OperatorSettings
+from strategy_operator.controller.reconcile import (
+    IterationRunner,
+    ResourceView,
+    SessionCache,
+    merged_status,
+    validate_status,
+)
+from strategy_operator.controller.secrets import SecretCredentials
 
 KEY = "alice-secret-key-0123"
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)
@@ -30,7 +36,7 @@ class StaticSecrets:
 
 @pytest.fixture
 def sandbox():
-    from strategy_operator.sandbox.testing import running_sandbox
+    from strategy_operator_dev.sandbox.testing import running_sandbox
 
     with running_sandbox(identities={"alice": (KEY, ["acme-tyk2-*"])}) as sb:
         yield sb

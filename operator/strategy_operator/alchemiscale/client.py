@@ -51,8 +51,9 @@ NETWORK_TEXTS_KEPT = 4
 TASK_STATUSES = ("waiting", "running", "complete", "error", "invalid", "deleted")
 
 
-def scoped_key(text: str, *, what: str = "scoped key",
-               parse: Callable[[str], ScopedKey] = ScopedKey.from_str) -> ScopedKey:
+def scoped_key(
+    text: str, *, what: str = "scoped key", parse: Callable[[str], ScopedKey] = ScopedKey.from_str
+) -> ScopedKey:
     """Parse a scoped key with `parse`, raising `MalformedScopedKey` naming `what` it was meant to be."""
     try:
         return parse(text)
@@ -139,7 +140,7 @@ class AlchemiscaleClient:
     def __repr__(self) -> str:
         return f"AlchemiscaleClient(url={self.url!r}, identifier={self.credentials.identifier!r})"
 
-    async def __aenter__(self) -> "AlchemiscaleClient":
+    async def __aenter__(self) -> AlchemiscaleClient:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

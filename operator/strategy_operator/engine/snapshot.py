@@ -1,4 +1,4 @@
-"""The iteration snapshot (plan-format.md's input): everything one iteration looks at.
+"""The iteration snapshot (docs/engine.md, "Snapshot (input)"): everything one iteration looks at.
 
 camelCase JSON, like the CRD. Validation is strict and every message names its field:
 unknown fields, wrong types, booleans for numbers, malformed scoped keys, duplicate keys,
@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_
 from pydantic.alias_generators import to_camel
 
 from strategy_operator.engine.strategies.registry import settings_classes, strategy_names
-from strategy_operator.models.resource import STRATEGY_IMPORT_PATH_PATTERN, Mode, TaskScaling, settings_for
-from strategy_operator.models.settings import StrategySettings
+from strategy_operator.engine.strategies.settings import StrategySettings, settings_for
+from strategy_operator.engine.vocabulary import STRATEGY_IMPORT_PATH_PATTERN, Mode, TaskScaling
 from strategy_operator.scopedkey import SCOPED_KEY_PATTERN, InvalidScopedKey, ScopedKey, parse_network_key
 
 TaskStatus = Literal["waiting", "running", "complete", "error", "invalid", "deleted"]
@@ -53,7 +53,7 @@ class SnapshotStrategy(_Model):
         return IMPORT_PATH.fullmatch(self.name) is not None
 
     @model_validator(mode="after")
-    def _known(self) -> "SnapshotStrategy":
+    def _known(self) -> SnapshotStrategy:
         if self.is_import_path:
             return self  # its own settings model validates them, in the adapter
         if self.name not in strategy_names():
@@ -125,7 +125,7 @@ class Snapshot(_Model):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Snapshot":
+    def _consistent(self) -> Snapshot:
         seen: dict[str, int] = {}
         for i, transformation in enumerate(self.transformations):
             if transformation.key in seen:
@@ -140,7 +140,9 @@ class Snapshot(_Model):
                 raise ValueError(f"tasks[{i}].key: {task.key} is listed twice (also tasks[{tasks_seen[task.key]}])")
             tasks_seen[task.key] = i
             if task.transformation not in seen:
-                raise ValueError(f"tasks[{i}].transformation: {task.transformation} is not a transformation of the snapshot")
+                raise ValueError(
+                    f"tasks[{i}].transformation: {task.transformation} is not a transformation of the snapshot"
+                )
             if task.actioned and task.status not in ACTIONABLE_STATUSES:
                 raise ValueError(
                     f"tasks[{i}].actioned: a {task.status} task cannot be actioned "

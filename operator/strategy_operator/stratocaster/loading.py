@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from strategy_operator.engine.errors import StrategyError
-from strategy_operator.models.resource import STRATEGY_IMPORT_PATH_PATTERN
+from strategy_operator.engine.vocabulary import STRATEGY_IMPORT_PATH_PATTERN
 
 _IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
 _IMPORT_PATH = re.compile(STRATEGY_IMPORT_PATH_PATTERN)
@@ -157,7 +157,7 @@ def build_settings(cls: type, raw: Mapping[str, Any] | None) -> Any:
     """
     from pydantic import ValidationError
 
-    from strategy_operator.models.errors import describe
+    from strategy_operator.validation import describe
 
     if raw is None:
         try:
