@@ -16,8 +16,10 @@ NETWORK = "AlchemicalNetwork-0a1b2c-acme-tyk2-run1"
 
 
 def manifest(name: str, strategy: str) -> str:
-    return (f"apiVersion: alchemiscale.org/v1alpha1\nkind: NetworkStrategy\nmetadata: {{name: {name}}}\n"
-            f"spec: {{network: {NETWORK}, strategy: {strategy}}}\n")
+    return (
+        f"apiVersion: alchemiscale.org/v1alpha1\nkind: NetworkStrategy\nmetadata: {{name: {name}}}\n"
+        f"spec: {{network: {NETWORK}, strategy: {strategy}}}\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -45,12 +47,25 @@ def test_stratocaster_import_paths_are_admitted_with_their_settings_kept(strateg
         ("{name: 'stratocaster strategies'}", "spec.strategy.name", "import path"),
         ("{name: 'mylab:'}", "spec.strategy.name", "import path"),
         ("{name: ConnectivityStrategy, classSettings: {max_runs: 2}}", "spec.strategy.classSettings", "import path"),
-        ("{name: stratocaster.strategies.ConnectivityStrategy, settings: {max_runs: 2}}", "spec.strategy.settings",
-         "classSettings"),
-        ("{name: RadialGrowthStrategy, settings: {unknown_key: 1}}", "spec.strategy.settings.unknown_key", "unknown field"),
+        (
+            "{name: stratocaster.strategies.ConnectivityStrategy, settings: {max_runs: 2}}",
+            "spec.strategy.settings",
+            "classSettings",
+        ),
+        (
+            "{name: RadialGrowthStrategy, settings: {unknown_key: 1}}",
+            "spec.strategy.settings.unknown_key",
+            "unknown field",
+        ),
     ],
-    ids=["stratocaster-bare-name", "stratocaster-space", "stratocaster-colon-only", "stratocaster-classsettings-on-builtin",
-         "stratocaster-settings-on-import-path", "stratocaster-builtins-stay-strict"],
+    ids=[
+        "stratocaster-bare-name",
+        "stratocaster-space",
+        "stratocaster-colon-only",
+        "stratocaster-classsettings-on-builtin",
+        "stratocaster-settings-on-import-path",
+        "stratocaster-builtins-stay-strict",
+    ],
 )
 def test_stratocaster_names_and_settings_refused_at_admission(strategy, field, words, crd_installed, kubectl):
     result = kubectl("apply", "-f", "-", input=manifest("bad", strategy), check=False)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from .operator_harness import IDENTITY, KEY, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kubernetes, pytest.mark.timeout(300)]
@@ -44,8 +45,9 @@ class Compute(threading.Thread):
         self.error: BaseException | None = None
 
     def run(self) -> None:
-        from ..stratocaster.gufe_networks import stored_payload
         from mylab.protocols import measured_result
+
+        from ..stratocaster.gufe_networks import stored_payload
 
         state = self.sandbox.state
         try:
@@ -72,14 +74,30 @@ def test_stratocaster_user_strategy_on_result_values_converges(sandbox, cluster,
     compute = Compute(sandbox, net, network_sk)
     compute.start()
     try:
-        cluster.apply(yaml.safe_dump({
-            "apiVersion": "alchemiscale.org/v1alpha1", "kind": "NetworkStrategy", "metadata": {"name": "measured"},
-            "spec": {"network": network_sk, "sleepInterval": 1, "server": {"credentialsSecret": "alchemiscale-creds"},
-                     "strategy": {"name": "mylab.strategies:UncertaintyStrategy",
-                                  "classSettings": {"target_uncertainty": 0.2, "max_runs": 10}}},
-        }))
-        status = wait_for(lambda: (s := cluster.status("measured")).get("status") == "dormant" and s,
-                          timeout=180, interval=0.5, what="the measured network to converge (dormant)")
+        cluster.apply(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "alchemiscale.org/v1alpha1",
+                    "kind": "NetworkStrategy",
+                    "metadata": {"name": "measured"},
+                    "spec": {
+                        "network": network_sk,
+                        "sleepInterval": 1,
+                        "server": {"credentialsSecret": "alchemiscale-creds"},
+                        "strategy": {
+                            "name": "mylab.strategies:UncertaintyStrategy",
+                            "classSettings": {"target_uncertainty": 0.2, "max_runs": 10},
+                        },
+                    },
+                }
+            )
+        )
+        status = wait_for(
+            lambda: (s := cluster.status("measured")).get("status") == "dormant" and s,
+            timeout=180,
+            interval=0.5,
+            what="the measured network to converge (dormant)",
+        )
     finally:
         compute.stop.set()
         compute.join(timeout=10)
@@ -109,13 +127,23 @@ def test_stratocaster_class_outside_the_allow_list_is_an_error_event(sandbox, cl
     network_sk = sandbox.state.add_keyed_chain_network(keyed_chain_document(net), SCOPE)
     cluster.credentials(IDENTITY, KEY)
     start_operator(default_server=True)  # the default allow-list: stratocaster.strategies.*
-    cluster.apply(yaml.safe_dump({
-        "apiVersion": "alchemiscale.org/v1alpha1", "kind": "NetworkStrategy", "metadata": {"name": "refused"},
-        "spec": {"network": network_sk, "server": {"credentialsSecret": "alchemiscale-creds"},
-                 "strategy": {"name": "mylab.strategies:UncertaintyStrategy"}},
-    }))
-    status = wait_for(lambda: (s := cluster.status("refused")).get("status") == "error" and s,
-                      timeout=60, what="the refusal")
+    cluster.apply(
+        yaml.safe_dump(
+            {
+                "apiVersion": "alchemiscale.org/v1alpha1",
+                "kind": "NetworkStrategy",
+                "metadata": {"name": "refused"},
+                "spec": {
+                    "network": network_sk,
+                    "server": {"credentialsSecret": "alchemiscale-creds"},
+                    "strategy": {"name": "mylab.strategies:UncertaintyStrategy"},
+                },
+            }
+        )
+    )
+    status = wait_for(
+        lambda: (s := cluster.status("refused")).get("status") == "error" and s, timeout=60, what="the refusal"
+    )
     assert status["exception"]["type"] == "StrategyNotAllowed"
     assert "spec.strategy.name" in status["exception"]["message"]
     assert "StrategyNotAllowed" in {e["reason"] for e in cluster.events("refused")}

@@ -54,8 +54,12 @@ def snapshot(net: AlchemicalNetwork, counts: Mapping[str, int], strategy: dict, 
         "strategy": strategy,
         "chemicalSystems": [scoped(s, scope) for s in net.nodes],
         "transformations": [
-            {"key": scoped(t, scope), "stateA": scoped(endpoints(t)[0], scope), "stateB": scoped(endpoints(t)[1], scope),
-             "results": counts.get(t.key, 0)}
+            {
+                "key": scoped(t, scope),
+                "stateA": scoped(endpoints(t)[0], scope),
+                "stateB": scoped(endpoints(t)[1], scope),
+                "results": counts.get(t.key, 0),
+            }
             for t in net.edges
         ],
         **fields,
@@ -65,8 +69,11 @@ def snapshot(net: AlchemicalNetwork, counts: Mapping[str, int], strategy: dict, 
 def counted_results(net: AlchemicalNetwork, counts: Mapping[str, int]) -> dict:
     """What upstream's Strategist passes for these counts: a ProtocolResult per transformation with results, else None."""
     return {
-        t.key: (MeasureResult(n_protocol_dag_results=counts[t.key], estimates=[], uncertainties=[])
-                if counts.get(t.key) else None)
+        t.key: (
+            MeasureResult(n_protocol_dag_results=counts[t.key], estimates=[], uncertainties=[])
+            if counts.get(t.key)
+            else None
+        )
         for t in net.edges
     }
 

@@ -14,18 +14,28 @@ import random
 from collections import deque
 
 import pytest
-from .gufe_networks import counted_results, endpoints, network, scoped, snapshot
 from stratocaster.strategies import ConnectivityStrategy, RadialGrowthStrategy
 
 from strategy_operator.engine import Snapshot, plan_iteration
 from strategy_operator.stratocaster.adapter import GufeWeights
 from strategy_operator.stratocaster.loading import AllowedStrategies, build_strategy
 
+from .gufe_networks import counted_results, network, scoped, snapshot
+
 NETWORKS = 240
 STATUSES = ("waiting", "running", "complete", "error", "invalid", "deleted")
-CONNECTIVITY_SETTINGS = [None, {"max_runs": 2}, {"decay_rate": 0.25, "cutoff": 0.5}, {"decay_rate": 0.9, "max_runs": 4, "cutoff": 1.0}]
-RADIALGROWTH_SETTINGS = [None, {"max_runs": 2, "candidacy_max_distance": 2}, {"decay_repeat_rate": 0.25, "decay_distance_rate": 0.75},
-                         {"max_runs": 5, "candidacy_max_distance": 3, "decay_distance_rate": 0.1}]
+CONNECTIVITY_SETTINGS = [
+    None,
+    {"max_runs": 2},
+    {"decay_rate": 0.25, "cutoff": 0.5},
+    {"decay_rate": 0.9, "max_runs": 4, "cutoff": 1.0},
+]
+RADIALGROWTH_SETTINGS = [
+    None,
+    {"max_runs": 2, "candidacy_max_distance": 2},
+    {"decay_repeat_rate": 0.25, "decay_distance_rate": 0.75},
+    {"max_runs": 5, "candidacy_max_distance": 3, "decay_distance_rate": 0.1},
+]
 
 
 def _random_edges(rng: random.Random) -> tuple[list[tuple[str, str]], list[str]]:
@@ -100,8 +110,11 @@ def radialgrowth_order_independent(edges, systems, counts_by_edge) -> bool:
             continue
         ecc = _eccentricity(part, [(a, b) for _, a, b in part_edges])
         top = max(ecc.values())
-        qualifying = [(min(ecc[a], ecc[b]), max(ecc[a], ecc[b])) for i, a, b in part_edges
-                      if counts_by_edge[i] == 0 and max(ecc[a], ecc[b]) < top]
+        qualifying = [
+            (min(ecc[a], ecc[b]), max(ecc[a], ecc[b]))
+            for i, a, b in part_edges
+            if counts_by_edge[i] == 0 and max(ecc[a], ecc[b]) < top
+        ]
         finals = {lo for lo, _ in qualifying if not any(hi < lo for _, hi in qualifying)}
         if len(finals) > 1:
             return False
@@ -127,8 +140,14 @@ def _tasks(rng: random.Random, net) -> list[dict]:
         for _ in range(rng.randint(0, 3)):
             status = rng.choice(STATUSES + ("waiting", "running"))
             actioned = status in ("waiting", "running", "error") and rng.random() < 0.5
-            tasks.append({"key": f"Task-{rng.getrandbits(128):032x}-acme-tyk2-run1", "transformation": scoped(t),
-                          "status": status, "actioned": actioned})
+            tasks.append(
+                {
+                    "key": f"Task-{rng.getrandbits(128):032x}-acme-tyk2-run1",
+                    "transformation": scoped(t),
+                    "status": status,
+                    "actioned": actioned,
+                }
+            )
     return tasks
 
 
@@ -147,12 +166,18 @@ def test_stratocaster_through_the_adapter_plans_as_the_builtin(name):
     for index in range(NETWORKS):
         settings = choices[index % len(choices)]
         net, counts = _case(rng, name)
-        fields = {"mode": rng.choice(["partial", "full"]), "taskScaling": rng.choice(["linear", "exponential"]),
-                  "maxTasksPerTransformation": rng.randint(1, 8), "tasks": _tasks(rng, net)}
+        fields = {
+            "mode": rng.choice(["partial", "full"]),
+            "taskScaling": rng.choice(["linear", "exponential"]),
+            "maxTasksPerTransformation": rng.randint(1, 8),
+            "tasks": _tasks(rng, net),
+        }
         builtin = {"name": name, **({"settings": settings} if settings is not None else {})}
         expected = plan_iteration(Snapshot.model_validate(snapshot(net, counts, builtin, **fields))).to_json()
         source = _adapter_weights(path, settings, net, counts)
-        actual = plan_iteration(Snapshot.model_validate(snapshot(net, counts, {"name": path}, **fields)), source).to_json()
+        actual = plan_iteration(
+            Snapshot.model_validate(snapshot(net, counts, {"name": path}, **fields)), source
+        ).to_json()
 
         for field in ("ran", "status", "resultCount", "targets", "action", "create", "cancel", "summary"):
             assert actual.get(field) == expected.get(field), (index, field)
@@ -164,7 +189,9 @@ def test_stratocaster_through_the_adapter_plans_as_the_builtin(name):
                 assert math.isclose(actual["weights"][key], weight, rel_tol=1e-12, abs_tol=1e-15), (index, key)
 
         # ... and the adapter's weights are upstream's own resolve() of the same proposal.
-        upstream_settings = upstream_class.default_settings() if settings is None else upstream_class._settings_cls(**settings)
+        upstream_settings = (
+            upstream_class.default_settings() if settings is None else upstream_class._settings_cls(**settings)
+        )
         upstream = upstream_class(upstream_settings).propose(net, counted_results(net, counts))
         live = [w for w in upstream.weights.values() if w is not None]
         if live:
@@ -228,7 +255,9 @@ def test_stratocaster_worked_example_3_diamond_radialgrowth():
 def test_stratocaster_every_weight_none_goes_dormant_and_full_mode_cancels_everything():
     net = network([("A", "B", "A_B"), ("B", "C", "B_C")])
     key = _names(net)
-    tasks = [{"key": f"Task-{i:032x}-acme-tyk2-run1", "transformation": key["A_B"], "status": s, "actioned": True}
-             for i, s in enumerate(["waiting", "running", "error"])]
+    tasks = [
+        {"key": f"Task-{i:032x}-acme-tyk2-run1", "transformation": key["A_B"], "status": s, "actioned": True}
+        for i, s in enumerate(["waiting", "running", "error"])
+    ]
     plan = _plan(net, {"A_B": 3, "B_C": 3}, "stratocaster.strategies.ConnectivityStrategy", mode="full", tasks=tasks)
     assert plan["status"] == "dormant" and plan["cancel"] == sorted(t["key"] for t in tasks)

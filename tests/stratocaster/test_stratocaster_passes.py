@@ -7,10 +7,9 @@ Kubernetes here: the e2e test runs the same through the operator on the control 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-from .gufe_networks import SCOPE, keyed_chain_document, network, scoped, stored_payload
 from mylab.protocols import measured_result
 
 from strategy_operator.controller.config import OperatorSettings
@@ -23,8 +22,10 @@ from strategy_operator.controller.reconcile import (
 )
 from strategy_operator.controller.secrets import SecretCredentials
 
+from .gufe_networks import SCOPE, keyed_chain_document, network, scoped, stored_payload
+
 KEY = "alice-secret-key-0123"
-NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 PAYLOAD_ROUTE = "/transformations/{transformation_scoped_key}/{route}/{protocoldagresultref_scoped_key}"
 
 
@@ -160,7 +161,9 @@ async def test_stratocaster_module_that_does_not_import_is_an_error(sandbox, sta
     _, network_sk = star
     runner = runner_for(sandbox, allowed_strategies=("mylab.*",))
     outcome = await run(runner, view(network_sk, {"name": "mylab.broken:Unreachable"}))
-    _assert_refused(sandbox, outcome, "StrategyImportFailed", "spec.strategy.name", "mylab_dependency_that_is_not_installed")
+    _assert_refused(
+        sandbox, outcome, "StrategyImportFailed", "spec.strategy.name", "mylab_dependency_that_is_not_installed"
+    )
     assert "ModuleNotFoundError" in outcome.status["traceback"]
 
 
@@ -173,9 +176,11 @@ async def test_stratocaster_attribute_that_is_no_strategy_is_an_error(sandbox, s
 
 @pytest.mark.parametrize(
     ("class_settings", "field"),
-    [({"target_uncertainty": -1}, "spec.strategy.classSettings.target_uncertainty"),
-     ({"target_uncertainty": 0.1, "max_run": 3}, "spec.strategy.classSettings.max_run"),
-     ({"max_runs": 3}, "spec.strategy.classSettings.target_uncertainty")],
+    [
+        ({"target_uncertainty": -1}, "spec.strategy.classSettings.target_uncertainty"),
+        ({"target_uncertainty": 0.1, "max_run": 3}, "spec.strategy.classSettings.max_run"),
+        ({"max_runs": 3}, "spec.strategy.classSettings.target_uncertainty"),
+    ],
 )
 async def test_stratocaster_bad_settings_name_the_field(sandbox, star, class_settings, field):
     _, network_sk = star

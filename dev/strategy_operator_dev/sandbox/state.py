@@ -368,12 +368,16 @@ class SandboxState:
                 sk = f"{key}-{scope_text}"
                 if sk not in self.transformation_records:
                     systems = tuple(f"{ref(body[f])}-{scope_text}" for f in fields)
-                    self.transformation_records[sk] = TransformationRecord(sk, qualname, body.get("name") or "", systems, {})
+                    self.transformation_records[sk] = TransformationRecord(
+                        sk, qualname, body.get("name") or "", systems, {}
+                    )
                     self._tasks_of_transformation[sk] = []
                     self._status_counts[sk] = Counter()
                 self._networks_of_transformation.setdefault(sk, set()).add(network_sk)
                 edge_sks.append(sk)
-            self.networks[network_sk] = NetworkRecord(network_sk, network_body.get("name") or "", edge_sks, system_sks, state)
+            self.networks[network_sk] = NetworkRecord(
+                network_sk, network_body.get("name") or "", edge_sks, system_sks, state
+            )
             self._actions[network_sk] = {}
             self._network_chains[network_sk] = chain
             return network_sk
@@ -973,7 +977,9 @@ class SandboxState:
                 "n": self._result_counter,
             }
             if payload is None:
-                obj_key = f"ProtocolDAGResult-{hashlib.md5(json.dumps(payload_doc, sort_keys=True).encode()).hexdigest()}"
+                obj_key = (
+                    f"ProtocolDAGResult-{hashlib.md5(json.dumps(payload_doc, sort_keys=True).encode()).hexdigest()}"
+                )
                 payload = json.dumps([[obj_key, payload_doc]], sort_keys=True).encode("utf-8")
             elif obj_key is None:
                 raise ValueError("a given payload needs its ProtocolDAGResult's gufe key (obj_key)")

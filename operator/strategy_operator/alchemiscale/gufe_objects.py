@@ -50,7 +50,9 @@ def decode_network(text: str) -> Any:
     try:
         network = _gufe_json(text)
     except Exception as exc:  # noqa: BLE001 - any decoding failure is the same error
-        raise UndecodableObject(f"the network's keyed chain does not decode with gufe: {type(exc).__name__}: {exc}") from exc
+        raise UndecodableObject(
+            f"the network's keyed chain does not decode with gufe: {type(exc).__name__}: {exc}"
+        ) from exc
     if not isinstance(network, AlchemicalNetwork):
         raise UndecodableObject(f"GET /networks/... decoded to {type(network).__name__}, not an AlchemicalNetwork")
     return network
@@ -140,8 +142,9 @@ class GufeInputs:
 class GufeObjects:
     """One per operator, shared by every resource: decoded networks and results, by server."""
 
-    def __init__(self, result_capacity: int = DEFAULT_RESULT_CACHE_ENTRIES, *,
-                 offload: Callable[..., Any] | None = None) -> None:
+    def __init__(
+        self, result_capacity: int = DEFAULT_RESULT_CACHE_ENTRIES, *, offload: Callable[..., Any] | None = None
+    ) -> None:
         self.results = ResultCache(result_capacity)
         self._networks: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self._gathered: dict[tuple[str, str], tuple[frozenset[str], Any]] = {}
@@ -161,8 +164,14 @@ class GufeObjects:
             self._networks.popitem(last=False)
         return decoded
 
-    async def inputs(self, client: AlchemiscaleClient, network_key: str,
-                     result_refs: Mapping[str, Iterable[str]], *, concurrency: int = 8) -> GufeInputs:
+    async def inputs(
+        self,
+        client: AlchemiscaleClient,
+        network_key: str,
+        result_refs: Mapping[str, Iterable[str]],
+        *,
+        concurrency: int = 8,
+    ) -> GufeInputs:
         """The network and, for each of its transformations, the ProtocolResult of `result_refs[sk]`.
 
         `result_refs` maps a transformation's scoped key to its successful result references

@@ -8,7 +8,7 @@ patches with them, so the API server and the operator agree on every field.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Any, Literal
 
@@ -123,7 +123,7 @@ def _settings_rules() -> list[JsonValue]:
             "omit settings entirely to use the defaults (max_runs 3, decay_rate 0.5)",
             "fieldPath": ".settings",
             "reason": "FieldValueInvalid",
-        }
+        },
     ]
     for name, cls in BUILTIN_SETTINGS.items():
         accepted = ", ".join(cls.model_fields)
@@ -144,8 +144,9 @@ def _settings_rules() -> list[JsonValue]:
 class StrategySpec(BaseModel):
     """The strategy to run: stratocaster's class name and its settings (snake_case keys, as in stratocaster)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True,
-                              json_schema_extra={"x-kubernetes-validations": _settings_rules()})
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, json_schema_extra={"x-kubernetes-validations": _settings_rules()}
+    )
 
     name: str = Field(
         min_length=1,
@@ -180,8 +181,7 @@ class StrategySpec(BaseModel):
     def _check_settings(self) -> StrategySpec:
         if self.name in BUILTIN_STRATEGIES:
             if self.class_settings is not None:
-                raise ValueError("classSettings: is for a strategy named by import path; "
-                                 f"{self.name} takes settings")
+                raise ValueError(f"classSettings: is for a strategy named by import path; {self.name} takes settings")
             settings_for(self.name, self.settings, BUILTIN_SETTINGS)
             return self
         if not re.fullmatch(STRATEGY_IMPORT_PATH_PATTERN, self.name):
@@ -190,8 +190,9 @@ class StrategySpec(BaseModel):
                 "import path (package.module.Class or package.module:Class)"
             )
         if self.settings is not None:
-            raise ValueError("settings: holds a built-in strategy's settings; give the settings of "
-                             f"{self.name} in classSettings")
+            raise ValueError(
+                f"settings: holds a built-in strategy's settings; give the settings of {self.name} in classSettings"
+            )
         # classSettings are validated by the class's own settings model, in the adapter.
         return self
 

@@ -156,8 +156,9 @@ def _raw(args: argparse.Namespace | None, environ: Mapping[str, str], name: str)
     return None
 
 
-def _raw_allowing_empty(args: argparse.Namespace | None, environ: Mapping[str, str],
-                        name: str) -> tuple[object, str] | None:
+def _raw_allowing_empty(
+    args: argparse.Namespace | None, environ: Mapping[str, str], name: str
+) -> tuple[object, str] | None:
     """Like `_raw`, but a variable set to an empty string counts (an empty allow-list)."""
     option = _OPTIONS[name]
     value = getattr(args, name, None) if args is not None else None

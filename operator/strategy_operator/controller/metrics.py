@@ -36,15 +36,22 @@ class _ResultCache:
 
     def collect(self):  # noqa: ANN201 - the prometheus_client collector protocol
         stats = self._source()
-        entries = GaugeMetricFamily("strategy_operator_result_cache_entries",
-                                    "Decoded ProtocolDAGResults held for strategies named by import path")
-        capacity = GaugeMetricFamily("strategy_operator_result_cache_capacity",
-                                     "Most ProtocolDAGResults the cache holds (--result-cache-entries)")
-        lookups = CounterMetricFamily("strategy_operator_result_cache_lookups",
-                                      "ProtocolDAGResult cache lookups by outcome (a miss is a download)",
-                                      labels=["outcome"])
-        evictions = CounterMetricFamily("strategy_operator_result_cache_evictions",
-                                        "ProtocolDAGResults dropped to stay within the capacity")
+        entries = GaugeMetricFamily(
+            "strategy_operator_result_cache_entries",
+            "Decoded ProtocolDAGResults held for strategies named by import path",
+        )
+        capacity = GaugeMetricFamily(
+            "strategy_operator_result_cache_capacity",
+            "Most ProtocolDAGResults the cache holds (--result-cache-entries)",
+        )
+        lookups = CounterMetricFamily(
+            "strategy_operator_result_cache_lookups",
+            "ProtocolDAGResult cache lookups by outcome (a miss is a download)",
+            labels=["outcome"],
+        )
+        evictions = CounterMetricFamily(
+            "strategy_operator_result_cache_evictions", "ProtocolDAGResults dropped to stay within the capacity"
+        )
         entries.add_metric([], getattr(stats, "entries", 0))
         capacity.add_metric([], getattr(stats, "capacity", 0))
         lookups.add_metric(["hit"], getattr(stats, "hits", 0))
@@ -54,8 +61,11 @@ class _ResultCache:
 
 
 class Metrics:
-    def __init__(self, strategies_by_status: Callable[[], Mapping[str, int]] | None = None,
-                 result_cache: Callable[[], object | None] | None = None) -> None:
+    def __init__(
+        self,
+        strategies_by_status: Callable[[], Mapping[str, int]] | None = None,
+        result_cache: Callable[[], object | None] | None = None,
+    ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.iterations = Counter(
             "strategy_operator_iterations",

@@ -206,8 +206,12 @@ def _summary_text(plan: Plan, tasks: tuple[int, int, int]) -> str:
     )
 
 
-def plan_observation(observation: Observation, spec: NetworkStrategySpec, state: Mapping[str, Any],
-                     weights_from: WeightSource | None = None) -> Plan:
+def plan_observation(
+    observation: Observation,
+    spec: NetworkStrategySpec,
+    state: Mapping[str, Any],
+    weights_from: WeightSource | None = None,
+) -> Plan:
     """Snapshot document, validation and the engine's plan: all CPU work, run off the event loop.
 
     `weights_from`: a stratocaster Strategy with its gufe inputs (a strategy named by import path);
@@ -303,9 +307,11 @@ class IterationRunner:
         check_scope(spec.network, self.settings)
         # A class named by import path: refused, imported and its settings built before any
         # request, so a refusal or a broken class changes nothing on alchemiscale.
-        gufe_strategy = (build_gufe_strategy(spec.strategy.name, spec.strategy.class_settings,
-                                             self.allowed_strategies)
-                         if spec.strategy.is_import_path else None)
+        gufe_strategy = (
+            build_gufe_strategy(spec.strategy.name, spec.strategy.class_settings, self.allowed_strategies)
+            if spec.strategy.is_import_path
+            else None
+        )
         choice = choose_server(spec, resource.namespace, self.settings)
         credentials = await self.secrets.read(choice.secret_namespace, choice.secret_name)
         secrets_seen.append(credentials.key)
@@ -341,11 +347,15 @@ class IterationRunner:
         weights_from: GufeWeights | None = None
         if gufe_strategy is not None:
             inputs = await self.gufe_objects.inputs(session.client, spec.network, observation.result_refs)
-            weights_from = GufeWeights(spec.strategy.name, gufe_strategy, inputs.network, inputs.protocol_results,
-                                       str(parse_network_key(spec.network).scope))
+            weights_from = GufeWeights(
+                spec.strategy.name,
+                gufe_strategy,
+                inputs.network,
+                inputs.protocol_results,
+                str(parse_network_key(spec.network).scope),
+            )
         loop = asyncio.get_running_loop()
-        plan: Plan = await loop.run_in_executor(self.executor, plan_observation, observation, spec, state,
-                                                weights_from)
+        plan: Plan = await loop.run_in_executor(self.executor, plan_observation, observation, spec, state, weights_from)
 
         if mode_now() == "disabled":
             # The user disabled the strategy while it was being weighed: apply nothing.

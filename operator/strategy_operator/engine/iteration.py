@@ -16,11 +16,11 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Protocol
 
+from strategy_operator.engine.errors import StrategyError
 from strategy_operator.engine.graph import NetworkGraph
 from strategy_operator.engine.plan import Plan
 from strategy_operator.engine.scaling import target_count
 from strategy_operator.engine.snapshot import Snapshot, SnapshotTask
-from strategy_operator.engine.errors import StrategyError
 from strategy_operator.engine.strategies.base import Weights, resolve_weights
 from strategy_operator.engine.strategies.registry import build_strategy
 from strategy_operator.engine.vocabulary import Mode

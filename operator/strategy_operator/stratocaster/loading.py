@@ -72,7 +72,7 @@ class AllowedStrategies:
     entries: tuple[str, ...] = DEFAULT_ALLOWED_STRATEGIES
 
     @classmethod
-    def parse(cls, entries: Iterable[str]) -> "AllowedStrategies":
+    def parse(cls, entries: Iterable[str]) -> AllowedStrategies:
         """Validate entries; ValueError names the bad one."""
         checked = []
         for entry in entries:

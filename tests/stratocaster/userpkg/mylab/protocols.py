@@ -11,10 +11,9 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from openff.units import unit
-
 from gufe import settings
 from gufe.protocols import Protocol, ProtocolDAGResult, ProtocolResult, ProtocolUnit, ProtocolUnitResult
+from openff.units import unit
 
 
 class MeasureSettings(settings.Settings):
@@ -69,12 +68,19 @@ def measured_result(transformation, estimate: float, uncertainty: float) -> Prot
     """The successful ProtocolDAGResult of one run of `transformation` that measured these values."""
     dag = transformation.create()
     (unit_,) = dag.protocol_units
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     unit_result = ProtocolUnitResult(
-        name=unit_.name, source_key=unit_.key, inputs=unit_.inputs,
-        outputs={"estimate": estimate, "uncertainty": uncertainty}, start_time=now, end_time=now,
+        name=unit_.name,
+        source_key=unit_.key,
+        inputs=unit_.inputs,
+        outputs={"estimate": estimate, "uncertainty": uncertainty},
+        start_time=now,
+        end_time=now,
     )
     return ProtocolDAGResult(
-        protocol_units=dag.protocol_units, protocol_unit_results=[unit_result],
-        transformation_key=transformation.key, extends_key=None, name=dag.name,
+        protocol_units=dag.protocol_units,
+        protocol_unit_results=[unit_result],
+        transformation_key=transformation.key,
+        extends_key=None,
+        name=dag.name,
     )

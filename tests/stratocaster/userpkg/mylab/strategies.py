@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pydantic import Field
-
 from stratocaster.base import Strategy, StrategyResult
 from stratocaster.base.models import StrategySettings
 
