@@ -45,7 +45,7 @@ def _random_edges(rng: random.Random) -> tuple[list[tuple[str, str]], list[str]]
     edges = []
     if rng.random() < 0.5:  # a chain: deep eccentricity shells
         chain = names[: rng.randint(1, len(names))]
-        for a, b in zip(chain, chain[1:]):
+        for a, b in zip(chain, chain[1:], strict=False):
             seen.add((a, b))
             edges.append((a, b))
     for _ in range(rng.randint(0, 14)):
@@ -130,7 +130,7 @@ def _case(rng: random.Random, strategy: str):
             continue
         net = network(edges, isolated=isolated)
         by_name = {t.name: t for t in net.edges}
-        counts = {by_name[f"{a}_{b}_{i}"].key: n for i, ((a, b), n) in enumerate(zip(edges, counts_by_edge))}
+        counts = {by_name[f"{a}_{b}_{i}"].key: n for i, ((a, b), n) in enumerate(zip(edges, counts_by_edge, strict=True))}
         return net, counts
 
 
