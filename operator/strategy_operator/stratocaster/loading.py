@@ -149,7 +149,7 @@ def load_strategy_class(path: str, allowed: AllowedStrategies) -> type:
     return target
 
 
-def build_settings(cls: type, raw: Mapping[str, Any] | None) -> Any:
+def build_settings(cls: Any, raw: Mapping[str, Any] | None) -> Any:
     """The class's own settings object: its `default_settings()` when omitted, else validated `raw`.
 
     Validation errors name the field under `spec.strategy.classSettings`. stratocaster's own
