@@ -5,6 +5,7 @@ SHELL := /bin/bash
 PYTHON ?= python3.12
 # gufe and stratocaster wheels (conda-forge packages, not on PyPI) for the stratocaster extra.
 WHEELS ?= ../shared/wheels
+export WHEELS
 VENV := .venv
 PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
