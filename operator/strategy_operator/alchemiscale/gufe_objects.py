@@ -193,14 +193,14 @@ class GufeObjects:
         self.results.misses += len(missing)
         limit = asyncio.Semaphore(concurrency)
 
-        async def fetch(item: tuple[str, str]) -> tuple[str, Any]:
+        async def fetch(item: tuple[str, str]) -> None:
             transformation, ref = item
             async with limit:
                 payload = await client.result_payload(transformation, ref)
-            return ref, await self._offload(decode_protocol_dag_result, payload)
+            # Kept as each arrives: a pass abandoned half-way (timeout, outage) keeps what it fetched.
+            self.results.put((client.url, ref), await self._offload(decode_protocol_dag_result, payload))
 
-        for ref, result in await asyncio.gather(*(fetch(item) for item in missing)):
-            self.results.put((client.url, ref), result)
+        await asyncio.gather(*(fetch(item) for item in missing))
 
         protocol_results: dict[Any, Any] = {}
         for sk, edge in edges.items():
