@@ -85,8 +85,9 @@ def _build(path: Path) -> int:
 
 
 async def _passes(url: str, network: str, strategy: dict, allowed: tuple[str, ...]) -> dict[str, float]:
-    config = OperatorSettings(default_server=url, min_sleep_interval=1, tick=1, iteration_timeout=900,
-                              allowed_strategies=allowed)
+    config = OperatorSettings(
+        default_server=url, min_sleep_interval=1, tick=1, iteration_timeout=900, allowed_strategies=allowed
+    )
     figures: dict[str, float] = {}
     with ThreadPoolExecutor(max_workers=1) as pool:
         runner = IterationRunner(config, _Secrets(), pool, clock=lambda: datetime.now(UTC))  # type: ignore[arg-type]
@@ -96,8 +97,12 @@ async def _passes(url: str, network: str, strategy: dict, allowed: tuple[str, ..
             for label in ("cold", "warm"):
                 sent = sessions.requests_sent()
                 started = time.perf_counter()
-                outcome = await runner.run(ResourceView("ns", "bench", 1, spec, status, {}), sessions,
-                                           transient_failures=0, mode_now=lambda: "partial")
+                outcome = await runner.run(
+                    ResourceView("ns", "bench", 1, spec, status, {}),
+                    sessions,
+                    transient_failures=0,
+                    mode_now=lambda: "partial",
+                )
                 assert outcome.result == "iterated", outcome.log
                 figures[f"{label} s"] = time.perf_counter() - started
                 figures[f"{label} requests"] = sessions.requests_sent() - sent
@@ -115,10 +120,14 @@ def main() -> None:
         doc = Path(tmp) / "network.json"
         started = time.perf_counter()
         results = _build(doc)
-        print(f"built {TRANSFORMATIONS} transformations, {SYSTEMS} systems, {results} ProtocolDAGResults "
-              f"in {time.perf_counter() - started:.1f} s", flush=True)
-        process = subprocess.Popen([sys.executable, "-c", SERVER, str(doc), KEY], stdin=subprocess.PIPE,
-                                   stdout=subprocess.PIPE, text=True)
+        print(
+            f"built {TRANSFORMATIONS} transformations, {SYSTEMS} systems, {results} ProtocolDAGResults "
+            f"in {time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
+        process = subprocess.Popen(
+            [sys.executable, "-c", SERVER, str(doc), KEY], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         try:
             networks, url = [], ""
             assert process.stdout is not None
@@ -130,18 +139,28 @@ def main() -> None:
                     break
             by_scope = {n.split("-", 2)[2]: n for n in networks}
             builtin = asyncio.run(_passes(url, by_scope[SCOPES["builtin"]], {"name": "ConnectivityStrategy"}, ()))
-            adapter = asyncio.run(_passes(url, by_scope[SCOPES["adapter"]],
-                                          {"name": "stratocaster.strategies.ConnectivityStrategy"},
-                                          ("stratocaster.strategies.*",)))
+            adapter = asyncio.run(
+                _passes(
+                    url,
+                    by_scope[SCOPES["adapter"]],
+                    {"name": "stratocaster.strategies.ConnectivityStrategy"},
+                    ("stratocaster.strategies.*",),
+                )
+            )
         finally:
             if process.stdin is not None:
                 process.stdin.close()
             process.wait(timeout=60)
-    for label, figures in (("built-in ConnectivityStrategy", builtin),
-                           ("adapter, stratocaster.strategies.ConnectivityStrategy", adapter)):
+    for label, figures in (
+        ("built-in ConnectivityStrategy", builtin),
+        ("adapter, stratocaster.strategies.ConnectivityStrategy", adapter),
+    ):
         extra = f", {figures['cached results']:.0f} results cached" if "cached results" in figures else ""
-        print(f"{label}: cold pass {figures['cold s']:.2f} s ({figures['cold requests']:.0f} requests), "
-              f"warm pass {figures['warm s']:.2f} s ({figures['warm requests']:.0f} requests){extra}", flush=True)
+        print(
+            f"{label}: cold pass {figures['cold s']:.2f} s ({figures['cold requests']:.0f} requests), "
+            f"warm pass {figures['warm s']:.2f} s ({figures['warm requests']:.0f} requests){extra}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

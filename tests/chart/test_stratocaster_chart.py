@@ -25,8 +25,12 @@ def test_stratocaster_allow_list_defaults_to_stratocaster_strategies(render: Ren
 
 
 def test_stratocaster_values_reach_the_operator_settings(render: Render) -> None:
-    values = {"operator": {"allowedStrategies": ["stratocaster.strategies.*", "mylab.strategies:UncertaintyStrategy"],
-                           "resultCacheEntries": 500}}
+    values = {
+        "operator": {
+            "allowedStrategies": ["stratocaster.strategies.*", "mylab.strategies:UncertaintyStrategy"],
+            "resultCacheEntries": 500,
+        }
+    }
     parsed = _settings(render, values)
     assert parsed.allowed_strategies == ("stratocaster.strategies.*", "mylab.strategies:UncertaintyStrategy")
     assert parsed.result_cache_entries == 500

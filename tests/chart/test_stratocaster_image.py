@@ -90,8 +90,11 @@ def test_stratocaster_image_build_steps_install_the_extra_and_a_user_strategy(tm
     context.mkdir()
     for name in ("pyproject.toml", "README.md", "requirements.lock"):
         shutil.copy2(REPO_ROOT / name, context / name)
-    shutil.copytree(REPO_ROOT / "operator", context / "operator",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+    shutil.copytree(
+        REPO_ROOT / "operator",
+        context / "operator",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"),
+    )
     strategy_wheels = context / "strategy-wheels"
     strategy_wheels.mkdir()
     for wheel in wheels_dir.glob("*.whl"):
@@ -103,24 +106,46 @@ def test_stratocaster_image_build_steps_install_the_extra_and_a_user_strategy(tm
     venv = tmp_path / "opt"
     run(sys.executable, "-m", "venv", "--without-pip", venv)
     python = venv / "bin" / "python"
-    run(*host_pip, "--python", python, "install", "--require-hashes", "--no-deps", "--only-binary=:all:",
-        "-r", context / "requirements.lock")
+    run(
+        *host_pip,
+        "--python",
+        python,
+        "install",
+        "--require-hashes",
+        "--no-deps",
+        "--only-binary=:all:",
+        "-r",
+        context / "requirements.lock",
+    )
     run(*host_pip, "wheel", "--no-deps", "--wheel-dir", tmp_path / "wheels", ".", cwd=context)
     (operator_wheel,) = (tmp_path / "wheels").glob("*.whl")
-    run(*host_pip, "--python", python, "install", "--only-binary=:all:", "--find-links", "strategy-wheels",
-        f"{operator_wheel}[stratocaster]", "mylab-strategies", cwd=context)
+    run(
+        *host_pip,
+        "--python",
+        python,
+        "install",
+        "--only-binary=:all:",
+        "--find-links",
+        "strategy-wheels",
+        f"{operator_wheel}[stratocaster]",
+        "mylab-strategies",
+        cwd=context,
+    )
     run(*host_pip, "--python", python, "check")
     assert not (venv / "bin" / "pip").exists(), "the image's venv carries no installer"
 
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     assert "--allowed-strategies" in run(venv / "bin" / "strategy-operator", "run", "--help", cwd=outside)
-    loaded = run(python, "-c",
-                 "from strategy_operator.stratocaster.loading import AllowedStrategies, build_strategy\n"
-                 "s = build_strategy('mylab.strategies:UncertaintyStrategy', {'target_uncertainty': 0.3},"
-                 " AllowedStrategies(('mylab.strategies.*',)))\n"
-                 "c = build_strategy('stratocaster.strategies.ConnectivityStrategy', None, AllowedStrategies())\n"
-                 "print(type(s).__name__, s.settings.target_uncertainty, type(c).__name__)\n"
-                 "import strategy_operator.controller.register",
-                 cwd=outside)
+    loaded = run(
+        python,
+        "-c",
+        "from strategy_operator.stratocaster.loading import AllowedStrategies, build_strategy\n"
+        "s = build_strategy('mylab.strategies:UncertaintyStrategy', {'target_uncertainty': 0.3},"
+        " AllowedStrategies(('mylab.strategies.*',)))\n"
+        "c = build_strategy('stratocaster.strategies.ConnectivityStrategy', None, AllowedStrategies())\n"
+        "print(type(s).__name__, s.settings.target_uncertainty, type(c).__name__)\n"
+        "import strategy_operator.controller.register",
+        cwd=outside,
+    )
     assert loaded.split() == ["UncertaintyStrategy", "0.3", "ConnectivityStrategy"]

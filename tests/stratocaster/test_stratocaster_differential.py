@@ -130,7 +130,9 @@ def _case(rng: random.Random, strategy: str):
             continue
         net = network(edges, isolated=isolated)
         by_name = {t.name: t for t in net.edges}
-        counts = {by_name[f"{a}_{b}_{i}"].key: n for i, ((a, b), n) in enumerate(zip(edges, counts_by_edge, strict=True))}
+        counts = {
+            by_name[f"{a}_{b}_{i}"].key: n for i, ((a, b), n) in enumerate(zip(edges, counts_by_edge, strict=True))
+        }
         return net, counts
 
 

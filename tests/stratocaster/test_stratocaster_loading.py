@@ -25,9 +25,16 @@ from .gufe_networks import counted_results, network, scoped, snapshot
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("stratocaster.strategies.ConnectivityStrategy", True), ("mylab.strategies:UncertaintyStrategy", True),
-     ("mylab:Outer.Inner", True), ("ConnectivityStrategy", False), ("mylab:", False), ("a..b", False),
-     ("a.b c", False), ("1lab.x", False)],
+    [
+        ("stratocaster.strategies.ConnectivityStrategy", True),
+        ("mylab.strategies:UncertaintyStrategy", True),
+        ("mylab:Outer.Inner", True),
+        ("ConnectivityStrategy", False),
+        ("mylab:", False),
+        ("a..b", False),
+        ("a.b c", False),
+        ("1lab.x", False),
+    ],
 )
 def test_stratocaster_import_path_syntax(name, expected):
     assert is_import_path(name) is expected
@@ -107,9 +114,14 @@ def _weights(values):
 
 @pytest.mark.parametrize(
     ("values", "words"),
-    [({"A_B": -1.0, "B_C": 1.0}, "finite and >= 0"), ({"A_B": math.nan, "B_C": 1.0}, "finite and >= 0"),
-     ({"A_B": math.inf, "B_C": 1.0}, "finite and >= 0"), ({"A_B": 1.0}, "missing 1 transformation"),
-     ({"A_B": 0.0, "B_C": 0.0}, "every non-null weight is 0"), ({"A_B": "1", "B_C": 1.0}, "must be a number")],
+    [
+        ({"A_B": -1.0, "B_C": 1.0}, "finite and >= 0"),
+        ({"A_B": math.nan, "B_C": 1.0}, "finite and >= 0"),
+        ({"A_B": math.inf, "B_C": 1.0}, "finite and >= 0"),
+        ({"A_B": 1.0}, "missing 1 transformation"),
+        ({"A_B": 0.0, "B_C": 0.0}, "every non-null weight is 0"),
+        ({"A_B": "1", "B_C": 1.0}, "must be a number"),
+    ],
 )
 def test_stratocaster_unusable_weights_from_a_user_class_are_strategy_errors(values, words):
     with pytest.raises(StrategyError, match=words):
