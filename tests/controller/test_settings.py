@@ -90,3 +90,16 @@ def test_scope_allowed():
     assert not settings.scope_allowed(Scope("acme", "other", "run1"))
     assert not settings.scope_allowed(Scope("beta", "x", "z"))
     assert parse([]).scope_allowed(Scope("any", "thing", "here"))
+
+
+def test_stratocaster_allowed_strategies_setting():
+    from strategy_operator.controller.config import SettingsError, from_arguments
+
+    assert from_arguments(None, {}).allowed_strategies == ("stratocaster.strategies.*",)
+    env = {"STRATEGY_OPERATOR_ALLOWED_STRATEGIES": "stratocaster.strategies.*, mylab.strategies:Mine"}
+    assert from_arguments(None, env).allowed_strategies == ("stratocaster.strategies.*", "mylab.strategies:Mine")
+    assert from_arguments(None, {"STRATEGY_OPERATOR_ALLOWED_STRATEGIES": ""}).allowed_strategies == ()
+    with pytest.raises(SettingsError, match="STRATEGY_OPERATOR_ALLOWED_STRATEGIES.*not a/b"):
+        from_arguments(None, {"STRATEGY_OPERATOR_ALLOWED_STRATEGIES": "not a/b"})
+    with pytest.raises(SettingsError, match="STRATEGY_OPERATOR_RESULT_CACHE_ENTRIES"):
+        from_arguments(None, {"STRATEGY_OPERATOR_RESULT_CACHE_ENTRIES": "0"})

@@ -77,6 +77,9 @@ class Observation:
     # The network's tasks by status, every status present (0 when none): what alchemiscale's
     # get_network_status reports, read by the same request that detects changes.
     task_counts: dict[str, int]
+    # Successful result references per transformation with any (what the counts count);
+    # the stratocaster adapter fetches the ProtocolDAGResults behind them.
+    result_refs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def result_count(self) -> int:
@@ -102,6 +105,7 @@ class NetworkSnapshotter:
         self.late_result_window = late_result_window
         self._structure: NetworkStructure | None = None
         self._results: dict[str, int] = {}
+        self._refs: dict[str, tuple[str, ...]] = {}
         self._live: dict[str, str] = {}
         self._settled: set[str] = set()
         self._claim_lost: dict[str, tuple[str, float]] = {}
@@ -142,14 +146,17 @@ class NetworkSnapshotter:
         self._note_status_changes(step)
         cold = not self._results
         tasks_per_transformation = await self._map_unknown_tasks(step)
-        ordered, results = await self._read_results(step, cold, tasks_per_transformation)
+        ordered, results, refs_of = await self._read_results(step, cold, tasks_per_transformation)
 
         # Commit only after every request succeeded, so a failed observation is redone whole.
         self._results = results
+        self._refs = refs_of
         self._live = step.live
         self._settled = step.settled
         self._claim_lost = step.claim_lost
-        return self._observation(step, results, requests=client.requests_sent - started, results_read=len(ordered))
+        return self._observation(
+            step, results, refs_of, requests=client.requests_sent - started, results_read=len(ordered)
+        )
 
     async def _read_counts_and_lists(self, read_hub: bool) -> _Step:
         """The network's status counts, then its live tasks by status and the hub's actioned ones."""
@@ -266,8 +273,8 @@ class NetworkSnapshotter:
 
     async def _read_results(
         self, step: _Step, cold: bool, tasks_per_transformation: dict[str, int] | None
-    ) -> tuple[list[str], dict[str, int]]:
-        """Re-read the results of the transformations that may have new ones: (read, all counts)."""
+    ) -> tuple[list[str], dict[str, int], dict[str, tuple[str, ...]]]:
+        """Re-read the results of the transformations that may have new ones: (read, all counts, result refs)."""
         assert self._structure is not None
         structure = self._structure
         in_network = structure.transformation_keys
@@ -281,16 +288,31 @@ class NetworkSnapshotter:
                 # Every task is live and now mapped, or settled and known (then dirty).
                 to_read = {mapping[t] for t in step.live if mapping.get(t) in in_network} | step.dirty
             results = {e.key: 0 for e in structure.transformations}
+            refs_of: dict[str, tuple[str, ...]] = {}
         else:
             to_read = step.dirty | {transformation for transformation, _ in step.claim_lost.values()}
             results = dict(self._results)
+            refs_of = dict(self._refs)
         to_read &= in_network
         ordered = sorted(to_read)
         for transformation, refs in zip(ordered, await self._map(self.client.transformation_results, ordered)):
-            results[transformation] = len(set(refs))
-        return ordered, results
+            unique = tuple(sorted(set(refs)))
+            results[transformation] = len(unique)
+            if unique:
+                refs_of[transformation] = unique
+            else:
+                refs_of.pop(transformation, None)
+        return ordered, results, refs_of
 
-    def _observation(self, step: _Step, results: Mapping[str, int], *, requests: int, results_read: int) -> Observation:
+    def _observation(
+        self,
+        step: _Step,
+        results: Mapping[str, int],
+        refs_of: Mapping[str, tuple[str, ...]],
+        *,
+        requests: int,
+        results_read: int,
+    ) -> Observation:
         assert self._structure is not None
         structure = self._structure
         in_network = structure.transformation_keys
@@ -317,6 +339,7 @@ class NetworkSnapshotter:
             requests=requests,
             results_read=results_read,
             task_counts={status: int(step.counts.get(status, 0)) for status in LIVE_STATUSES + SETTLED_STATUSES},
+            result_refs=refs_of,
         )
 
 

@@ -44,6 +44,10 @@ class OperatorConfig:
     # /healthz fails once a due resource has gone this long without being iterated.
     liveness_grace: float = 900.0
     standalone: bool = True
+    # Strategy classes a resource may name by import path (exact paths, or prefixes ending .*).
+    allowed_strategies: tuple[str, ...] = ("stratocaster.strategies.*",)
+    # ProtocolDAGResults kept decoded for strategies named by import path (stratocaster adapter).
+    result_cache_entries: int = 20_000
 
     @property
     def all_namespaces(self) -> bool:
@@ -96,6 +100,17 @@ _OPTIONS: dict[str, _Option] = {
     "iteration_timeout": _Option(
         "--iteration-timeout", "ITERATION_TIMEOUT", "seconds after which one iteration is abandoned (default 600)"
     ),
+    "allowed_strategies": _Option(
+        "--allowed-strategies",
+        "ALLOWED_STRATEGIES",
+        "comma-separated Strategy import paths, or prefixes ending .*, that resources may "
+        "name in spec.strategy.name (default stratocaster.strategies.*; empty: none)",
+    ),
+    "result_cache_entries": _Option(
+        "--result-cache-entries",
+        "RESULT_CACHE_ENTRIES",
+        "ProtocolDAGResults kept decoded in memory for strategies named by import path (default 20000)",
+    ),
     "liveness_grace": _Option(
         "--liveness-grace", "LIVENESS_GRACE", "seconds a due resource may wait before /healthz fails (default 900)"
     ),
@@ -137,6 +152,20 @@ def _raw(args: argparse.Namespace | None, environ: Mapping[str, str], name: str)
         return value, option.flag
     env_name = ENV_PREFIX + option.env
     if environ.get(env_name, "").strip():
+        return environ[env_name].strip(), env_name
+    return None
+
+
+def _raw_allowing_empty(
+    args: argparse.Namespace | None, environ: Mapping[str, str], name: str
+) -> tuple[object, str] | None:
+    """Like `_raw`, but a variable set to an empty string counts (an empty allow-list)."""
+    option = _OPTIONS[name]
+    value = getattr(args, name, None) if args is not None else None
+    if value is not None:
+        return value, option.flag
+    env_name = ENV_PREFIX + option.env
+    if env_name in environ:
         return environ[env_name].strip(), env_name
     return None
 
@@ -200,6 +229,15 @@ def _log_level(raw: object, where: str) -> str:
 
 # How each option's raw text (flag or environment variable) becomes its value; `where` names
 # the flag or variable in every error. `namespaces` is handled apart: it meets --all-namespaces.
+def _allowed_strategies(raw: object, where: str) -> tuple[str, ...]:
+    from strategy_operator.stratocaster.loading import AllowedStrategies
+
+    try:
+        return AllowedStrategies.parse(_split(str(raw))).entries
+    except ValueError as exc:
+        raise SettingsError(f"{where}: {exc}") from None
+
+
 _PARSERS: dict[str, Callable[[object, str], object]] = {
     "min_sleep_interval": lambda raw, where: int(_number(raw, where, minimum=1, integer=True)),
     "max_workers": lambda raw, where: int(_number(raw, where, minimum=1, integer=True)),
@@ -213,6 +251,7 @@ _PARSERS: dict[str, Callable[[object, str], object]] = {
     "operator_namespace": lambda raw, where: str(raw).strip(),
     "ca_bundle": _ca_bundle,
     "log_level": _log_level,
+    "result_cache_entries": lambda raw, where: int(_number(raw, where, minimum=1, integer=True)),
 }
 
 
@@ -238,6 +277,9 @@ def from_arguments(args: argparse.Namespace | None = None, environ: Mapping[str,
     namespaces = _namespaces(args, _raw(args, environ, "namespaces"))
     if namespaces is not None:
         values["namespaces"] = namespaces
+    # An empty variable means an empty allow-list here, so it is read apart from _PARSERS.
+    if (found := _raw_allowing_empty(args, environ, "allowed_strategies")) is not None:
+        values["allowed_strategies"] = _allowed_strategies(*found)
     if "default_credentials_secret" in values and "operator_namespace" not in values:
         namespace = _service_account_namespace()
         if namespace is None:

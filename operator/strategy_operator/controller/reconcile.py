@@ -22,6 +22,7 @@ from strategy_operator.alchemiscale.client import AlchemiscaleClient
 from strategy_operator.alchemiscale.credentials import Credentials
 from strategy_operator.alchemiscale.errors import AlchemiscaleError, TransientError
 from strategy_operator.alchemiscale.execution import ExecutionReport, execute_plan
+from strategy_operator.alchemiscale.gufe_objects import CacheStats, GufeObjects
 from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter, Observation, build_snapshot
 from strategy_operator.api.v1alpha1 import NetworkStrategySpec, NetworkStrategyStatus
 from strategy_operator.controller import conditions
@@ -41,6 +42,11 @@ from strategy_operator.controller.secrets import (
     SecretSource,
 )
 from strategy_operator.engine import Plan, Snapshot, plan_iteration
+from strategy_operator.engine.iteration import WeightSource
+from strategy_operator.scopedkey import parse_network_key
+from strategy_operator.stratocaster.adapter import GufeWeights
+from strategy_operator.stratocaster.loading import AllowedStrategies
+from strategy_operator.stratocaster.loading import build_strategy as build_gufe_strategy
 from strategy_operator.text import EXCEPTION_MESSAGE_MAX_LENGTH, TRACEBACK_MAX_LENGTH, bound_head, bound_tail, scrub
 from strategy_operator.validation import describe
 
@@ -138,8 +144,17 @@ def _summary_text(plan: Plan, tasks: tuple[int, int, int]) -> str:
     )
 
 
-def plan_observation(observation: Observation, spec: NetworkStrategySpec, state: Mapping[str, Any]) -> Plan:
-    """Snapshot document, validation and the engine's plan: all CPU work, run off the event loop."""
+def plan_observation(
+    observation: Observation,
+    spec: NetworkStrategySpec,
+    state: Mapping[str, Any],
+    weights_from: WeightSource | None = None,
+) -> Plan:
+    """Snapshot document, validation and the engine's plan: all CPU work, run off the event loop.
+
+    `weights_from`: a stratocaster Strategy with its gufe inputs (a strategy named by import path);
+    its `propose` runs here too.
+    """
     document = build_snapshot(
         observation,
         strategy=spec.strategy.model_dump(mode="json", exclude_none=True),
@@ -148,7 +163,7 @@ def plan_observation(observation: Observation, spec: NetworkStrategySpec, state:
         max_tasks_per_transformation=spec.max_tasks_per_transformation,
         state=dict(state),
     )
-    return plan_iteration(Snapshot.model_validate(document))
+    return plan_iteration(Snapshot.model_validate(document), weights_from)
 
 
 class IterationRunner:
@@ -165,6 +180,18 @@ class IterationRunner:
         self.secrets = secrets
         self.executor = executor
         self.clock = clock
+        self.allowed_strategies = AllowedStrategies(config.allowed_strategies)
+        # Decoded networks and ProtocolDAGResults for strategies named by import path; made on first use.
+        self._gufe_objects: GufeObjects | None = None
+
+    @property
+    def gufe_objects(self) -> GufeObjects:
+        if self._gufe_objects is None:
+            self._gufe_objects = GufeObjects(self.config.result_cache_entries)
+        return self._gufe_objects
+
+    def result_cache_stats(self) -> CacheStats | None:
+        return None if self._gufe_objects is None else self._gufe_objects.results.stats()
 
     def interval_of(self, raw_spec: Mapping[str, Any]) -> int:
         raw = raw_spec.get("sleepInterval", 3600)
@@ -218,6 +245,13 @@ class IterationRunner:
             resource.spec, resource.namespace, self.config, self.secrets, secrets_seen=secrets_seen
         )
         spec = resolved.spec
+        # A class named by import path: refused, imported and its settings built before any
+        # alchemiscale request, so a refusal or a broken class changes nothing there.
+        gufe_strategy = (
+            build_gufe_strategy(spec.strategy.name, spec.strategy.class_settings, self.allowed_strategies)
+            if spec.strategy.is_import_path
+            else None
+        )
         session = await sessions.get(
             resolved.server.url,
             resolved.credentials,
@@ -250,8 +284,18 @@ class IterationRunner:
 
         observation = await session.snapshotter.observe()
         state = {"status": "dormant" if status_now == "dormant" else "awake", "lastIterationResultCount": last_count}
+        weights_from: GufeWeights | None = None
+        if gufe_strategy is not None:
+            inputs = await self.gufe_objects.inputs(session.client, spec.network, observation.result_refs)
+            weights_from = GufeWeights(
+                spec.strategy.name,
+                gufe_strategy,
+                inputs.network,
+                inputs.protocol_results,
+                str(parse_network_key(spec.network).scope),
+            )
         loop = asyncio.get_running_loop()
-        plan: Plan = await loop.run_in_executor(self.executor, plan_observation, observation, spec, state)
+        plan: Plan = await loop.run_in_executor(self.executor, plan_observation, observation, spec, state, weights_from)
 
         if mode_now() == "disabled":
             # The user disabled the strategy while it was being weighed: apply nothing.

@@ -92,15 +92,16 @@ def configure_kopf(settings: kopf.OperatorSettings, config: OperatorConfig) -> N
 async def start(config: OperatorConfig) -> Runtime:
     """The runtime, with the probe and metrics server listening when `config.http_port` is set."""
     tracker = LivenessTracker(grace=config.liveness_grace)
-    metrics = Metrics(tracker.by_status)
     executor = ThreadPoolExecutor(max_workers=max(1, min(config.max_workers, 4)), thread_name_prefix="strategy-plan")
+    runner = IterationRunner(config, SecretReader(), executor, clock=utcnow)
+    metrics = Metrics(tracker.by_status, runner.result_cache_stats)
     health = None
     if config.http_port:
         health = HealthServer(tracker=tracker, metrics=metrics, port=config.http_port)
         await health.start()
     runtime = Runtime(
         config=config,
-        runner=IterationRunner(config, SecretReader(), executor, clock=utcnow),
+        runner=runner,
         semaphore=asyncio.Semaphore(config.max_workers),
         metrics=metrics,
         tracker=tracker,
