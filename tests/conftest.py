@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Callable, Iterator
@@ -18,6 +19,9 @@ import pytest
 from strategy_operator.controlplane import ControlPlane, find_kubectl
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The dev distribution (real-server stack); importable from the clone until `make venv` installs it.
+if str(REPO_ROOT / "dev") not in sys.path:
+    sys.path.append(str(REPO_ROOT / "dev"))
 CRD_PATH = REPO_ROOT / "crds" / "networkstrategies.yaml"
 CRD_NAME = "networkstrategies.alchemiscale.org"
 
@@ -26,10 +30,45 @@ _CONTROL_PLANE_FIXTURES = {"control_plane", "namespace", "kubectl", "crd_install
 Kubectl = Callable[..., "subprocess.CompletedProcess[str]"]
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--realserver", action="store_true", default=False,
+        help="also run the tests against the real alchemiscale 0.8.0 server (marker `realserver`; "
+             "`make test-alchemiscale`); without it they are deselected",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if _CONTROL_PLANE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if _CONTROL_PLANE_FIXTURES.intersection(fixtures):
             item.add_marker(pytest.mark.kubernetes)
+        if "real_alchemiscale" in fixtures:
+            item.add_marker(pytest.mark.realserver)
+    if not config.getoption("--realserver"):
+        # Deselected, not skipped: the real server is a separate suite with its own target.
+        kept = [item for item in items if item.get_closest_marker("realserver") is None]
+        if len(kept) != len(items):
+            config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+            items[:] = kept
+
+
+@pytest.fixture(scope="session")
+def real_alchemiscale() -> Iterator[object]:
+    """The session's real alchemiscale 0.8.0 stack (Neo4j, S3, user and compute APIs) on loopback.
+
+    Built and cached on first use (see `strategy_operator_dev.realserver.build`); a stack that
+    will not start fails the tests that need it. `REALSERVER_ATTACH=<workdir>` uses the stack a
+    running `python -m strategy_operator_dev.realserver up` started instead.
+    """
+    from strategy_operator_dev.realserver.stack import RealAlchemiscale
+
+    attach = os.environ.get("REALSERVER_ATTACH")
+    if attach:
+        yield RealAlchemiscale.attach(Path(attach))
+        return
+    with RealAlchemiscale.start(lifetime=2 * 3600) as stack:
+        yield stack
 
 
 @pytest.fixture(scope="session")
