@@ -57,6 +57,13 @@ class SandboxBackend:
         self._broken.update(ordered[transformations - broken:transformations])
         return CreatedNetwork(network, ordered, {t: self.sandbox.state.transformation_chemical_systems(t) for t in ordered})
 
+    def create_tasks(self, transformations: list[str]) -> list[str]:
+        """Tasks created directly on the server (not by the client under test)."""
+        return self.sandbox.state.create_tasks(list(transformations))
+
+    def action_tasks(self, network: str, tasks: list[str]) -> None:
+        self.sandbox.state.action_tasks(ScopedKey.from_str(network), list(tasks))
+
     def compute(self, network: str) -> int:
         """Run every actioned task of the network to completion (failure for broken ones)."""
         done = 0
@@ -89,8 +96,15 @@ class RealBackend:
         })
         return CreatedNetwork(created["network"], created["transformations"], created["transformation_systems"])
 
+    def create_tasks(self, transformations: list[str]) -> list[str]:
+        return self.stack.driver("create_tasks", {"transformations": list(transformations)})["tasks"]
+
+    def action_tasks(self, network: str, tasks: list[str]) -> None:
+        self.stack.driver("action_tasks", {"network": network, "tasks": list(tasks)})
+
     def compute(self, network: str) -> int:
-        scope = ScopedKey.from_str(network).scope
+        """One pass of the real SynchronousComputeService over the network's scope."""
+        scope = str(ScopedKey.from_str(network).scope)
         return len(self.stack.driver("compute", {"scopes": [scope]})["executed"])
 
 

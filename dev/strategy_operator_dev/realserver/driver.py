@@ -134,7 +134,7 @@ def compute(args: dict) -> dict:
         api_url=os.environ["REALSERVER_COMPUTE_API_URL"],
         identifier=os.environ["REALSERVER_COMPUTE_IDENTIFIER"],
         key=os.environ["REALSERVER_COMPUTE_KEY"],
-        name="realserver-driver",
+        name="realserverdriver",  # no dashes: part of a `{name}-{uuid}` id
         shared_basedir=base / "shared",
         scratch_basedir=base / "scratch",
         scopes=[Scope.from_str(s) for s in args.get("scopes") or ["*-*-*"]],
@@ -145,25 +145,54 @@ def compute(args: dict) -> dict:
         sleep_interval=1,
         heartbeat_interval=60,
     )
-    service = SynchronousComputeService(settings)
     max_tasks = args.get("max_tasks")
     executed: list[dict] = []
-    service._register()
-    try:
-        while max_tasks is None or len(executed) < max_tasks:
-            limit = settings.claim_limit if max_tasks is None else min(settings.claim_limit, max_tasks - len(executed))
-            tasks = [t for t in service.claim_tasks(count=limit) or [] if t is not None]
-            if not tasks:
-                break
-            for task in tasks:
-                result = service.execute(task)
-                executed.append({"task": str(task), "result": str(result)})
-    finally:
-        service._deregister()
+    services = 0
+    while True:
+        # A service whose tasks failed too often is denied claims for a while (the compute
+        # API's MAX_FAILURES): a fresh one takes over, as another worker of a fleet would.
+        service = SynchronousComputeService(settings)
+        services += 1
+        service._register()
+        try:
+            denied = False
+            while max_tasks is None or len(executed) < max_tasks:
+                limit = settings.claim_limit if max_tasks is None else min(settings.claim_limit, max_tasks - len(executed))
+                claimed = service.claim_tasks(count=limit)
+                if claimed is None:
+                    denied = True
+                    break
+                tasks = [t for t in claimed if t is not None]
+                if not tasks:
+                    break
+                for task in tasks:
+                    result = service.execute(task)
+                    executed.append({"task": str(task), "result": str(result)})
+        finally:
+            service._deregister()
+        if not denied or services > 1000:
+            break
     return {"executed": executed}
 
 
-COMMANDS = {"setup": setup, "create_network": create_network, "compute": compute}
+def create_tasks(args: dict) -> dict:
+    """Tasks created by someone else than the operator (the admin identity): args transformations."""
+    from alchemiscale.models import ScopedKey
+
+    client = _user_client()
+    return {"tasks": [str(client.create_tasks(ScopedKey.from_str(t), count=1)[0]) for t in args["transformations"]]}
+
+
+def action_tasks(args: dict) -> dict:
+    from alchemiscale.models import ScopedKey
+
+    client = _user_client()
+    answer = client.action_tasks([ScopedKey.from_str(t) for t in args["tasks"]], ScopedKey.from_str(args["network"]))
+    return {"actioned": [str(t) if t is not None else None for t in answer]}
+
+
+COMMANDS = {"setup": setup, "create_network": create_network, "compute": compute,
+            "create_tasks": create_tasks, "action_tasks": action_tasks}
 
 
 def main() -> int:
