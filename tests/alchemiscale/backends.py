@@ -1,6 +1,6 @@
 """Two backends for one contract suite: the project's sandbox and the real alchemiscale 0.8.0.
 
-A contract test asks for `backend` (and usually `backend_client`) and runs twice: against
+A contract test asks for `backend` (and usually `backend_client`, both in conftest.py) and runs twice: against
 the sandbox in `make test`, and against the real server in `make test-alchemiscale` (the
 `real` parameter carries the `realserver` marker). Each backend builds real objects its own
 way (sandbox state, or real gufe objects through the real `AlchemiscaleClient` and the real
@@ -13,14 +13,11 @@ Where the two disagree, the real server is right: the sandbox or the client is f
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
-import pytest
-from alchemiscale_helpers import ALICE_KEY, FAST_RETRY, OTHER_SCOPE, SCOPE
-
-from strategy_operator.alchemiscale import AlchemiscaleClient, Credentials
 from strategy_operator.scopedkey import ScopedKey
+
+from .alchemiscale_helpers import ALICE_KEY, OTHER_SCOPE, SCOPE
 
 
 @dataclass
@@ -47,7 +44,7 @@ class SandboxBackend:
         systems = [f"s{i}" for i in range(transformations + 1)]
         edges = [{"stateA": "s0", "stateB": f"s{i}"} for i in range(1, transformations + 1)]
         edges += [{"system": f"s{i}"} for i in range(1, non_transformations + 1)]
-        from strategy_operator.sandbox.networks import parse_network
+        from strategy_operator_dev.sandbox.networks import parse_network
 
         scope = scope or self.scope
         definition = parse_network({"name": f"star-{uuid.uuid4().hex[:8]}", "scope": scope, "systems": systems,
@@ -106,21 +103,3 @@ class RealBackend:
         """One pass of the real SynchronousComputeService over the network's scope."""
         scope = str(ScopedKey.from_str(network).scope)
         return len(self.stack.driver("compute", {"scopes": [scope]})["executed"])
-
-
-@pytest.fixture(params=["sandbox", pytest.param("real", marks=pytest.mark.realserver)])
-def backend(request: pytest.FixtureRequest) -> Iterator[SandboxBackend | RealBackend]:
-    if request.param == "real":
-        yield RealBackend(request.getfixturevalue("real_alchemiscale"))
-        return
-    from strategy_operator.sandbox.testing import running_sandbox
-
-    with running_sandbox(identities={"alice": (ALICE_KEY, ["acme-tyk2-*"])}) as sb:
-        yield SandboxBackend(sb)
-
-
-@pytest.fixture
-async def backend_client(backend) -> AsyncIterator[AlchemiscaleClient]:
-    async with AlchemiscaleClient(backend.url, Credentials(backend.identifier, backend.key),
-                                  retry=FAST_RETRY, timeout=30.0) as client:
-        yield client

@@ -10,8 +10,6 @@ import asyncio
 import logging
 
 import pytest
-from alchemiscale_helpers import ALICE_KEY, client, FAST_RETRY, OTHER_SCOPE, sandbox, SCOPE  # noqa: F401 (fixtures)
-from backends import backend, backend_client  # noqa: F401 (fixtures: sandbox and real server)
 
 from strategy_operator.alchemiscale import (
     AlchemiscaleClient,
@@ -24,6 +22,8 @@ from strategy_operator.alchemiscale import (
     ScopeNotPermitted,
     TransientError,
 )
+
+from .alchemiscale_helpers import ALICE_KEY, FAST_RETRY, OTHER_SCOPE, SCOPE
 
 
 def _network(sandbox, systems: int = 4, scope: str = SCOPE, seed: int = 0) -> str:
@@ -123,7 +123,7 @@ async def test_token_is_fetched_once_for_concurrent_requests(backend, backend_cl
 
 
 async def test_token_is_renewed_before_it_expires() -> None:
-    from strategy_operator.sandbox.testing import running_sandbox
+    from strategy_operator_dev.sandbox.testing import running_sandbox
 
     with running_sandbox(identities={"alice": (ALICE_KEY, [SCOPE])}, token_lifetime=2) as sb:
         async with AlchemiscaleClient(sb.url, Credentials("alice", ALICE_KEY), retry=FAST_RETRY) as client:

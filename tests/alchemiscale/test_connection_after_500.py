@@ -14,11 +14,10 @@ import uuid
 
 import httpx
 import pytest
-from alchemiscale_helpers import ALICE_KEY  # noqa: F401
-from backends import backend  # noqa: F401 (fixture)
-
 from strategy_operator.alchemiscale import AlchemiscaleClient, Credentials, OutcomeUnknown, TransientError
 from strategy_operator.alchemiscale.retry import NO_RETRY
+
+from .alchemiscale_helpers import ALICE_KEY, SCOPE
 
 CREATIONS = 100
 
@@ -87,8 +86,7 @@ async def test_a_500_retires_the_connection_pool(backend) -> None:
 
 async def test_a_lost_creation_answer_is_still_outcome_unknown_and_not_repeated() -> None:
     # Only the sandbox can lose an answer after doing the work; the real server is not asked to.
-    from alchemiscale_helpers import SCOPE
-    from strategy_operator.sandbox.testing import running_sandbox
+    from strategy_operator_dev.sandbox.testing import running_sandbox
 
     with running_sandbox(identities={"alice": (ALICE_KEY, ["acme-tyk2-*"])}) as sb:
         network = sb.state.generate_network(shape="star", systems=2, scope=SCOPE, seed=0)

@@ -7,11 +7,11 @@ those taking `sandbox` need its fault injection (lost answers, injected errors).
 from __future__ import annotations
 
 import pytest
-from alchemiscale_helpers import client, FakePlan, sandbox, SCOPE  # noqa: F401 (fixtures)
-from backends import backend, backend_client  # noqa: F401 (fixtures: sandbox and real server)
 
 from strategy_operator.alchemiscale import NetworkSnapshotter, OutcomeUnknown, RequestRejected, TransientError, execute_plan
 from strategy_operator.scopedkey import ScopedKey
+
+from .alchemiscale_helpers import SCOPE, FakePlan
 
 
 def _star(sandbox, transformations: int) -> str:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from alchemiscale_helpers import client, sandbox, SCOPE  # noqa: F401 (fixtures)
-from backends import backend, backend_client  # noqa: F401 (fixtures: sandbox and real server)
 
 from strategy_operator.alchemiscale import NetworkNotFound, NetworkSnapshotter, TransientError, build_snapshot
 from strategy_operator.scopedkey import ScopedKey
+
+from .alchemiscale_helpers import SCOPE
 
 
 def _star(sandbox, transformations: int, seed: int = 0) -> str:
