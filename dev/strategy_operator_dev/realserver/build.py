@@ -287,6 +287,14 @@ def find_java() -> str:
     return java
 
 
+def is_built() -> bool:
+    """Whether both builds are cached and current (nothing to download or compile)."""
+    venv = ServerVenv(server_venv_dir())
+    stamp = venv.path / ".stamp"
+    venv_ok = stamp.is_file() and stamp.read_text() == _venv_wanted() and venv.python.exists()
+    return venv_ok and _runner_current(Neo4jRunner(runner_dir()))
+
+
 @dataclass(frozen=True)
 class Built:
     venv: ServerVenv

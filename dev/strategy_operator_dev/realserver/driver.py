@@ -191,7 +191,46 @@ def action_tasks(args: dict) -> dict:
     return {"actioned": [str(t) if t is not None else None for t in answer]}
 
 
-COMMANDS = {"setup": setup, "create_network": create_network, "compute": compute,
+def set_strategy(args: dict) -> dict:
+    """Set a real stratocaster strategy on a network (args: network, name, settings, mode,
+    max_tasks_per_transformation, task_scaling), through the real client."""
+    from alchemiscale.models import ScopedKey
+    from stratocaster.strategies import ConnectivityStrategy, RadialGrowthStrategy
+
+    cls = {"ConnectivityStrategy": ConnectivityStrategy, "RadialGrowthStrategy": RadialGrowthStrategy}[args["name"]]
+    strategy = cls(type(cls.default_settings())(**(args.get("settings") or {})))
+    sk = _user_client().set_network_strategy(
+        ScopedKey.from_str(args["network"]), strategy, max_tasks_per_transformation=args.get("max_tasks_per_transformation", 3),
+        task_scaling=args.get("task_scaling", "exponential"), mode=args.get("mode", "partial"),
+    )
+    return {"strategy": str(sk)}
+
+
+def strategist_iteration(args: dict) -> dict:
+    """One iteration of the unmodified upstream `StrategistService` on one network (args: network).
+
+    Its settings set no `scopes` (with scopes 0.8.0 fails every cycle with a Cypher syntax
+    error); the network is chosen here instead of by `cycle()`, so other tests' networks with
+    strategies are left alone. The new state is stored as `cycle()` stores it.
+    """
+    from alchemiscale.models import ScopedKey
+    from alchemiscale.settings import get_neo4jstore_settings, get_s3objectstore_settings
+    from alchemiscale.strategist.service import StrategistService
+    from alchemiscale.strategist.settings import StrategistSettings
+
+    service = StrategistService(StrategistSettings(
+        neo4j_settings=get_neo4jstore_settings(), s3_settings=get_s3objectstore_settings(), use_local_cache=False,
+    ))
+    network = ScopedKey.from_str(args["network"])
+    started = time.monotonic()
+    state = service._execute_strategy(network, service.n4js.get_network_strategy_state(network))
+    seconds = time.monotonic() - started
+    service.n4js.update_strategy_state(network, state)
+    return {"status": state.status.value, "iterations": state.iterations, "exception": state.exception,
+            "last_iteration_result_count": state.last_iteration_result_count, "seconds": seconds}
+
+
+COMMANDS = {"set_strategy": set_strategy, "strategist_iteration": strategist_iteration, "setup": setup, "create_network": create_network, "compute": compute,
             "create_tasks": create_tasks, "action_tasks": action_tasks}
 
 

@@ -103,6 +103,11 @@ class NetworkSnapshotter:
         self._structure: NetworkStructure | None = None
         self._results: dict[str, int] = {}
         self._live: dict[str, str] = {}
+        # Tasks in the order this snapshotter first saw them. The server lists tasks in
+        # database order (oldest first on alchemiscale 0.8.0), which is the order upstream's
+        # Strategist picks among equal tasks in; later tasks are newer. Kept across
+        # observations so that a task's place never changes.
+        self._first_seen: dict[str, int] = {}
         self._settled: set[str] = set()
         self._claim_lost: dict[str, tuple[str, float]] = {}
         self._lock = asyncio.Lock()
@@ -246,6 +251,9 @@ class NetworkSnapshotter:
         self._live = live
         self._settled = settled
         self._claim_lost = claim_lost
+        for task in live:
+            self._first_seen.setdefault(task, len(self._first_seen))
+        first_seen = self._first_seen
 
         transformations = tuple(
             TransformationObservation(e.key, e.state_a, e.state_b, results.get(e.key, 0))
@@ -258,7 +266,7 @@ class NetworkSnapshotter:
                     for task, status in live.items()
                     if mapping.get(task) in in_network
                 ),
-                key=lambda t: (t.transformation, t.key),
+                key=lambda t: (t.transformation, first_seen[t.key]),
             )
         )
         return Observation(
