@@ -230,7 +230,18 @@ def strategist_iteration(args: dict) -> dict:
             "last_iteration_result_count": state.last_iteration_result_count, "seconds": seconds}
 
 
-COMMANDS = {"set_strategy": set_strategy, "strategist_iteration": strategist_iteration, "setup": setup, "create_network": create_network, "compute": compute,
+def add_scope(args: dict) -> dict:
+    """Give a user identity one more scope (args: identifier, scope), as `alchemiscale identity add-scope`."""
+    from alchemiscale.models import Scope
+    from alchemiscale.security.models import CredentialedUserIdentity
+    from alchemiscale.settings import get_neo4jstore_settings
+    from alchemiscale.storage.statestore import get_n4js
+
+    get_n4js(get_neo4jstore_settings()).add_scope(args["identifier"], CredentialedUserIdentity, Scope.from_str(args["scope"]))
+    return {"ok": True}
+
+
+COMMANDS = {"add_scope": add_scope, "set_strategy": set_strategy, "strategist_iteration": strategist_iteration, "setup": setup, "create_network": create_network, "compute": compute,
             "create_tasks": create_tasks, "action_tasks": action_tasks}
 
 

@@ -249,6 +249,9 @@ class RealAlchemiscale:
         self._start_api("compute-api", ["compute", "api"], self.compute_api_port, self.compute_api_url)
 
     def stop_user_api(self) -> None:
+        """Stop the user API (an outage); `start_user_api()` brings it back on the same port."""
+        if "user-api" not in self._processes:
+            raise StackError("the user API is not run by this process (an attached stack cannot be stopped)")
         self._processes.pop("user-api").stop()
 
     def _start_api(self, name: str, command: list[str], port: int, url: str) -> None:
