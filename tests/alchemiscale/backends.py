@@ -37,8 +37,9 @@ class SandboxBackend:
         self.scope, self.other_scope = SCOPE, OTHER_SCOPE
         self._broken: set[str] = set()
 
-    def star(self, transformations: int, *, scope: str | None = None, broken: int = 0,
-             non_transformations: int = 0) -> CreatedNetwork:
+    def star(
+        self, transformations: int, *, scope: str | None = None, broken: int = 0, non_transformations: int = 0
+    ) -> CreatedNetwork:
         """Transformations 0 -> i for i = 1..n; the last `broken` of them fail when computed;
         then `non_transformations` NonTransformations of systems 1..k."""
         systems = [f"s{i}" for i in range(transformations + 1)]
@@ -47,12 +48,16 @@ class SandboxBackend:
         from strategy_operator_dev.sandbox.networks import parse_network
 
         scope = scope or self.scope
-        definition = parse_network({"name": f"star-{uuid.uuid4().hex[:8]}", "scope": scope, "systems": systems,
-                                    "transformations": edges}, scope=scope)
+        definition = parse_network(
+            {"name": f"star-{uuid.uuid4().hex[:8]}", "scope": scope, "systems": systems, "transformations": edges},
+            scope=scope,
+        )
         network = self.sandbox.state.add_network(definition)
         ordered = [f"{edge.gufe_key}-{scope}" for edge in definition.transformations]
-        self._broken.update(ordered[transformations - broken:transformations])
-        return CreatedNetwork(network, ordered, {t: self.sandbox.state.transformation_chemical_systems(t) for t in ordered})
+        self._broken.update(ordered[transformations - broken : transformations])
+        return CreatedNetwork(
+            network, ordered, {t: self.sandbox.state.transformation_chemical_systems(t) for t in ordered}
+        )
 
     def create_tasks(self, transformations: list[str]) -> list[str]:
         """Tasks created directly on the server (not by the client under test)."""
@@ -84,13 +89,20 @@ class RealBackend:
         self.scope = f"acme-c{tag}-run1"  # alice's scopes are acme-*-*
         self.other_scope = f"globex-c{tag}-run1"
 
-    def star(self, transformations: int, *, scope: str | None = None, broken: int = 0,
-             non_transformations: int = 0) -> CreatedNetwork:
+    def star(
+        self, transformations: int, *, scope: str | None = None, broken: int = 0, non_transformations: int = 0
+    ) -> CreatedNetwork:
         edges = [[0, i, "broken" if i > transformations - broken else "dummy"] for i in range(1, transformations + 1)]
-        created = self.stack.driver("create_network", {
-            "scope": scope or self.scope, "name": f"star-{uuid.uuid4().hex[:8]}", "systems": transformations + 1,
-            "edges": edges, "non_transformations": [[i, "dummy"] for i in range(1, non_transformations + 1)],
-        })
+        created = self.stack.driver(
+            "create_network",
+            {
+                "scope": scope or self.scope,
+                "name": f"star-{uuid.uuid4().hex[:8]}",
+                "systems": transformations + 1,
+                "edges": edges,
+                "non_transformations": [[i, "dummy"] for i in range(1, non_transformations + 1)],
+            },
+        )
         return CreatedNetwork(created["network"], created["transformations"], created["transformation_systems"])
 
     def create_tasks(self, transformations: list[str]) -> list[str]:

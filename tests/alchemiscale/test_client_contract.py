@@ -168,7 +168,9 @@ async def test_dropped_connections_are_retried_for_reads(sandbox, client) -> Non
 
 
 async def test_timeouts_are_transient(sandbox) -> None:
-    async with AlchemiscaleClient(sandbox.url, Credentials("alice", ALICE_KEY), retry=FAST_RETRY, timeout=0.2) as client:
+    async with AlchemiscaleClient(
+        sandbox.url, Credentials("alice", ALICE_KEY), retry=FAST_RETRY, timeout=0.2
+    ) as client:
         await client.info()
         sandbox.faults.delay_next(5, seconds=1.0)
         with pytest.raises(TransientError, match="Timeout"):
@@ -252,7 +254,9 @@ async def test_a_server_that_is_not_alchemiscale_is_a_typed_error() -> None:
         await site.start()
         port = site._server.sockets[0].getsockname()[1]
         try:
-            async with AlchemiscaleClient(f"http://127.0.0.1:{port}", Credentials("alice", ALICE_KEY), retry=FAST_RETRY) as client:
+            async with AlchemiscaleClient(
+                f"http://127.0.0.1:{port}", Credentials("alice", ALICE_KEY), retry=FAST_RETRY
+            ) as client:
                 with pytest.raises(AlchemiscaleError, match="POST /token") as caught:
                     await client.info()
             assert ALICE_KEY not in str(caught.value)

@@ -14,6 +14,7 @@ import uuid
 
 import httpx
 import pytest
+
 from strategy_operator.alchemiscale import AlchemiscaleClient, Credentials, OutcomeUnknown, TransientError
 from strategy_operator.alchemiscale.retry import NO_RETRY
 
@@ -33,15 +34,18 @@ def _read_response(sock: socket.socket) -> tuple[bytes, bytes]:
         assert chunk, "the server closed before answering"
         data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
-    length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:"))
+    length = next(
+        int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")
+    )
     while len(body) < length:
         body += sock.recv(65536)
     return head, body
 
 
 def test_the_server_closes_the_connection_after_a_500_without_saying_so(backend) -> None:
-    token = httpx.post(f"{backend.url}/token", data={"username": backend.identifier, "password": backend.key},
-                       timeout=30).json()["access_token"]
+    token = httpx.post(
+        f"{backend.url}/token", data={"username": backend.identifier, "password": backend.key}, timeout=30
+    ).json()["access_token"]
     host, port = backend.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=30) as sock:
         sock.sendall(
@@ -59,8 +63,9 @@ def test_the_server_closes_the_connection_after_a_500_without_saying_so(backend)
 async def test_creation_after_a_500_succeeds_every_time(backend) -> None:
     network = backend.star(1)
     transformation = network.transformations[0]
-    async with AlchemiscaleClient(backend.url, Credentials(backend.identifier, backend.key), retry=NO_RETRY,
-                                  timeout=30.0) as client:
+    async with AlchemiscaleClient(
+        backend.url, Credentials(backend.identifier, backend.key), retry=NO_RETRY, timeout=30.0
+    ) as client:
         created = []
         for _ in range(CREATIONS):
             with pytest.raises(TransientError, match="500"):
@@ -73,8 +78,9 @@ async def test_creation_after_a_500_succeeds_every_time(backend) -> None:
 async def test_a_500_retires_the_connection_pool(backend) -> None:
     network = backend.star(1)
     transformation = network.transformations[0]
-    async with AlchemiscaleClient(backend.url, Credentials(backend.identifier, backend.key), retry=NO_RETRY,
-                                  timeout=30.0) as client:
+    async with AlchemiscaleClient(
+        backend.url, Credentials(backend.identifier, backend.key), retry=NO_RETRY, timeout=30.0
+    ) as client:
         await client.info()
         transport = client._http._transport
         retired = transport.pools_retired

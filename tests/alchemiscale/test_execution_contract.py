@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from strategy_operator.alchemiscale import NetworkSnapshotter, OutcomeUnknown, RequestRejected, TransientError, execute_plan
+from strategy_operator.alchemiscale import (
+    NetworkSnapshotter,
+    OutcomeUnknown,
+    RequestRejected,
+    TransientError,
+    execute_plan,
+)
 from strategy_operator.scopedkey import ScopedKey
 
 from .alchemiscale_helpers import SCOPE, FakePlan
@@ -27,7 +33,9 @@ async def test_plan_creates_actions_and_cancels(backend, backend_client) -> None
     await client.info()
     before = client.requests_sent
 
-    report = await execute_plan(client, network.key, FakePlan(action=[existing, already], create={a: 1, c: 2}, cancel=[to_cancel]))
+    report = await execute_plan(
+        client, network.key, FakePlan(action=[existing, already], create={a: 1, c: 2}, cancel=[to_cancel])
+    )
 
     assert (report.created, report.actioned, report.cancelled) == (3, 4, 1)  # `already` answered null
     assert client.requests_sent - before <= 3  # create, action, cancel
@@ -63,7 +71,9 @@ async def test_lost_creation_response_never_leads_to_more_tasks(sandbox, client)
 
     observation = await snapshotter.observe()
     assert sorted((t.transformation, t.status, t.actioned) for t in observation.tasks) == [
-        (a, "waiting", False), (a, "waiting", False), (b, "waiting", False)
+        (a, "waiting", False),
+        (a, "waiting", False),
+        (b, "waiting", False),
     ]
 
 

@@ -92,7 +92,8 @@ async def test_results_computed_between_observations_are_seen(backend, backend_c
     observation = await snapshotter.observe()
     assert observation.result_count == 2
     assert {t.key: t.results for t in observation.transformations if t.results} == {
-        network.transformations[0]: 1, network.transformations[1]: 1
+        network.transformations[0]: 1,
+        network.transformations[1]: 1,
     }
     assert await snapshotter.result_count() == 2
 
@@ -300,10 +301,17 @@ async def test_a_task_of_ours_changing_status_during_the_listings_is_not_taken_f
 async def test_adversarial_histories_give_the_servers_counts_and_actioned_flags(sandbox, client) -> None:
     state = sandbox.state
     state.add_identity("bob", "bob-key", [SCOPE])
-    star = state.load_network({"name": "s", "scope": SCOPE, "systems": ["x1", "x2", "x3"],
-                               "transformations": [{"stateA": "x1", "stateB": "x2"}, {"stateA": "x1", "stateB": "x3"}]})
-    path = state.load_network({"name": "p", "scope": SCOPE, "systems": ["x1", "x2"],
-                               "transformations": [{"stateA": "x1", "stateB": "x2"}]})
+    star = state.load_network(
+        {
+            "name": "s",
+            "scope": SCOPE,
+            "systems": ["x1", "x2", "x3"],
+            "transformations": [{"stateA": "x1", "stateB": "x2"}, {"stateA": "x1", "stateB": "x3"}],
+        }
+    )
+    path = state.load_network(
+        {"name": "p", "scope": SCOPE, "systems": ["x1", "x2"], "transformations": [{"stateA": "x1", "stateB": "x2"}]}
+    )
     [shared] = state.transformations(path)
     [own] = [t for t in state.transformations(star) if t != shared]
     star_view, path_view = NetworkSnapshotter(client, star), NetworkSnapshotter(client, path)

@@ -28,8 +28,9 @@ async def _operator_iteration(client, snapshotter, network: str, state: dict | N
     before = client.requests_sent
     started = time.perf_counter()
     observation = await snapshotter.observe()
-    document = build_snapshot(observation, strategy={"name": "ConnectivityStrategy", "settings": {"max_runs": 3}},
-                              state=state)
+    document = build_snapshot(
+        observation, strategy={"name": "ConnectivityStrategy", "settings": {"max_runs": 3}}, state=state
+    )
     plan = plan_iteration(Snapshot.model_validate(document))
     await execute_plan(client, network, plan)
     seconds = time.perf_counter() - started
@@ -42,13 +43,17 @@ def _bench(stack, size: int) -> None:
 
     scope = f"acme-b{uuid.uuid4().hex[:8]}-run1"
     started = time.perf_counter()
-    network = stack.driver("create_network", {"scope": scope, "name": f"bench{size}", "systems": size + 1}, timeout=3000)
+    network = stack.driver(
+        "create_network", {"scope": scope, "name": f"bench{size}", "systems": size + 1}, timeout=3000
+    )
     computed = network["transformations"][:COMPUTED]
     tasks = stack.driver("create_tasks", {"transformations": computed}, timeout=3000)["tasks"]
     stack.driver("action_tasks", {"network": network["network"], "tasks": tasks})
     stack.driver("compute", {"scopes": [scope], "claim_limit": 50}, timeout=3000)
-    stack.driver("set_strategy", {"network": network["network"], "name": "ConnectivityStrategy",
-                                  "settings": {"max_runs": 3}, "mode": "partial"})
+    stack.driver(
+        "set_strategy",
+        {"network": network["network"], "name": "ConnectivityStrategy", "settings": {"max_runs": 3}, "mode": "partial"},
+    )
     setup = time.perf_counter() - started
     upstream = stack.driver("strategist_iteration", {"network": network["network"]}, timeout=3000)
 
@@ -64,9 +69,13 @@ def _bench(stack, size: int) -> None:
     up = upstream["seconds"]
     print(f"  {size} transformations ({len(computed)} with a result; set up in {setup:.0f} s)")
     print(f"    upstream Strategist iteration: {up:.2f} s (status {upstream['status']})")
-    print(f"    operator cold iteration:       {cold[0]} requests, {cold[1]:.2f} s   cold/upstream = {cold[1] / up:.3f} (target <= 1)")
-    print(f"    operator no-change iteration:  {warm[0]} requests, {warm[1]:.3f} s   upstream/no-change = {up / warm[1]:.0f}x (target >= 100x)",
-          flush=True)
+    print(
+        f"    operator cold iteration:       {cold[0]} requests, {cold[1]:.2f} s   cold/upstream = {cold[1] / up:.3f} (target <= 1)"
+    )
+    print(
+        f"    operator no-change iteration:  {warm[0]} requests, {warm[1]:.3f} s   upstream/no-change = {up / warm[1]:.0f}x (target >= 100x)",
+        flush=True,
+    )
 
 
 def main() -> None:

@@ -17,13 +17,18 @@ def cluster(kubectl, crd_installed) -> Cluster:
 
 
 @pytest.fixture
-def start_operator(namespace: str, cluster: Cluster, tmp_path: Path, real_alchemiscale) -> Iterator[Callable[..., OperatorProcess]]:
+def start_operator(
+    namespace: str, cluster: Cluster, tmp_path: Path, real_alchemiscale
+) -> Iterator[Callable[..., OperatorProcess]]:
     """Start `strategy-operator run` for this namespace with the real user API as default server."""
     started: list[OperatorProcess] = []
 
     def start(*extra: str) -> OperatorProcess:
-        process = OperatorProcess(namespace, tmp_path / f"operator-{len(started)}.log",
-                                  [*extra, "--default-server", real_alchemiscale.user_api_url])
+        process = OperatorProcess(
+            namespace,
+            tmp_path / f"operator-{len(started)}.log",
+            [*extra, "--default-server", real_alchemiscale.user_api_url],
+        )
         started.append(process)
         return process.start()
 

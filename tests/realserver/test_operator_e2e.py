@@ -41,7 +41,9 @@ def expected_plan(stack, network: str, **spec):
             return await NetworkSnapshotter(client, network).observe()
 
     document = build_snapshot(
-        asyncio.run(observe()), strategy={"name": "ConnectivityStrategy"}, mode=spec.get("mode", "partial"),
+        asyncio.run(observe()),
+        strategy={"name": "ConnectivityStrategy"},
+        mode=spec.get("mode", "partial"),
         task_scaling=spec.get("taskScaling", "exponential"),
         max_tasks_per_transformation=spec.get("maxTasksPerTransformation", 3),
         state={"status": "awake", "lastIterationResultCount": 0},
@@ -62,8 +64,11 @@ def test_first_iteration_actions_tasks_exactly_as_the_engine_plans(real_alchemis
     cluster.credentials(stack.user.identifier, stack.user.key)
     start_operator()
     cluster.apply(network_strategy("first", network, **spec))
-    status = wait_for(lambda: cluster.status("first").get("iterations") == 1 and cluster.status("first"),
-                      timeout=120, what="the first iteration")
+    status = wait_for(
+        lambda: cluster.status("first").get("iterations") == 1 and cluster.status("first"),
+        timeout=120,
+        what="the first iteration",
+    )
     assert actioned_by_transformation(stack, network) == Counter({t: n for t, n in plan.targets.items() if n})
     assert status["status"] == "awake" and status["lastIterationSummary"]["tasksCreated"] == sum(plan.create.values())
     assert cluster.condition("first", "Ready")["reason"] == "Iterated"
@@ -98,17 +103,23 @@ def test_full_mode_cancels_and_partial_mode_does_not(real_alchemiscale, cluster,
     stack = real_alchemiscale
     networks = {mode: _network(stack, 3) for mode in ("full", "partial")}
     for created in networks.values():
-        tasks = stack.driver("create_tasks", {"transformations": [t for t in created["transformations"] for _ in range(3)]})["tasks"]
+        tasks = stack.driver(
+            "create_tasks", {"transformations": [t for t in created["transformations"] for _ in range(3)]}
+        )["tasks"]
         stack.driver("action_tasks", {"network": created["network"], "tasks": tasks})
     plan = expected_plan(stack, networks["full"]["network"], mode="full", maxTasksPerTransformation=2)
     assert plan.cancel, "the setup must leave the full-mode strategy something to cancel"
     cluster.credentials(stack.user.identifier, stack.user.key)
     start_operator()
     for mode, created in networks.items():
-        cluster.apply(network_strategy(mode, created["network"], mode=mode, sleepInterval=3600, maxTasksPerTransformation=2))
+        cluster.apply(
+            network_strategy(mode, created["network"], mode=mode, sleepInterval=3600, maxTasksPerTransformation=2)
+        )
     for mode in networks:
-        wait_for(lambda: cluster.status(mode).get("iterations") == 1, timeout=120, what=f"{mode}'s iteration")
-    assert actioned_by_transformation(stack, networks["full"]["network"]) == Counter({t: n for t, n in plan.targets.items() if n})
+        wait_for(lambda name=mode: cluster.status(name).get("iterations") == 1, timeout=120, what=f"{mode}'s iteration")
+    assert actioned_by_transformation(stack, networks["full"]["network"]) == Counter(
+        {t: n for t, n in plan.targets.items() if n}
+    )
     assert cluster.status("full")["lastIterationSummary"]["tasksCancelled"] == len(plan.cancel)
     assert set(actioned_by_transformation(stack, networks["partial"]["network"]).values()) == {3}
     assert cluster.status("partial")["lastIterationSummary"]["tasksCancelled"] == 0
@@ -121,13 +132,19 @@ def test_a_scope_the_identity_lacks_is_an_error_until_granted_and_woken(real_alc
     cluster.credentials(stack.user.identifier, stack.user.key)
     operator = start_operator()
     cluster.apply(network_strategy("forbidden", network, sleepInterval=1))
-    status = wait_for(lambda: cluster.status("forbidden").get("status") == "error" and cluster.status("forbidden"),
-                      timeout=120, what="the strategy in error")
+    status = wait_for(
+        lambda: cluster.status("forbidden").get("status") == "error" and cluster.status("forbidden"),
+        timeout=120,
+        what="the strategy in error",
+    )
     assert status["exception"]["type"] == "ScopeNotPermitted", status["exception"]
     stack.driver("add_scope", {"identifier": stack.user.identifier, "scope": scope})
     cluster.wake("forbidden", "granted-1")
-    woken = wait_for(lambda: cluster.status("forbidden").get("status") == "awake" and cluster.status("forbidden"),
-                     timeout=120, what="the woken strategy to iterate")
+    woken = wait_for(
+        lambda: cluster.status("forbidden").get("status") == "awake" and cluster.status("forbidden"),
+        timeout=120,
+        what="the woken strategy to iterate",
+    )
     assert woken["lastWakeToken"] == "granted-1" and "exception" not in woken
     assert actioned_by_transformation(stack, network)
     assert stack.user.key not in operator.log()
@@ -141,8 +158,11 @@ def test_a_user_api_outage_recovers_without_error(real_alchemiscale, cluster, st
     stack.stop_user_api()
     try:
         cluster.apply(network_strategy("flaky", network, sleepInterval=3600))
-        wait_for(lambda: cluster.condition("flaky", "Degraded").get("reason") == "AlchemiscaleUnreachable",
-                 timeout=120, what="the Degraded condition")
+        wait_for(
+            lambda: cluster.condition("flaky", "Degraded").get("reason") == "AlchemiscaleUnreachable",
+            timeout=120,
+            what="the Degraded condition",
+        )
         seen = []
         for _ in range(6):
             seen.append(cluster.status("flaky").get("status"))
@@ -150,7 +170,10 @@ def test_a_user_api_outage_recovers_without_error(real_alchemiscale, cluster, st
         assert "error" not in seen
     finally:
         stack.start_user_api()
-    status = wait_for(lambda: cluster.status("flaky").get("iterations") == 1 and cluster.status("flaky"),
-                      timeout=180, what="recovery after the user API is back")
+    status = wait_for(
+        lambda: cluster.status("flaky").get("iterations") == 1 and cluster.status("flaky"),
+        timeout=180,
+        what="recovery after the user API is back",
+    )
     assert status["status"] == "awake" and "exception" not in status
     assert actioned_by_transformation(stack, network)

@@ -14,7 +14,13 @@ import uuid
 
 import pytest
 
-from strategy_operator.alchemiscale import AlchemiscaleClient, Credentials, NetworkSnapshotter, build_snapshot, execute_plan
+from strategy_operator.alchemiscale import (
+    AlchemiscaleClient,
+    Credentials,
+    NetworkSnapshotter,
+    build_snapshot,
+    execute_plan,
+)
 from strategy_operator.engine import Snapshot, plan_iteration
 
 SETTINGS = {"max_runs": 2}
@@ -35,7 +41,7 @@ async def _state(client: AlchemiscaleClient, network: str, transformations: list
         tasks = await client.transformation_tasks(transformation)
         statuses = await client.tasks_status(tasks)
         per_transformation[_strip(transformation)] = sorted(
-            (status, task in actioned) for task, status in zip(tasks, statuses)
+            (status, task in actioned) for task, status in zip(tasks, statuses, strict=True)
         )
     picked = [index for index, task in enumerate(preexisting) if task in actioned]
     return {"tasks": per_transformation, "preexisting actioned (by creation order)": picked}
@@ -48,20 +54,38 @@ async def test_same_server_state_after_every_step(real_alchemiscale, strategy, m
     tag = uuid.uuid4().hex[:8]
     twins = {}
     for side in ("upstream", "operator"):
-        twins[side] = stack.driver("create_network", {
-            "scope": f"acme-{side[:2]}{tag}-run1", "name": "twin", "systems": TRANSFORMATIONS + 1,
-        })
+        twins[side] = stack.driver(
+            "create_network",
+            {
+                "scope": f"acme-{side[:2]}{tag}-run1",
+                "name": "twin",
+                "systems": TRANSFORMATIONS + 1,
+            },
+        )
     # Tasks that exist before the strategy starts, created oldest first in both twins: among
     # equal tasks upstream picks in database order.
-    preexisting = {side: stack.driver("create_tasks", {"transformations": [twin["transformations"][0]] * 3})["tasks"]
-                   for side, twin in twins.items()}
+    preexisting = {
+        side: stack.driver("create_tasks", {"transformations": [twin["transformations"][0]] * 3})["tasks"]
+        for side, twin in twins.items()
+    }
     up, op = twins["upstream"], twins["operator"]
-    stack.driver("set_strategy", {"network": up["network"], "name": strategy, "settings": SETTINGS, "mode": mode,
-                                  "max_tasks_per_transformation": 2, "task_scaling": "exponential"})
+    stack.driver(
+        "set_strategy",
+        {
+            "network": up["network"],
+            "name": strategy,
+            "settings": SETTINGS,
+            "mode": mode,
+            "max_tasks_per_transformation": 2,
+            "task_scaling": "exponential",
+        },
+    )
 
     admin = Credentials(stack.admin.identifier, stack.admin.key)
-    async with AlchemiscaleClient(stack.user_api_url, Credentials(stack.user.identifier, stack.user.key)) as client, \
-            AlchemiscaleClient(stack.user_api_url, admin) as reader:
+    async with (
+        AlchemiscaleClient(stack.user_api_url, Credentials(stack.user.identifier, stack.user.key)) as client,
+        AlchemiscaleClient(stack.user_api_url, admin) as reader,
+    ):
         snapshotter = NetworkSnapshotter(client, op["network"])
         operator_state = {"status": "awake", "lastIterationResultCount": 0}
         history = []
@@ -70,8 +94,14 @@ async def test_same_server_state_after_every_step(real_alchemiscale, strategy, m
             assert upstream["exception"] is None, upstream
 
             observation = await snapshotter.observe()
-            document = build_snapshot(observation, strategy={"name": strategy, "settings": SETTINGS}, mode=mode,
-                                      task_scaling="exponential", max_tasks_per_transformation=2, state=operator_state)
+            document = build_snapshot(
+                observation,
+                strategy={"name": strategy, "settings": SETTINGS},
+                mode=mode,
+                task_scaling="exponential",
+                max_tasks_per_transformation=2,
+                state=operator_state,
+            )
             plan = plan_iteration(Snapshot.model_validate(document))
             await execute_plan(client, op["network"], plan)
             if plan.ran:

@@ -29,10 +29,10 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 ALCHEMISCALE_VERSION = "0.8.0"
 NEO4J_VERSION = "5.25.1"
@@ -90,7 +90,9 @@ def requirements_hash() -> str:
 
 
 def runner_sources() -> list[Path]:
-    return sorted(p for p in RUNNER_SOURCE.rglob("*") if p.is_file() and "target" not in p.relative_to(RUNNER_SOURCE).parts)
+    return sorted(
+        p for p in RUNNER_SOURCE.rglob("*") if p.is_file() and "target" not in p.relative_to(RUNNER_SOURCE).parts
+    )
 
 
 def runner_hash() -> str:
@@ -113,14 +115,23 @@ def _locked(name: str) -> Iterator[None]:
         yield
 
 
-def _run_logged(argv: list[str], log: Path, timeout: float, what: str, cwd: Path | None = None,
-                env: dict[str, str] | None = None) -> None:
+def _run_logged(
+    argv: list[str], log: Path, timeout: float, what: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> None:
     with open(log, "ab") as out:
         out.write(f"\n$ {' '.join(argv)}\n".encode())
         out.flush()
         try:
-            result = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    timeout=timeout, cwd=cwd, env=env, start_new_session=True)
+            result = subprocess.run(
+                argv,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                timeout=timeout,
+                cwd=cwd,
+                env=env,
+                start_new_session=True,
+            )
         except subprocess.TimeoutExpired:
             raise BuildError(f"{what} took longer than {timeout:.0f} s; log: {log}") from None
     if result.returncode != 0:
@@ -144,8 +155,12 @@ def find_python312() -> Path:
     for candidate in candidates:
         # A pyenv shim exists even where the version is not selected; it fails to run.
         with contextlib.suppress(OSError, subprocess.SubprocessError):
-            out = subprocess.run([candidate, "-c", "import sys, venv; print('%d.%d' % sys.version_info[:2])"],
-                                 capture_output=True, text=True, timeout=30)
+            out = subprocess.run(
+                [candidate, "-c", "import sys, venv; print('%d.%d' % sys.version_info[:2])"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
             if out.returncode == 0 and out.stdout.strip() == PYTHON_SERIES:
                 return Path(candidate)
     raise BuildError(
@@ -208,7 +223,9 @@ def build_server_venv() -> ServerVenv:
         pip = [str(venv.python), "-m", "pip", "--disable-pip-version-check", "--no-input"]
         _run_logged(
             [*pip, "install", "-r", str(REQUIREMENTS), "--find-links", str(wheels_dir()), *SHARED_WHEELS],
-            log, PIP_TIMEOUT, "pip install of the alchemiscale 0.8.0 server",
+            log,
+            PIP_TIMEOUT,
+            "pip install of the alchemiscale 0.8.0 server",
         )
         stamp.write_text(_venv_wanted())
         print(f">> server venv built in {time.monotonic() - started:.0f} s: {venv.path}", file=sys.stderr)
@@ -246,7 +263,9 @@ def _runner_current(runner: Neo4jRunner) -> bool:
     if not runner.jar.is_file():
         return False
     # The dependency jars live in ~/.m2; if that was cleaned, build again.
-    return all(Path(jar).is_file() for jar in (runner.directory / "classpath.txt").read_text().strip().split(os.pathsep))
+    return all(
+        Path(jar).is_file() for jar in (runner.directory / "classpath.txt").read_text().strip().split(os.pathsep)
+    )
 
 
 def build_neo4j_runner() -> Neo4jRunner:
@@ -269,9 +288,20 @@ def build_neo4j_runner() -> Neo4jRunner:
             shutil.copyfile(path, target)
         classpath_file = runner.directory / "classpath.txt"
         _run_logged(
-            [mvn, "-B", "-q", "-f", str(project / "pom.xml"), "package", "dependency:build-classpath",
-             f"-Dmdep.outputFile={classpath_file}", "-Dmdep.includeScope=runtime"],
-            runner.directory / "build.log", MAVEN_TIMEOUT, "Maven build of the Neo4j runner",
+            [
+                mvn,
+                "-B",
+                "-q",
+                "-f",
+                str(project / "pom.xml"),
+                "package",
+                "dependency:build-classpath",
+                f"-Dmdep.outputFile={classpath_file}",
+                "-Dmdep.includeScope=runtime",
+            ],
+            runner.directory / "build.log",
+            MAVEN_TIMEOUT,
+            "Maven build of the Neo4j runner",
         )
         shutil.copyfile(project / "target" / "neo4j-runner.jar", runner.jar)
         (runner.directory / ".stamp").write_text(f"neo4j={NEO4J_VERSION} sources={runner_hash()}\n")

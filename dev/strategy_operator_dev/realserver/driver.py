@@ -19,16 +19,34 @@ from pathlib import Path
 
 # A SMILES pool for distinct small molecules; a component's name is part of its gufe key,
 # so names make them distinct even when a SMILES repeats in a large network.
-SMILES = ["c1ccccc1", "Cc1ccccc1", "CCc1ccccc1", "Oc1ccccc1", "Nc1ccccc1", "Clc1ccccc1", "Fc1ccccc1",
-          "COc1ccccc1", "CC(C)c1ccccc1", "c1ccc2ccccc2c1", "CCO", "CCCO", "CCN", "CC(=O)O", "CCCC"]
+SMILES = [
+    "c1ccccc1",
+    "Cc1ccccc1",
+    "CCc1ccccc1",
+    "Oc1ccccc1",
+    "Nc1ccccc1",
+    "Clc1ccccc1",
+    "Fc1ccccc1",
+    "COc1ccccc1",
+    "CC(C)c1ccccc1",
+    "c1ccc2ccccc2c1",
+    "CCO",
+    "CCCO",
+    "CCN",
+    "CC(=O)O",
+    "CCCC",
+]
 
 
 def _user_client(who: str = "ADMIN"):
     """The real user-API client, as the admin identity (all scopes) unless `who="USER"`."""
     from alchemiscale import AlchemiscaleClient
 
-    return AlchemiscaleClient(os.environ["REALSERVER_USER_API_URL"], os.environ[f"REALSERVER_{who}_IDENTIFIER"],
-                              os.environ[f"REALSERVER_{who}_KEY"])
+    return AlchemiscaleClient(
+        os.environ["REALSERVER_USER_API_URL"],
+        os.environ[f"REALSERVER_{who}_IDENTIFIER"],
+        os.environ[f"REALSERVER_{who}_KEY"],
+    )
 
 
 def setup(args: dict) -> dict:
@@ -44,7 +62,9 @@ def setup(args: dict) -> dict:
     n4js.initialize()
     for kind, cls in (("users", CredentialedUserIdentity), ("computes", CredentialedComputeIdentity)):
         for identity in args[kind]:
-            n4js.create_credentialed_entity(cls(identifier=identity["identifier"], hashed_key=hash_key(identity["key"])))
+            n4js.create_credentialed_entity(
+                cls(identifier=identity["identifier"], hashed_key=hash_key(identity["key"]))
+            )
             for scope in identity["scopes"]:
                 n4js.add_scope(identity["identifier"], cls, Scope.from_str(scope))
     get_s3os(get_s3objectstore_settings()).initialize()
@@ -68,11 +88,17 @@ def create_network(args: dict) -> dict:
     Answers the network's key and the transformation keys aligned with `edges` then
     `non_transformations`.
     """
-    from gufe import AlchemicalNetwork, ChemicalSystem, NonTransformation, SmallMoleculeComponent, SolventComponent, Transformation
+    from alchemiscale.models import Scope
+    from gufe import (
+        AlchemicalNetwork,
+        ChemicalSystem,
+        NonTransformation,
+        SmallMoleculeComponent,
+        SolventComponent,
+        Transformation,
+    )
     from rdkit import Chem
     from rdkit.Chem import AllChem
-
-    from alchemiscale.models import Scope
 
     count = int(args["systems"])
     solvent = SolventComponent()
@@ -157,7 +183,9 @@ def compute(args: dict) -> dict:
         try:
             denied = False
             while max_tasks is None or len(executed) < max_tasks:
-                limit = settings.claim_limit if max_tasks is None else min(settings.claim_limit, max_tasks - len(executed))
+                limit = (
+                    settings.claim_limit if max_tasks is None else min(settings.claim_limit, max_tasks - len(executed))
+                )
                 claimed = service.claim_tasks(count=limit)
                 if claimed is None:
                     denied = True
@@ -200,8 +228,11 @@ def set_strategy(args: dict) -> dict:
     cls = {"ConnectivityStrategy": ConnectivityStrategy, "RadialGrowthStrategy": RadialGrowthStrategy}[args["name"]]
     strategy = cls(type(cls.default_settings())(**(args.get("settings") or {})))
     sk = _user_client().set_network_strategy(
-        ScopedKey.from_str(args["network"]), strategy, max_tasks_per_transformation=args.get("max_tasks_per_transformation", 3),
-        task_scaling=args.get("task_scaling", "exponential"), mode=args.get("mode", "partial"),
+        ScopedKey.from_str(args["network"]),
+        strategy,
+        max_tasks_per_transformation=args.get("max_tasks_per_transformation", 3),
+        task_scaling=args.get("task_scaling", "exponential"),
+        mode=args.get("mode", "partial"),
     )
     return {"strategy": str(sk)}
 
@@ -218,16 +249,25 @@ def strategist_iteration(args: dict) -> dict:
     from alchemiscale.strategist.service import StrategistService
     from alchemiscale.strategist.settings import StrategistSettings
 
-    service = StrategistService(StrategistSettings(
-        neo4j_settings=get_neo4jstore_settings(), s3_settings=get_s3objectstore_settings(), use_local_cache=False,
-    ))
+    service = StrategistService(
+        StrategistSettings(
+            neo4j_settings=get_neo4jstore_settings(),
+            s3_settings=get_s3objectstore_settings(),
+            use_local_cache=False,
+        )
+    )
     network = ScopedKey.from_str(args["network"])
     started = time.monotonic()
     state = service._execute_strategy(network, service.n4js.get_network_strategy_state(network))
     seconds = time.monotonic() - started
     service.n4js.update_strategy_state(network, state)
-    return {"status": state.status.value, "iterations": state.iterations, "exception": state.exception,
-            "last_iteration_result_count": state.last_iteration_result_count, "seconds": seconds}
+    return {
+        "status": state.status.value,
+        "iterations": state.iterations,
+        "exception": state.exception,
+        "last_iteration_result_count": state.last_iteration_result_count,
+        "seconds": seconds,
+    }
 
 
 def add_scope(args: dict) -> dict:
@@ -237,12 +277,22 @@ def add_scope(args: dict) -> dict:
     from alchemiscale.settings import get_neo4jstore_settings
     from alchemiscale.storage.statestore import get_n4js
 
-    get_n4js(get_neo4jstore_settings()).add_scope(args["identifier"], CredentialedUserIdentity, Scope.from_str(args["scope"]))
+    get_n4js(get_neo4jstore_settings()).add_scope(
+        args["identifier"], CredentialedUserIdentity, Scope.from_str(args["scope"])
+    )
     return {"ok": True}
 
 
-COMMANDS = {"add_scope": add_scope, "set_strategy": set_strategy, "strategist_iteration": strategist_iteration, "setup": setup, "create_network": create_network, "compute": compute,
-            "create_tasks": create_tasks, "action_tasks": action_tasks}
+COMMANDS = {
+    "add_scope": add_scope,
+    "set_strategy": set_strategy,
+    "strategist_iteration": strategist_iteration,
+    "setup": setup,
+    "create_network": create_network,
+    "compute": compute,
+    "create_tasks": create_tasks,
+    "action_tasks": action_tasks,
+}
 
 
 def main() -> int:

@@ -28,9 +28,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from strategy_operator_dev.realserver.build import Built, build_all, find_java
 
@@ -103,7 +104,7 @@ class Identity:
 
 
 _live_lock = threading.Lock()
-_live: set["RealAlchemiscale"] = set()
+_live: set[RealAlchemiscale] = set()
 
 
 def _stop_all_live() -> None:
@@ -161,7 +162,7 @@ class RealAlchemiscale:
         lifetime: float = DEFAULT_LIFETIME,
         workdir: Path | None = None,
         built: Built | None = None,
-    ) -> "RealAlchemiscale":
+    ) -> RealAlchemiscale:
         began = time.monotonic()
         built = built or build_all()
         stack = cls(
@@ -199,26 +200,36 @@ class RealAlchemiscale:
         path = self.workdir / self.ATTACH_FILE
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as out:
-            json.dump({
-                "user": [self.user.identifier, self.user.key, list(self.user.scopes)],
-                "admin": [self.admin.identifier, self.admin.key, list(self.admin.scopes)],
-                "compute": [self.compute.identifier, self.compute.key, list(self.compute.scopes)],
-                "ports": [self.neo4j_port, self.s3_port, self.user_api_port, self.compute_api_port],
-                "neo4j_password": self._neo4j_password, "jwt_secret": self._jwt_secret,
-            }, out)
+            json.dump(
+                {
+                    "user": [self.user.identifier, self.user.key, list(self.user.scopes)],
+                    "admin": [self.admin.identifier, self.admin.key, list(self.admin.scopes)],
+                    "compute": [self.compute.identifier, self.compute.key, list(self.compute.scopes)],
+                    "ports": [self.neo4j_port, self.s3_port, self.user_api_port, self.compute_api_port],
+                    "neo4j_password": self._neo4j_password,
+                    "jwt_secret": self._jwt_secret,
+                },
+                out,
+            )
 
     @classmethod
-    def attach(cls, workdir: Path) -> "RealAlchemiscale":
+    def attach(cls, workdir: Path) -> RealAlchemiscale:
         """The stack another process started (and still owns) in `workdir`; `stop()` stops nothing."""
         saved = json.loads((Path(workdir) / cls.ATTACH_FILE).read_text())
         stack = cls(
-            built=build_all(), workdir=Path(workdir), lifetime=0,
+            built=build_all(),
+            workdir=Path(workdir),
+            lifetime=0,
             user=Identity(saved["user"][0], saved["user"][1], tuple(saved["user"][2])),
             admin=Identity(saved["admin"][0], saved["admin"][1], tuple(saved["admin"][2])),
             compute=Identity(saved["compute"][0], saved["compute"][1], tuple(saved["compute"][2])),
-            neo4j_port=saved["ports"][0], s3_port=saved["ports"][1],
-            user_api_port=saved["ports"][2], compute_api_port=saved["ports"][3],
-            _neo4j_password=saved["neo4j_password"], _jwt_secret=saved["jwt_secret"], _owner_workdir=False,
+            neo4j_port=saved["ports"][0],
+            s3_port=saved["ports"][1],
+            user_api_port=saved["ports"][2],
+            compute_api_port=saved["ports"][3],
+            _neo4j_password=saved["neo4j_password"],
+            _jwt_secret=saved["jwt_secret"],
+            _owner_workdir=False,
         )
         stack.attached = True
         return stack
@@ -233,12 +244,25 @@ class RealAlchemiscale:
         )
         self._spawn("s3", [str(self.built.venv.bin("moto_server")), "-H", "127.0.0.1", "-p", str(self.s3_port)])
         self._wait_until(self._processes["s3"], 60, lambda: _answers_http(f"{self.s3_url}/"), "did not answer HTTP")
-        self._wait_until(neo4j, NEO4J_START_TIMEOUT, lambda: "NEO4J_RUNNER_READY" in neo4j.log_tail(5),
-                         "did not report Bolt ready")
-        self.driver("setup", {
-            "users": [{"identifier": i.identifier, "key": i.key, "scopes": list(i.scopes)} for i in (self.user, self.admin)],
-            "computes": [{"identifier": self.compute.identifier, "key": self.compute.key, "scopes": list(self.compute.scopes)}],
-        })
+        self._wait_until(
+            neo4j, NEO4J_START_TIMEOUT, lambda: "NEO4J_RUNNER_READY" in neo4j.log_tail(5), "did not report Bolt ready"
+        )
+        self.driver(
+            "setup",
+            {
+                "users": [
+                    {"identifier": i.identifier, "key": i.key, "scopes": list(i.scopes)}
+                    for i in (self.user, self.admin)
+                ],
+                "computes": [
+                    {
+                        "identifier": self.compute.identifier,
+                        "key": self.compute.key,
+                        "scopes": list(self.compute.scopes),
+                    }
+                ],
+            },
+        )
         self.start_user_api()
         self.start_compute_api()
 
@@ -260,14 +284,31 @@ class RealAlchemiscale:
         # --workers 1 as in the reference deployment; gunicorn's own timeout is generous
         # because a cold first request imports a lot.
         # gunicorn 27's control socket defaults to one path per user: two servers would share it.
-        argv = [str(self.built.venv.bin("alchemiscale")), *command, "--workers", "1",
-                "--host", "127.0.0.1", "--port", str(port), "--loglevel", "warning",
-                "--config-json", json.dumps({"control_socket_disable": True})]
+        argv = [
+            str(self.built.venv.bin("alchemiscale")),
+            *command,
+            "--workers",
+            "1",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--loglevel",
+            "warning",
+            "--config-json",
+            json.dumps({"control_socket_disable": True}),
+        ]
         process = self._spawn(name, argv)
         self._wait_until(process, API_START_TIMEOUT, lambda: _answers_http(f"{url}/info"), "did not answer GET /info")
 
-    def _spawn(self, name: str, argv: list[str], *, extra_env: dict[str, str] | None = None,
-               stdin: int | None = subprocess.DEVNULL) -> _Process:
+    def _spawn(
+        self,
+        name: str,
+        argv: list[str],
+        *,
+        extra_env: dict[str, str] | None = None,
+        stdin: int | None = subprocess.DEVNULL,
+    ) -> _Process:
         log_path = self.workdir / "logs" / f"{name}.log"
         remaining = max(1, int(self.lifetime - (time.monotonic() - self._born)))
         env = self.server_env()
@@ -276,8 +317,13 @@ class RealAlchemiscale:
             popen = subprocess.Popen(
                 # `timeout` bounds the server's life and, on expiry or SIGTERM, signals its whole group.
                 ["timeout", "-k", "10", str(remaining), *argv],
-                stdout=log, stderr=subprocess.STDOUT, stdin=stdin, env=env, cwd=self.workdir,
-                start_new_session=True, preexec_fn=_parent_death_sigterm,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=stdin,
+                env=env,
+                cwd=self.workdir,
+                start_new_session=True,
+                preexec_fn=_parent_death_sigterm,
             )
         process = _Process(name, popen, log_path)
         self._processes[name] = process
@@ -314,37 +360,39 @@ class RealAlchemiscale:
     def server_env(self) -> dict[str, str]:
         """The environment every server process and driver gets (settings are read from it)."""
         env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-        env.update({
-            "NEO4J_URL": self.neo4j_url,
-            "NEO4J_USER": "neo4j",
-            "NEO4J_PASS": self._neo4j_password,
-            "NEO4J_DBNAME": "neo4j",
-            "JWT_SECRET_KEY": self._jwt_secret,
-            "JWT_EXPIRE_SECONDS": "3600",
-            "JWT_ALGORITHM": "HS256",
-            "AWS_ACCESS_KEY_ID": "realserver-test",
-            "AWS_SECRET_ACCESS_KEY": "realserver-test-secret",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_S3_BUCKET": "alchemiscale",
-            "AWS_S3_PREFIX": "objectstore",
-            "AWS_ENDPOINT_URL": self.s3_url,
-            "ALCHEMISCALE_API_HOST": "127.0.0.1",
-            "ALCHEMISCALE_API_PORT": str(self.user_api_port),
-            "ALCHEMISCALE_COMPUTE_API_HOST": "127.0.0.1",
-            "ALCHEMISCALE_COMPUTE_API_PORT": str(self.compute_api_port),
-            "REALSERVER_USER_API_URL": self.user_api_url,
-            "REALSERVER_COMPUTE_API_URL": self.compute_api_url,
-            "REALSERVER_USER_IDENTIFIER": self.user.identifier,
-            "REALSERVER_USER_KEY": self.user.key,
-            "REALSERVER_ADMIN_IDENTIFIER": self.admin.identifier,
-            "REALSERVER_ADMIN_KEY": self.admin.key,
-            "REALSERVER_COMPUTE_IDENTIFIER": self.compute.identifier,
-            "REALSERVER_COMPUTE_KEY": self.compute.key,
-            "REALSERVER_WORKDIR": str(self.workdir),
-            "NO_PROXY": "127.0.0.1,localhost",
-            "no_proxy": "127.0.0.1,localhost",
-            "PYTHONUNBUFFERED": "1",
-        })
+        env.update(
+            {
+                "NEO4J_URL": self.neo4j_url,
+                "NEO4J_USER": "neo4j",
+                "NEO4J_PASS": self._neo4j_password,
+                "NEO4J_DBNAME": "neo4j",
+                "JWT_SECRET_KEY": self._jwt_secret,
+                "JWT_EXPIRE_SECONDS": "3600",
+                "JWT_ALGORITHM": "HS256",
+                "AWS_ACCESS_KEY_ID": "realserver-test",
+                "AWS_SECRET_ACCESS_KEY": "realserver-test-secret",
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_S3_BUCKET": "alchemiscale",
+                "AWS_S3_PREFIX": "objectstore",
+                "AWS_ENDPOINT_URL": self.s3_url,
+                "ALCHEMISCALE_API_HOST": "127.0.0.1",
+                "ALCHEMISCALE_API_PORT": str(self.user_api_port),
+                "ALCHEMISCALE_COMPUTE_API_HOST": "127.0.0.1",
+                "ALCHEMISCALE_COMPUTE_API_PORT": str(self.compute_api_port),
+                "REALSERVER_USER_API_URL": self.user_api_url,
+                "REALSERVER_COMPUTE_API_URL": self.compute_api_url,
+                "REALSERVER_USER_IDENTIFIER": self.user.identifier,
+                "REALSERVER_USER_KEY": self.user.key,
+                "REALSERVER_ADMIN_IDENTIFIER": self.admin.identifier,
+                "REALSERVER_ADMIN_KEY": self.admin.key,
+                "REALSERVER_COMPUTE_IDENTIFIER": self.compute.identifier,
+                "REALSERVER_COMPUTE_KEY": self.compute.key,
+                "REALSERVER_WORKDIR": str(self.workdir),
+                "NO_PROXY": "127.0.0.1,localhost",
+                "no_proxy": "127.0.0.1,localhost",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         return env
 
     # -- the driver: real gufe / alchemiscale code, run in the server's venv -----------------
@@ -359,17 +407,26 @@ class RealAlchemiscale:
             try:
                 result = subprocess.run(
                     ["timeout", "-k", "5", str(int(timeout)), str(self.built.venv.python), str(DRIVER)],
-                    input=request.encode(), stdout=subprocess.PIPE, stderr=log, env=self.server_env(),
-                    cwd=self.workdir, timeout=timeout + 15, start_new_session=True,
+                    input=request.encode(),
+                    stdout=subprocess.PIPE,
+                    stderr=log,
+                    env=self.server_env(),
+                    cwd=self.workdir,
+                    timeout=timeout + 15,
+                    start_new_session=True,
                 )
             except subprocess.TimeoutExpired:
-                raise StackError(f"driver command {command!r} took longer than {timeout:.0f} s; log: {log_path}") from None
+                raise StackError(
+                    f"driver command {command!r} took longer than {timeout:.0f} s; log: {log_path}"
+                ) from None
         lines = result.stdout.decode(errors="replace").splitlines()
         answers = [line for line in lines if line.startswith("DRIVER_RESULT ")]
         if result.returncode != 0 or not answers:
             tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:])
-            raise StackError(f"driver command {command!r} failed (exit {result.returncode}); last lines of {log_path}:\n{tail}")
-        return json.loads(answers[-1][len("DRIVER_RESULT "):])
+            raise StackError(
+                f"driver command {command!r} failed (exit {result.returncode}); last lines of {log_path}:\n{tail}"
+            )
+        return json.loads(answers[-1][len("DRIVER_RESULT ") :])
 
     # -- stop ---------------------------------------------------------------------------------
 
@@ -393,7 +450,7 @@ class RealAlchemiscale:
         if self._owner_workdir and os.environ.get("REALSERVER_KEEP_WORKDIR") != "1":
             shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def __enter__(self) -> "RealAlchemiscale":
+    def __enter__(self) -> RealAlchemiscale:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
