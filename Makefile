@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: all help venv controlplane test unit bench run crd crd-check lint typecheck fmt clean
+.PHONY: all help venv controlplane realserver test test-alchemiscale unit bench run crd crd-check lint typecheck fmt clean
 
 all: test
 
@@ -33,6 +33,16 @@ controlplane: ## build (or reuse) kube-apiserver, etcd and helm, cached outside 
 
 test: venv controlplane ## every test (what CI runs after the checks)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The real alchemiscale 0.8.0 server's Python 3.12 venv and the Neo4j 5.25.1 runner (Maven),
+# cached outside the clone under ~/.cache/strategy-operator, keyed by what they are built from.
+realserver: venv ## build (or reuse) the real alchemiscale 0.8.0 stack's venv and Neo4j runner
+	$(PY) -m strategy_operator_dev.realserver build
+
+# The contract suite's real-server half and the other `realserver` tests, on one real stack
+# (Neo4j, moto S3, user and compute APIs) started on loopback for the session.
+test-alchemiscale: venv realserver ## the tests against a real alchemiscale 0.8.0 server on loopback
+	$(PY) -m pytest --realserver -m realserver $(PYTEST_ARGS)
 
 unit: venv ## the tests that need neither the control plane nor the network
 	$(PY) -m pytest -m "not kubernetes and not e2e" $(PYTEST_ARGS)

@@ -152,6 +152,7 @@ class SandboxFrontDoor:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
+        raw_send, send = send, _closing_after_500(send)
         if self.faults.in_outage:
             self._record(scope)
             await _answer(send, 503, {"detail": "sandbox outage: service unavailable"})
@@ -171,7 +172,7 @@ class SandboxFrontDoor:
             if rule.after_processing:
                 await self.app(scope, receive, _discard)
             self._record(scope)
-            await _drop_connection(send)
+            await _drop_connection(raw_send)
 
     def _counting(self, scope: Scope, send: Send) -> Send:
         """Count the request when its response starts: before the client can see it, so a
@@ -190,6 +191,30 @@ class SandboxFrontDoor:
     def _record(self, scope: Scope) -> None:
         template = scope.get(ROUTE_TEMPLATE_KEY) or getattr(scope.get("route"), "path", None) or scope["path"]
         self.requests.record(scope["method"], template)
+
+
+def _closing_after_500(send: Send) -> Send:
+    """Close the connection once a 500 has been sent, as alchemiscale's servers do.
+
+    There, a 500 is an unhandled exception: Starlette sends the answer, then uvicorn closes
+    the transport, with no `Connection: close` header to warn the client, whose next
+    request on that kept-alive connection is then reset.
+    """
+    cycle = getattr(send, "__self__", None)
+    status = 0
+
+    async def send_then_close(message: MutableMapping[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        await send(message)
+        if status == 500 and message["type"] == "http.response.body" and not message.get("more_body", False):
+            transport = getattr(cycle, "transport", None)
+            if transport is None:
+                raise RuntimeError("closing after a 500 needs the sandbox to be served by uvicorn")
+            transport.close()  # after the answer: asyncio flushes what was written first
+
+    return send_then_close
 
 
 async def _discard(message: MutableMapping[str, Any]) -> None:

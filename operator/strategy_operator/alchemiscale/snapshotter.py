@@ -107,6 +107,11 @@ class NetworkSnapshotter:
         self._results: dict[str, int] = {}
         self._refs: dict[str, tuple[str, ...]] = {}
         self._live: dict[str, str] = {}
+        # Tasks in the order this snapshotter first saw them. The server lists tasks in
+        # database order (oldest first on alchemiscale 0.8.0), which is the order upstream's
+        # Strategist picks among equal tasks in; later tasks are newer. Kept across
+        # observations so that a task's place never changes.
+        self._first_seen: dict[str, int] = {}
         self._settled: set[str] = set()
         self._claim_lost: dict[str, tuple[str, float]] = {}
         self._lock = asyncio.Lock()
@@ -154,6 +159,8 @@ class NetworkSnapshotter:
         self._live = step.live
         self._settled = step.settled
         self._claim_lost = step.claim_lost
+        for task in step.live:
+            self._first_seen.setdefault(task, len(self._first_seen))
         return self._observation(
             step, results, refs_of, requests=client.requests_sent - started, results_read=len(ordered)
         )
@@ -328,7 +335,7 @@ class NetworkSnapshotter:
                     for task, status in step.live.items()
                     if mapping.get(task) in in_network
                 ),
-                key=lambda t: (t.transformation, t.key),
+                key=lambda t: (t.transformation, self._first_seen[t.key]),
             )
         )
         return Observation(
