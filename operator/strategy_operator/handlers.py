@@ -26,6 +26,7 @@ from strategy_operator import GROUP, PLURAL, VERSION
 from strategy_operator.alchemiscale.client import AlchemiscaleClient
 from strategy_operator.alchemiscale.credentials import Credentials
 from strategy_operator.alchemiscale.errors import AlchemiscaleError, TransientError
+from strategy_operator.credentials_policy import CredentialsPolicyError
 from strategy_operator.health import HealthServer
 from strategy_operator.iteration import (
     IterationError,
@@ -34,6 +35,7 @@ from strategy_operator.iteration import (
     ResourceView,
     SessionCache,
     check_scope,
+    bound_credentials,
     choose_server,
     merged_status,
     parse_spec,
@@ -332,7 +334,7 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
                 kopf.warn(body, reason="CancelOnDeleteFailed", message=bound_head(message))
                 return
             raise kopf.TemporaryError(f"{what} unreachable, retrying: {exc}", delay=max(1.0, tick)) from None
-        except (IterationError, AlchemiscaleError, CredentialsSecretError) as exc:
+        except (IterationError, AlchemiscaleError, CredentialsSecretError, CredentialsPolicyError) as exc:
             message = bound_head(scrub(f"tasks were not cancelled: {type(exc).__name__}: {exc}"))
             logger.warning(message)
             kopf.warn(body, reason="CancelOnDeleteFailed", message=message)
@@ -348,7 +350,7 @@ async def _cancel_actioned_tasks(runtime: Runtime, raw_spec: Mapping[str, Any], 
     spec = parse_spec(raw_spec)
     check_scope(spec.network, config)
     choice = choose_server(spec, namespace, config)
-    credentials = await runtime.runner.secrets.read(choice.secret_namespace, choice.secret_name)
+    credentials = await bound_credentials(runtime.runner.secrets, choice, config)
     async with AlchemiscaleClient(choice.url, Credentials(credentials.identifier, credentials.key),
                                   verify=config.ca_bundle or True, timeout=60.0) as client:
         actioned = await client.network_actioned_tasks(spec.network)

@@ -19,11 +19,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from strategy_operator import conditions
+from strategy_operator.alchemiscale.answers import ServerBusy, UnexpectedAnswer
 from strategy_operator.alchemiscale.client import AlchemiscaleClient
 from strategy_operator.alchemiscale.credentials import Credentials
 from strategy_operator.alchemiscale.errors import AlchemiscaleError, TransientError
 from strategy_operator.alchemiscale.execution import ExecutionReport, execute_plan
 from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter, Observation, build_snapshot
+from strategy_operator.credentials_policy import CredentialsPolicyError, read_bound_credentials
 from strategy_operator.engine import Plan, Snapshot, plan_iteration
 from strategy_operator.models import NetworkStrategySpec, NetworkStrategyStatus, describe
 from strategy_operator.schedule import (
@@ -161,6 +163,14 @@ def choose_server(spec: NetworkStrategySpec, namespace: str, settings: OperatorS
         "(STRATEGY_OPERATOR_DEFAULT_CREDENTIALS_SECRET)")
 
 
+async def bound_credentials(secrets: SecretReader, choice: ServerChoice, settings: OperatorSettings) -> SecretCredentials:
+    """The credentials for `choice`, refused unless the operator allows the server and the Secret is bound to it."""
+    return await read_bound_credentials(
+        secrets, url=choice.url, secret_namespace=choice.secret_namespace, secret_name=choice.secret_name,
+        allowed_servers_=settings.allowed_servers, default_server=settings.default_server,
+        default_secret=(settings.operator_namespace, settings.default_credentials_secret))
+
+
 def parse_spec(raw: Mapping[str, Any]) -> NetworkStrategySpec:
     try:
         return NetworkStrategySpec.model_validate(dict(raw))
@@ -262,7 +272,7 @@ class IterationRunner:
         spec = parse_spec(resource.spec)
         check_scope(spec.network, self.settings)
         choice = choose_server(spec, resource.namespace, self.settings)
-        credentials = await self.secrets.read(choice.secret_namespace, choice.secret_name)
+        credentials = await bound_credentials(self.secrets, choice, self.settings)
         secrets_seen.append(credentials.key)
         verify: bool | str = self.settings.ca_bundle or True
         session = await sessions.get(choice.url, credentials, spec.network, verify,
@@ -344,14 +354,24 @@ class IterationRunner:
                    secrets_seen: list[str]) -> PassOutcome:
         failures = failures_before + 1
         delay = transient_backoff(failures, interval, first=max(1.0, self.settings.tick))
+        asked = getattr(exc, "retry_after", None)
+        if asked is not None:
+            delay = max(delay, asked)  # the server's (or proxy's) Retry-After
         retry_at = now + timedelta(seconds=delay)
         message = bound_head(scrub(f"{type(exc).__name__}: {exc}", secrets_seen))
-        what = "the Kubernetes API" if isinstance(exc, CredentialsSecretUnavailable) else "alchemiscale"
-        text = f"{what} is unreachable ({failures} attempt(s) in a row); retrying at {format_time(retry_at)}: {message}"
+        if isinstance(exc, CredentialsSecretUnavailable):
+            reason, what = "AlchemiscaleUnreachable", "the Kubernetes API is unreachable"
+        elif isinstance(exc, ServerBusy) and exc.status_code == 429:
+            reason, what = "AlchemiscaleBusy", "alchemiscale asks for fewer requests (429)"
+        elif isinstance(exc, UnexpectedAnswer):
+            reason, what = "UnexpectedAnswer", "alchemiscale (or a proxy in front of it) answered unexpectedly"
+        else:
+            reason, what = "AlchemiscaleUnreachable", "alchemiscale is unreachable"
+        text = f"{what} ({failures} attempt(s) in a row); retrying at {format_time(retry_at)}: {message}"
         fields = {**base, "nextIteration": format_time(retry_at)}
-        fields["conditions"] = conditions.merge(previous.get("conditions"), conditions.unreachable(text),
+        fields["conditions"] = conditions.merge(previous.get("conditions"), conditions.unreachable(text, reason),
                                                 now=now, generation=resource.generation)
-        events = [Event("Warning", "AlchemiscaleUnreachable", text)] if failures == 1 else []
+        events = [Event("Warning", reason, text)] if failures == 1 else []
         return PassOutcome("transient", fields, events, log=text, error_type=type(exc).__name__)
 
     def _failed(self, resource: ResourceView, now: datetime, base: dict[str, Any],
@@ -372,7 +392,8 @@ class IterationRunner:
         text = f"{kind}: {message}"
         fields["conditions"] = conditions.merge(previous.get("conditions"), conditions.failed(kind, text),
                                                 now=now, generation=resource.generation)
-        expected = isinstance(exc, (IterationError, AlchemiscaleError, CredentialsSecretError, ValueError))
+        expected = isinstance(exc, (IterationError, AlchemiscaleError, CredentialsSecretError,
+                                    CredentialsPolicyError, ValueError))
         return PassOutcome("error", fields, [Event("Warning", kind, bound_head(text))],
                            log=text if expected else f"unexpected failure: {text}",
                            error_type=kind if isinstance(exc, AlchemiscaleError) else None)

@@ -185,9 +185,11 @@ def demo_strategies(examples: Path, networks: list[str], *, namespace: str, serv
     return strategies
 
 
-def credentials_secret_manifest(namespace: str, identifier: str, key: str) -> dict[str, Any]:
+def credentials_secret_manifest(namespace: str, identifier: str, key: str, server: str) -> dict[str, Any]:
+    # Bound to the sandbox by its owner (us): the operator sends the key nowhere else.
     return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": {"name": DEMO_SECRET, "namespace": namespace},
+            "metadata": {"name": DEMO_SECRET, "namespace": namespace,
+                         "annotations": {"alchemiscale.org/servers": server}},
             "stringData": {"identifier": identifier, "key": key}}
 
 
@@ -261,13 +263,14 @@ def _free_port() -> int:
 class OperatorProcess:
     """`strategy-operator run` in its own session, so the terminal's Ctrl-C reaches only us."""
 
-    def __init__(self, kubeconfig_env: dict[str, str], namespace: str, log_path: Path) -> None:
+    def __init__(self, kubeconfig_env: dict[str, str], namespace: str, log_path: Path, server_url: str) -> None:
         self.log_path = log_path
         self.http_port = _free_port()
         argv = [sys.executable, "-m", "strategy_operator", "run",
                 "--namespace", namespace,
                 "--min-sleep-interval", "1", "--tick", "1",
                 "--allowed-scopes", f"{DEMO_SCOPE_ORG}-{DEMO_SCOPE_CAMPAIGN}-*",
+                "--allowed-servers", server_url,
                 "--http-port", str(self.http_port), "--log-level", "info"]
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = log_path.open("w")
@@ -376,12 +379,13 @@ def run(options: Options, out: TextIO = sys.stdout) -> int:
         ]
         _say(out, f"alchemiscale sandbox at {sandbox.url} with {len(networks)} networks; "
                   f"compute {options.compute_rate:g} tasks/s, {options.compute_duration:g} s each.")
-        kubectl("apply", "-f", "-", input=json.dumps(credentials_secret_manifest(options.namespace, DEMO_IDENTITY, key)))
+        kubectl("apply", "-f", "-", input=json.dumps(credentials_secret_manifest(options.namespace, DEMO_IDENTITY, key, sandbox.url)))
         stack.callback(kubectl, "delete", "secret", DEMO_SECRET, "-n", options.namespace, "--ignore-not-found",
                        check=False)
 
         # 4. The operator.
-        operator = OperatorProcess(kubectl.env(), options.namespace, options.workdir / "operator.log")
+        operator = OperatorProcess(kubectl.env(), options.namespace, options.workdir / "operator.log",
+                                   sandbox.url)
         stack.callback(operator.stop)
         _say(out, f"Operator started (pid {operator.popen.pid}); log {operator.log_path}; "
                   f"metrics http://127.0.0.1:{operator.http_port}/metrics")

@@ -31,6 +31,8 @@ class OperatorSettings:
     namespaces: tuple[str, ...] = ()
     allowed_scopes: tuple[Scope, ...] = (Scope(),)
     default_server: str | None = None
+    # Servers credentials may be sent to; empty means the default server alone (credentials_policy).
+    allowed_servers: tuple[str, ...] = ()
     default_credentials_secret: str | None = None
     operator_namespace: str | None = None
     ca_bundle: str | None = None
@@ -71,6 +73,9 @@ _OPTIONS: dict[str, _Option] = {
                               "comma-separated alchemiscale scopes networks must fall in (default *-*-*)"),
     "default_server": _Option("--default-server", "DEFAULT_SERVER",
                               "alchemiscale URL for resources without spec.server.url"),
+    "allowed_servers": _Option("--allowed-servers", "ALLOWED_SERVERS",
+                               "comma-separated alchemiscale URLs resources may name in spec.server.url "
+                               "(default: the default server only)"),
     "default_credentials_secret": _Option("--default-credentials-secret", "DEFAULT_CREDENTIALS_SECRET",
                                           "Secret (keys identifier, key) in the operator's namespace used "
                                           "for resources without spec.server.credentialsSecret"),
@@ -187,6 +192,11 @@ def from_arguments(args: argparse.Namespace | None = None,
 
     if (found := raw("default_server")) is not None:
         values["default_server"] = _url(str(found[0]).strip(), found[1])
+    if (found := raw("allowed_servers")) is not None:
+        servers = [_url(text, found[1]) for text in _split(str(found[0]))]
+        if not servers:
+            raise SettingsError(f"{found[1]}: give at least one http(s) URL")
+        values["allowed_servers"] = tuple(dict.fromkeys(servers))
     for name in ("default_credentials_secret", "operator_namespace"):
         if (found := raw(name)) is not None:
             values[name] = str(found[0]).strip()

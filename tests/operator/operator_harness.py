@@ -124,17 +124,24 @@ def network_strategy(name: str, network: str, *, secret: str | None = "alchemisc
 
 
 class Cluster:
-    """kubectl conveniences for one test namespace."""
+    """kubectl conveniences for one test namespace; credentials Secrets are bound to `servers`."""
 
-    def __init__(self, kubectl: Callable[..., subprocess.CompletedProcess[str]]) -> None:
+    def __init__(self, kubectl: Callable[..., subprocess.CompletedProcess[str]],
+                 servers: tuple[str, ...] = ()) -> None:
         self.kubectl = kubectl
+        self.servers = servers
 
     def apply(self, manifest: str) -> None:
         self.kubectl("apply", "-f", "-", input=manifest)
 
-    def credentials(self, identifier: str, key: str, name: str = "alchemiscale-creds") -> None:
+    def credentials(self, identifier: str, key: str, name: str = "alchemiscale-creds",
+                    servers: tuple[str, ...] | None = None) -> None:
+        """A credentials Secret, bound by its owner (the test) to `servers` (default: the cluster's)."""
         self.kubectl("create", "secret", "generic", name, f"--from-literal=identifier={identifier}",
                      f"--from-literal=key={key}")
+        bound = self.servers if servers is None else servers
+        if bound:
+            self.kubectl("annotate", "secret", name, f"alchemiscale.org/servers={','.join(bound)}")
 
     def resource(self, name: str) -> dict[str, Any]:
         result = self.kubectl("get", "networkstrategy", name, "-o", "json", check=False)

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from strategy_operator.alchemiscale.client import AlchemiscaleClient, scoped_key
-from strategy_operator.alchemiscale.errors import RequestRejected, TransientError
+from strategy_operator.alchemiscale.errors import NetworkNotFound, RequestRejected, TransientError
 from strategy_operator.alchemiscale.structure import NetworkStructure, load_structure
 from strategy_operator.scopedkey import parse_network_key
 
@@ -131,9 +131,22 @@ class NetworkSnapshotter:
         async with self._lock:
             return await self._observe()
 
+    def forget_structure(self) -> None:
+        """Read the structure afresh next time (the network may have gone, or come back)."""
+        self._structure = None
+        self._results = {}
+
     async def _observe(self, read_hub: bool = True) -> Observation:
+        try:
+            return await self._observe_existing(read_hub)
+        except NetworkNotFound:
+            self.forget_structure()
+            raise
+
+    async def _observe_existing(self, read_hub: bool) -> Observation:
         client = self.client
         started = client.requests_sent
+        structure_cached = self._structure is not None
         if self._structure is None:
             self._structure = await load_structure(client, self.network, concurrency=self.concurrency)
         structure = self._structure
@@ -143,6 +156,11 @@ class NetworkSnapshotter:
         # Counts first, lists after: a task finishing in between then looks "left the live
         # statuses" (handled), never "finished unseen" (which would cost a full listing).
         counts = (await client.networks_status([self.network]))[0] or {}
+        # No counts: a network without tasks, or one that is gone (alchemiscale answers {} for
+        # both, and a cached structure would hide the difference). One request tells; a
+        # structure read just now already proved that the network exists.
+        if not counts and structure_cached and not await client.exists(self.network):
+            raise NetworkNotFound(f"network {self.network} does not exist on {client.url} (any more)")
         present = [s for s in LIVE_STATUSES if counts.get(s)]
         listings = await asyncio.gather(
             *(client.network_tasks(self.network, s) for s in present),
