@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
+import signal
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +43,7 @@ from strategy_operator.iteration import (
     parse_spec,
     validate_status,
 )
+from strategy_operator.leader import LeaderElector, LeaseTimings
 from strategy_operator.liveness import LivenessTracker
 from strategy_operator.metrics import Metrics
 from strategy_operator.schedule import due_at, is_due, is_woken, utcnow
@@ -70,6 +73,25 @@ class Runtime:
     # Passes over one network never overlap, whichever resources name it: two plans made
     # from the same snapshot would each create the missing tasks, doubling the cap.
     network_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    # With leader election: the Lease, and the passes in flight to cancel if it is lost.
+    leader: LeaderElector | None = None
+    passes: set[asyncio.Future[Any]] = field(default_factory=set)
+    leadership_task: asyncio.Task[None] | None = None
+
+    @property
+    def acting(self) -> bool:
+        return self.leader is None or self.leader.leading
+
+    def leadership_lost(self, memo: kopf.Memo) -> None:
+        """Stop acting now: cancel every pass in flight, then have the operator exit."""
+        for work in list(self.passes):
+            work.cancel()
+        memo["leadership_lost"] = True
+        # Kopf's own graceful shutdown, as for `kubectl delete pod`. (Its stop_flag would cost a
+        # thread blocked for good on the flag: every flag kind but asyncio's is waited for in one.)
+        os.kill(os.getpid(), signal.SIGTERM)
+        # Should Kopf's own shutdown hang, the process goes anyway (the Lease is not ours any more).
+        asyncio.get_running_loop().call_later(30.0, os._exit, 3)
 
     def network_lock(self, network: str) -> asyncio.Lock:
         lock = self.network_locks.get(network)
@@ -214,7 +236,7 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
         if config.http_port:
             health = HealthServer(tracker=tracker, metrics=metrics, port=config.http_port)
             await health.start()
-        memo["runtime"] = Runtime(
+        memo["runtime"] = runtime = Runtime(
             config=config,
             runner=IterationRunner(config, SecretReader(), executor, clock=utcnow),
             semaphore=asyncio.Semaphore(config.max_workers),
@@ -225,7 +247,16 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
             status_writer=StatusWriter(),
         )
         if health is not None:
+            # A standby is ready too: a rolling update must be able to replace it.
             health.ready = True
+        if config.leader_election:
+            assert config.operator_namespace is not None  # settings insist on it
+            runtime.leader = LeaderElector(config.operator_namespace, config.leader_election_lease,
+                                           timings=LeaseTimings.for_duration(config.leader_election_lease_duration))
+            # Kopf watches nothing and runs no handler until start-up returns: a standby only waits here.
+            await runtime.leader.acquire()
+            runtime.leadership_task = asyncio.create_task(
+                runtime.leader.keep(lambda: runtime.leadership_lost(memo)), name="leadership")
         logger.info("operator started: %s", _describe(config))
 
     @kopf.on.cleanup(id="cleanup", registry=registry)
@@ -233,6 +264,10 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
         runtime: Runtime | None = memo.get("runtime")
         if runtime is None:
             return
+        if runtime.leader is not None:
+            if runtime.leadership_task is not None:
+                runtime.leadership_task.cancel()
+            await runtime.leader.release()
         if runtime.health is not None:
             runtime.health.ready = False
             await runtime.health.stop()
@@ -259,6 +294,8 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
                       stopped: Any, **_: Any) -> None:
         runtime: Runtime = memo["runtime"]
         state = _state(memo)
+        if not runtime.acting:
+            return
         runtime.tracker.ticked(uid)
         if meta.get("deletionTimestamp"):
             return
@@ -284,7 +321,7 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
             # Start afresh: a new login picks up credentials or scopes fixed since the error.
             await state.sessions.aclose()
         async with runtime.network_lock(str(spec.get("network"))), runtime.semaphore:
-            if stopped:
+            if stopped or not runtime.acting:
                 return
             runtime.tracker.progressed()
             runtime.metrics.iterations_in_flight.inc()
@@ -294,13 +331,21 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
                 work = asyncio.ensure_future(runner.run(
                     resource, state.sessions, transient_failures=state.transient_failures,
                     mode_now=lambda: _mode(spec)))
-                outcome = await _first_of(work, stopped)
+                runtime.passes.add(work)
+                work.add_done_callback(runtime.passes.discard)
+                try:
+                    outcome = await _first_of(work, stopped)
+                except asyncio.CancelledError:
+                    if runtime.acting:
+                        raise
+                    outcome = None  # cancelled because the leadership was lost
             finally:
                 runtime.metrics.iterations_in_flight.dec()
                 runtime.tracker.progressed()
                 logging.getLogger(__name__).info("iteration of %s/%s finished", namespace, name)
-        if outcome is None:
-            logger.info("iteration abandoned: the resource is being deleted or the operator is stopping")
+        if outcome is None or not runtime.acting:
+            logger.info("iteration abandoned: the resource is being deleted, the operator is stopping "
+                        "or it lost the leadership")
             return
         state.transient_failures = state.transient_failures + 1 if outcome.result == "transient" else 0
         if outcome.result == "error":
@@ -323,6 +368,8 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
     async def cancel_tasks_on_delete(body: kopf.Body, spec: kopf.Spec, namespace: str, memo: kopf.Memo,
                                      logger: logging.LoggerAdapter, retry: int, **_: Any) -> None:
         runtime: Runtime = memo["runtime"]
+        if not runtime.acting:
+            raise kopf.TemporaryError("this replica lost the leadership", delay=max(1.0, tick))
         await _state(memo).sessions.aclose()
         try:
             cancelled, network = await _cancel_actioned_tasks(runtime, spec, namespace)
@@ -361,6 +408,10 @@ async def _cancel_actioned_tasks(runtime: Runtime, raw_spec: Mapping[str, Any], 
 def _describe(config: OperatorSettings) -> str:
     namespaces = "all namespaces" if config.all_namespaces else "namespaces " + ", ".join(config.namespaces)
     scopes = ", ".join(str(s) for s in config.allowed_scopes)
-    return (f"{namespaces}; minSleepInterval {config.min_sleep_interval}s; maxWorkers {config.max_workers}; "
-            f"allowed scopes {scopes}; default server {config.default_server or '(none)'}; tick {config.tick:g}s")
+    servers = ", ".join(config.allowed_servers) or config.default_server or "(none)"
+    election = (f"; leader election via Lease {config.operator_namespace}/{config.leader_election_lease}"
+                if config.leader_election else "")
+    return (f"{namespaces}; allowed servers {servers}{election}; minSleepInterval {config.min_sleep_interval}s; "
+            f"maxWorkers {config.max_workers}; allowed scopes {scopes}; "
+            f"default server {config.default_server or '(none)'}; tick {config.tick:g}s")
 

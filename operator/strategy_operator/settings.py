@@ -46,6 +46,10 @@ class OperatorSettings:
     # /healthz fails once a due resource has gone this long without being iterated.
     liveness_grace: float = 900.0
     standalone: bool = True
+    # Replicas elect one leader through a coordination.k8s.io Lease (see leader.py).
+    leader_election: bool = False
+    leader_election_lease: str = "alchemiscale-strategy-operator"
+    leader_election_lease_duration: float = 15.0
 
     @property
     def all_namespaces(self) -> bool:
@@ -84,6 +88,12 @@ _OPTIONS: dict[str, _Option] = {
     "ca_bundle": _Option("--ca-bundle", "CA_BUNDLE", "PEM file of CAs to trust for alchemiscale HTTPS"),
     "log_level": _Option("--log-level", "LOG_LEVEL", "debug, info, warning or error (default info)"),
     "http_port": _Option("--http-port", "HTTP_PORT", "port of /metrics, /healthz and /readyz (default 8080; 0 = off)"),
+    "leader_election_lease": _Option("--leader-election-lease", "LEADER_ELECTION_LEASE",
+                                     "name of the Lease in the operator's namespace replicas elect their leader "
+                                     "with (default alchemiscale-strategy-operator)"),
+    "leader_election_lease_duration": _Option(
+        "--leader-election-lease-duration", "LEADER_ELECTION_LEASE_DURATION",
+        "seconds a standby waits for an unrenewed Lease before it takes over (default 15)"),
     "tick": _Option("--tick", "TICK", "seconds between checks whether a resource is due (default 10)"),
     "iteration_timeout": _Option("--iteration-timeout", "ITERATION_TIMEOUT",
                                  "seconds after which one iteration is abandoned (default 600)"),
@@ -102,10 +112,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(option.flag, dest=name, default=None, help=help_text)
     parser.add_argument("--all-namespaces", "-A", dest="all_namespaces", action="store_true",
                         help="watch every namespace (the default when no namespace is given)")
-    parser.add_argument("--standalone", dest="standalone", action="store_true", default=True,
-                        help="run without Kopf peering (the default; run one replica)")
-    parser.add_argument("--peering", dest="standalone", action="store_false",
-                        help="coordinate replicas through Kopf peering objects")
+    parser.add_argument("--standalone", dest="leader_election", action="store_const", const="false",
+                        help="run without leader election (the default; run one replica)")
+    parser.add_argument("--leader-election", "--peering", dest="leader_election", action="store_const",
+                        const="true",
+                        help="elect one active replica through a coordination.k8s.io Lease in the operator's "
+                             f"namespace [env {ENV_PREFIX}LEADER_ELECTION=true]")
 
 
 def _raw(args: argparse.Namespace | None, environ: Mapping[str, str], name: str) -> tuple[object, str] | None:
@@ -220,8 +232,25 @@ def from_arguments(args: argparse.Namespace | None = None,
             )
         values["operator_namespace"] = namespace
 
-    if args is not None and hasattr(args, "standalone"):
-        values["standalone"] = bool(args.standalone)
+    election = getattr(args, "leader_election", None) if args is not None else None
+    where = "--leader-election"
+    if election is None and environ.get(ENV_PREFIX + "LEADER_ELECTION", "").strip():
+        election, where = environ[ENV_PREFIX + "LEADER_ELECTION"].strip().lower(), ENV_PREFIX + "LEADER_ELECTION"
+    if election is not None:
+        if election not in ("true", "false", "1", "0", "yes", "no"):
+            raise SettingsError(f"{where}: {election!r} is not true or false")
+        values["leader_election"] = election in ("true", "1", "yes")
+    if (found := raw("leader_election_lease")) is not None:
+        values["leader_election_lease"] = str(found[0]).strip()
+    if (found := raw("leader_election_lease_duration")) is not None:
+        values["leader_election_lease_duration"] = _number(*found, minimum=1, integer=False)
+    if values.get("leader_election") and "operator_namespace" not in values:
+        namespace = _service_account_namespace()
+        if namespace is None:
+            raise SettingsError(
+                f"--leader-election needs --operator-namespace ({ENV_PREFIX}NAMESPACE), where its Lease lives, "
+                "when not running in a pod")
+        values["operator_namespace"] = namespace
     return OperatorSettings(**values)  # type: ignore[arg-type]
 
 

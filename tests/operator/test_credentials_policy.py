@@ -8,12 +8,12 @@ loopback stands in for the attacker's host and must receive nothing at all.
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import pytest
+
+from operator_harness import RecordingServer
 
 from strategy_operator.credentials_policy import (
     SERVERS_ANNOTATION,
@@ -31,43 +31,6 @@ from strategy_operator.settings import OperatorSettings, SettingsError, from_arg
 
 KEY = "alice-secret-key-0123"
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)
-
-
-class RecordingServer:
-    """An HTTP server on loopback that answers 200 to everything and records every request."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, str, bytes]] = []
-        recorder = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def _record(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                recorder.requests.append((self.command, self.path, self.rfile.read(length)))
-                body = b'{"access_token": "x"}'
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = _record
-
-            def log_message(self, *args: object) -> None:
-                return None
-
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> "RecordingServer":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
 
 
 @pytest.fixture
