@@ -47,7 +47,9 @@ def describe(response: httpx.Response) -> str:
     """'HTTP 502, text/html: <html>…' — what came back, bounded."""
     kind = response.headers.get("content-type", "no content type").split(";")[0].strip() or "no content type"
     body = snippet(response)
-    return f"HTTP {response.status_code}, {kind}: {body!r}" if body else f"HTTP {response.status_code}, {kind}, empty body"
+    return (
+        f"HTTP {response.status_code}, {kind}: {body!r}" if body else f"HTTP {response.status_code}, {kind}, empty body"
+    )
 
 
 def is_json(response: httpx.Response) -> bool:
@@ -81,8 +83,7 @@ def retry_after(response: httpx.Response, now: float | None = None) -> float | N
 def busy(response: httpx.Response) -> ServerBusy:
     wait = retry_after(response)
     asked = f"; it asks to retry after {wait:g} s" if wait is not None else ""
-    return ServerBusy(f"the server is busy or unavailable ({describe(response)}){asked}", wait,
-                      response.status_code)
+    return ServerBusy(f"the server is busy or unavailable ({describe(response)}){asked}", wait, response.status_code)
 
 
 # -- shapes ------------------------------------------------------------------------------------
@@ -100,8 +101,9 @@ def _wrong(what: str, value: Any, expected: str) -> UnexpectedAnswer:
     return UnexpectedAnswer(f"{what} answered {snippet_of(value)}, expected {expected}")
 
 
-def list_of(value: Any, what: str, item: type | tuple[type, ...], *, length: int | None = None,
-            optional_items: bool = False) -> list[Any]:
+def list_of(
+    value: Any, what: str, item: type | tuple[type, ...], *, length: int | None = None, optional_items: bool = False
+) -> list[Any]:
     """`value` if it is a list of `item` (and of `length`), else UnexpectedAnswer naming `what`."""
     names = item.__name__ if isinstance(item, type) else " or ".join(t.__name__ for t in item)
     expected = f"a list of {names}" + (" or null" if optional_items else "")
@@ -130,6 +132,7 @@ def one_of(value: Any, what: str, item: type) -> Any:
 def status_counts(value: Any, what: str) -> dict[str, int]:
     """A `{status: count}` object as the status endpoints answer it."""
     if not isinstance(value, dict) or not all(
-            isinstance(k, str) and isinstance(n, int) and not isinstance(n, bool) for k, n in value.items()):
+        isinstance(k, str) and isinstance(n, int) and not isinstance(n, bool) for k, n in value.items()
+    ):
         raise _wrong(what, value, "an object of task counts by status")
     return value

@@ -25,7 +25,6 @@ from strategy_operator.alchemiscale import answers
 from strategy_operator.alchemiscale.answers import ServerBusy, UnexpectedAnswer
 from strategy_operator.alchemiscale.credentials import Credentials
 from strategy_operator.alchemiscale.errors import (
-    AlchemiscaleError,
     InvalidCredentials,
     MalformedScopedKey,
     NetworkNotFound,
@@ -54,8 +53,9 @@ TASK_STATUSES = ("waiting", "running", "complete", "error", "invalid", "deleted"
 NO_SUCH_OBJECT = "No such object in database"
 
 
-def scoped_key(text: str, *, what: str = "scoped key",
-               parse: Callable[[str], ScopedKey] = ScopedKey.from_str) -> ScopedKey:
+def scoped_key(
+    text: str, *, what: str = "scoped key", parse: Callable[[str], ScopedKey] = ScopedKey.from_str
+) -> ScopedKey:
     """Parse a scoped key with `parse`, raising `MalformedScopedKey` naming `what` it was meant to be."""
     try:
         return parse(text)
@@ -141,7 +141,7 @@ class AlchemiscaleClient:
     def __repr__(self) -> str:
         return f"AlchemiscaleClient(url={self.url!r}, identifier={self.credentials.identifier!r})"
 
-    async def __aenter__(self) -> "AlchemiscaleClient":
+    async def __aenter__(self) -> AlchemiscaleClient:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -200,8 +200,11 @@ class AlchemiscaleClient:
                 continue
             return response
         if last_busy is not None:
-            raise ServerBusy(f"{method} {path} failed after {self.retry.attempts} attempt(s): {last_busy}",
-                             last_busy.retry_after, last_busy.status_code)
+            raise ServerBusy(
+                f"{method} {path} failed after {self.retry.attempts} attempt(s): {last_busy}",
+                last_busy.retry_after,
+                last_busy.status_code,
+            )
         raise TransientError(f"{method} {path} failed after {self.retry.attempts} attempt(s): {last_problem}")
 
     async def _fetch_token(self, stale: str | None) -> str:
@@ -221,7 +224,8 @@ class AlchemiscaleClient:
             if not answers.is_json(response):
                 raise UnexpectedAnswer(
                     f"POST /token at {self.url}: not an answer of alchemiscale ({answers.describe(response)}); "
-                    "a proxy or load balancer in front of it may be failing")
+                    "a proxy or load balancer in front of it may be failing"
+                )
             if response.status_code == 401:
                 raise InvalidCredentials(
                     f"alchemiscale at {self.url} rejected identity {self.credentials.identifier!r}: {_detail(response)}"
@@ -291,10 +295,15 @@ class AlchemiscaleClient:
                 # a redirect to a login, a gateway timeout. Passing, as far as the resource can tell.
                 raise UnexpectedAnswer(
                     f"{method} {path}: not an answer of alchemiscale ({answers.describe(response)}); "
-                    "a proxy or load balancer in front of it may be failing")
+                    "a proxy or load balancer in front of it may be failing"
+                )
             detail = _detail(response)
-            if (response.status_code == 400 and path.startswith("/networks/") and isinstance(detail, str)
-                    and NO_SUCH_OBJECT in detail):
+            if (
+                response.status_code == 400
+                and path.startswith("/networks/")
+                and isinstance(detail, str)
+                and NO_SUCH_OBJECT in detail
+            ):
                 network = path.split("/")[2]
                 raise NetworkNotFound(f"network {network} does not exist on {self.url} ({method} {path})")
             if response.status_code == 401:
@@ -382,7 +391,9 @@ class AlchemiscaleClient:
             scoped_key(network, what="network")
         answer = await self.request("POST", "/bulk/networks/status", json_body={"networks": list(networks)})
         what = "POST /bulk/networks/status"
-        return [answers.status_counts(counts, what) for counts in answers.list_of(answer, what, dict, length=len(networks))]
+        return [
+            answers.status_counts(counts, what) for counts in answers.list_of(answer, what, dict, length=len(networks))
+        ]
 
     async def network_actioned_tasks(self, network: str) -> list[str]:
         scoped_key(network, what="network")
@@ -417,16 +428,20 @@ class AlchemiscaleClient:
             json_body={"transformations": list(ordered), "extends": None},
             idempotent=False,
         )
-        if not isinstance(created, list) or len(created) != len(ordered) or not all(isinstance(t, str) for t in created):
+        if (
+            not isinstance(created, list)
+            or len(created) != len(ordered)
+            or not all(isinstance(t, str) for t in created)
+        ):
             # The tasks may exist all the same: the next snapshot shows what does.
             raise OutcomeUnknown(
                 f"task creation answered {answers.snippet_of(created)} for {len(ordered)} requested tasks; "
                 "the tasks may or may not exist, so the request is not repeated"
             )
-        for task, transformation in zip(created, ordered):
+        for task, transformation in zip(created, ordered, strict=True):
             self.task_transformations[task] = transformation
         by_transformation: dict[str, collections.deque[str]] = collections.defaultdict(collections.deque)
-        for task, transformation in zip(created, ordered):
+        for task, transformation in zip(created, ordered, strict=True):
             by_transformation[transformation].append(task)
         return [by_transformation[t].popleft() for t in transformations]
 
