@@ -103,6 +103,12 @@ _OPTIONS: dict[str, _Option] = {
     "ca_bundle": _Option("--ca-bundle", "CA_BUNDLE", "PEM file of CAs to trust for alchemiscale HTTPS"),
     "log_level": _Option("--log-level", "LOG_LEVEL", "debug, info, warning or error (default info)"),
     "http_port": _Option("--http-port", "HTTP_PORT", "port of /metrics, /healthz and /readyz (default 8080; 0 = off)"),
+    "leader_election": _Option(
+        "--leader-election",
+        "LEADER_ELECTION",
+        "elect one active replica through a coordination.k8s.io Lease in the operator's namespace "
+        "(true/false; default false)",
+    ),
     "leader_election_lease": _Option(
         "--leader-election-lease",
         "LEADER_ELECTION_LEASE",
@@ -130,6 +136,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help_text = f"{option.help} [env {ENV_PREFIX}{option.env}]"
         if name == "namespaces":
             parser.add_argument(option.flag, dest=name, action="append", default=None, help=help_text)
+        elif name == "leader_election":
+            continue  # a switch, added below with its opposite
         else:
             parser.add_argument(option.flag, dest=name, default=None, help=help_text)
     parser.add_argument(
@@ -270,13 +278,10 @@ def from_arguments(
             )
         values["operator_namespace"] = namespace
 
-    election = getattr(args, "leader_election", None) if args is not None else None
-    where = "--leader-election"
-    if election is None and environ.get(ENV_PREFIX + "LEADER_ELECTION", "").strip():
-        election, where = environ[ENV_PREFIX + "LEADER_ELECTION"].strip().lower(), ENV_PREFIX + "LEADER_ELECTION"
-    if election is not None:
+    if (found := raw("leader_election")) is not None:
+        election, where = str(found[0]).strip().lower(), found[1]
         if election not in ("true", "false", "1", "0", "yes", "no"):
-            raise SettingsError(f"{where}: {election!r} is not true or false")
+            raise SettingsError(f"{where}: {found[0]!r} is not true or false")
         values["leader_election"] = election in ("true", "1", "yes")
     if (found := raw("leader_election_lease")) is not None:
         values["leader_election_lease"] = str(found[0]).strip()
