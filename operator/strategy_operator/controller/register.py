@@ -49,7 +49,7 @@ from strategy_operator.controller.reconcile import (
 )
 from strategy_operator.controller.scheduling import due_at, is_due, is_woken, utcnow
 from strategy_operator.controller.secrets import CredentialsSecretError, CredentialsSecretUnavailable, SecretReader
-from strategy_operator.controller.status import StatusWriter, StatusWriteRefused
+from strategy_operator.controller.status import StatusWriter, StatusWriteRefused, StatusWriteUnanswered
 from strategy_operator.text import bound_head, scrub
 
 ANNOTATION_PREFIX = GROUP
@@ -239,9 +239,16 @@ async def _apply(
     try:
         await runtime.status_writer.write(namespace, name, payload)
     except StatusWriteRefused as exc:
+        # Unanswered writes feed /healthz: with the API server frozen no pass can record anything.
+        if isinstance(exc, StatusWriteUnanswered):
+            runtime.tracker.kube_unanswered()
+        else:
+            runtime.tracker.kube_answered()
         message = scrub(f"{exc}; the operator keeps iterating and writes the whole status again next time")
         log.error("%s", message)
         kopf.warn(body, reason="StatusWriteRefused", message=bound_head(message))
+    else:
+        runtime.tracker.kube_answered()
     for event in outcome.events:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
 
@@ -266,6 +273,9 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
         settings.background.cancellation_polling = max(0.5, min(5.0, tick))
         # A status patch that fails past these backoffs ends Kopf's timer for good (see status.py): be patient.
         settings.networking.error_backoffs = [1, 2, 4, 8, 15, 30] + [60] * 60
+        # Kopf's own calls (patches, events) wait at most this long for a frozen API server.
+        settings.networking.request_timeout = 30.0
+        settings.networking.connect_timeout = 10.0
         settings.posting.level = logging.INFO
         # No CRD or namespace scanning: the chart's least-privilege RBAC grants neither, and with
         # the patient backoffs above a forbidden namespace list would stall start-up for an hour.

@@ -39,11 +39,20 @@ def _reason(exc: Any) -> str:
     return f"{exc.status} {exc.reason}: {message}" if message else f"{exc.status} {exc.reason}"
 
 
+class StatusWriteUnanswered(StatusWriteRefused):
+    """The API server did not answer (unreachable, frozen, timed out)."""
+
+
+# (connect, read) seconds: a frozen API server must fail the write, not hang the pass.
+REQUEST_TIMEOUT = (5.0, 15.0)
+
+
 class StatusWriter:
     """Merge-patches the status subresource; one API client for the operator's lifetime."""
 
-    def __init__(self, api: Any | None = None) -> None:
+    def __init__(self, api: Any | None = None, request_timeout: tuple[float, float] = REQUEST_TIMEOUT) -> None:
         self._api = api
+        self._request_timeout = request_timeout
 
     def _write_sync(self, namespace: str, name: str, status: Mapping[str, Any]) -> bool:
         from kubernetes.client.exceptions import ApiException
@@ -59,6 +68,7 @@ class StatusWriter:
                 name,
                 {"status": dict(status)},
                 _content_type="application/merge-patch+json",
+                _request_timeout=self._request_timeout,
             )
         except ApiException as exc:
             if exc.status == 404:
@@ -67,11 +77,18 @@ class StatusWriter:
                 f"the API server refused the status of {namespace}/{name}: {_reason(exc)}"
             ) from None
         except Exception as exc:  # noqa: BLE001 - connection errors of urllib3 and the like
-            raise StatusWriteRefused(
+            raise StatusWriteUnanswered(
                 f"the status of {namespace}/{name} could not be written: {type(exc).__name__}: {exc}"
             ) from None
         return True
 
     async def write(self, namespace: str, name: str, status: Mapping[str, Any]) -> bool:
         """Merge-patch `status` (None deletes a key); False when the resource no longer exists."""
-        return await asyncio.to_thread(self._write_sync, namespace, name, status)
+        bound = sum(self._request_timeout) + 5.0
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(self._write_sync, namespace, name, status), bound)
+        except TimeoutError:
+            raise StatusWriteUnanswered(
+                f"the status of {namespace}/{name} could not be written: the Kubernetes API did not answer "
+                f"within {bound:g} s"
+            ) from None
