@@ -266,8 +266,14 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
     async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
         settings.persistence.finalizer = FINALIZER
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=ANNOTATION_PREFIX)
+        # Kopf keeps a copy of what it handled in an annotation (for the deletion handler); a copy
+        # of the user's own annotations and labels there could push a resource carrying many
+        # past the API server's 256 KiB limit, and every patch, the finalizer's removal
+        # included, would then be refused. Only the spec matters to us.
         settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-            prefix=ANNOTATION_PREFIX, key="last-handled-configuration"
+            prefix=ANNOTATION_PREFIX,
+            key="last-handled-configuration",
+            ignored_fields=["metadata.annotations", "metadata.labels"],
         )
         # Deletion waits for the running tick; poll often so deletes are prompt.
         settings.background.cancellation_polling = max(0.5, min(5.0, tick))
