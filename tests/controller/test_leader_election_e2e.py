@@ -98,3 +98,47 @@ def test_a_standby_takes_over_from_a_dead_or_stopped_leader_and_the_cap_holds(
     assert LEASE_DURATION - 1.0 <= after_crash <= LEASE_DURATION + 6.0
     assert after_stop < after_crash
     assert "released the Lease" in second.log()
+
+
+def test_a_leader_that_loses_its_lease_stops_its_passes_and_exits(sandbox, cluster, start_operator, namespace, kubectl):
+    network = sandbox.state.generate_network("star", systems=4, scope=SCOPE, seed=62)
+    cluster.credentials(IDENTITY, KEY)
+    leader = start_operator(
+        "--leader-election",
+        "--operator-namespace",
+        namespace,
+        "--leader-election-lease-duration",
+        "3",
+        default_server=True,
+    )
+    wait_for(lambda: "became the leader" in leader.log(), timeout=30, what="the leader")
+    cluster.apply(network_strategy("usurped", network, sleepInterval=1))
+    wait_for(lambda: passes(leader.log(), "finished") >= 1, timeout=60, what="a pass")
+    sandbox.faults.delay_next(100, 0.5)  # passes in flight when the Lease goes
+
+    # Someone else holds the Lease now, and keeps renewing it.
+    deadline = time.monotonic() + 20
+    while leader.process.poll() is None and time.monotonic() < deadline:
+        kubectl(
+            "patch",
+            "lease",
+            "alchemiscale-strategy-operator",
+            "--type=merge",
+            "-p",
+            json.dumps(
+                {
+                    "spec": {
+                        "holderIdentity": "intruder",
+                        "renewTime": time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime()),
+                    }
+                }
+            ),
+            check=False,
+        )
+        time.sleep(0.3)
+    assert leader.process.wait(timeout=30) == 3
+    log = leader.log()
+    assert "lost the leadership" in log
+    # Every pass it had started was either finished or abandoned before it exited.
+    assert passes(log, "started") == passes(log, "finished")
+    assert "released the Lease" not in log  # it was not its own any more
