@@ -1,7 +1,11 @@
 # Two commands set everything up on a fresh machine: `make run` and `make test`.
 # `make help` lists the targets (each documented by its `## ` comment).
 SHELL := /bin/bash
-PYTHON ?= python3
+# 3.12: the stratocaster extra (openff-utilities) needs it; the image stays on 3.11 unless built with it.
+PYTHON ?= python3.12
+# gufe and stratocaster wheels (conda-forge packages, not on PyPI) for the stratocaster extra.
+WHEELS ?= ../shared/wheels
+export WHEELS
 VENV := .venv
 PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
@@ -16,9 +20,10 @@ help: ## list the targets
 
 # Both distributions, editable: the operator (operator/) and its dev tooling (dev/).
 $(VENV_STAMP): pyproject.toml dev/pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV) \
+	  || PYENV_VERSION="$$(pyenv versions --bare 2>/dev/null | grep -E '^3\.12(\.|$$)' | tail -1)" $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]' -e ./dev
+	$(PY) -m pip install --quiet --find-links $(WHEELS) -e '.[test]' -e ./dev
 	touch $@
 
 venv: $(VENV_STAMP) ## create .venv with the operator, the dev tooling and the test/check tools

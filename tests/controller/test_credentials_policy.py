@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from strategy_operator.controller.config import OperatorSettings, SettingsError, from_arguments
+from strategy_operator.controller.config import OperatorConfig, SettingsError, from_arguments
 from strategy_operator.controller.credentials_policy import (
     SERVERS_ANNOTATION,
     SecretNotBoundToServer,
@@ -140,7 +140,7 @@ async def test_a_server_off_the_allow_list_gets_nothing_and_no_secret_is_read(sa
     network = sandbox.state.generate_network("star", systems=3, scope="acme-tyk2-run1", seed=1)
     secrets = Secrets({("ns", "creds"): SecretCredentials("alice", KEY, (normalize_server(sandbox.url),))})
     runner = IterationRunner(
-        OperatorSettings(default_server=sandbox.url, min_sleep_interval=1), secrets, None, clock=lambda: NOW
+        OperatorConfig(default_server=sandbox.url, min_sleep_interval=1), secrets, None, clock=lambda: NOW
     )  # type: ignore[arg-type]
     outcome = await one_pass(runner, network, {"url": attacker.url, "credentialsSecret": "creds"})
     assert outcome.result == "error"
@@ -155,7 +155,7 @@ async def test_the_default_secret_is_not_sent_to_another_server(sandbox, attacke
     # namespace a resource can still name the default Secret by name.
     network = sandbox.state.generate_network("star", systems=3, scope="acme-tyk2-run1", seed=1)
     secrets = Secrets({("op", "default"): SecretCredentials("alice", KEY)})
-    settings = OperatorSettings(
+    settings = OperatorConfig(
         default_server=sandbox.url,
         default_credentials_secret="default",
         operator_namespace="op",
@@ -174,7 +174,7 @@ async def test_the_default_secret_is_not_sent_to_another_server(sandbox, attacke
 async def test_an_allowed_server_the_secret_does_not_name_gets_nothing(sandbox, attacker):
     network = sandbox.state.generate_network("star", systems=3, scope="acme-tyk2-run1", seed=1)
     secrets = Secrets({("ns", "creds"): SecretCredentials("alice", KEY, (normalize_server(sandbox.url),))})
-    settings = OperatorSettings(allowed_servers=(sandbox.url, attacker.url), min_sleep_interval=1)
+    settings = OperatorConfig(allowed_servers=(sandbox.url, attacker.url), min_sleep_interval=1)
     runner = IterationRunner(settings, secrets, None, clock=lambda: NOW)  # type: ignore[arg-type]
     outcome = await one_pass(runner, network, {"url": attacker.url, "credentialsSecret": "creds"})
     assert outcome.status["exception"]["type"] == "SecretNotBoundToServer"
@@ -186,7 +186,7 @@ async def test_an_unbound_secret_is_sent_nowhere_not_even_to_the_default_server(
     network = sandbox.state.generate_network("star", systems=3, scope="acme-tyk2-run1", seed=1)
     secrets = Secrets({("ns", "creds"): SecretCredentials("alice", KEY)})
     runner = IterationRunner(
-        OperatorSettings(default_server=sandbox.url, min_sleep_interval=1), secrets, None, clock=lambda: NOW
+        OperatorConfig(default_server=sandbox.url, min_sleep_interval=1), secrets, None, clock=lambda: NOW
     )  # type: ignore[arg-type]
     before = sandbox.requests.total
     outcome = await one_pass(runner, network, {"credentialsSecret": "creds"})

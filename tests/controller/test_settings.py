@@ -2,7 +2,7 @@ import argparse
 
 import pytest
 
-from strategy_operator.controller.config import OperatorSettings, SettingsError, add_arguments, from_arguments
+from strategy_operator.controller.config import OperatorConfig, SettingsError, add_arguments, from_arguments
 from strategy_operator.scopedkey import Scope
 
 
@@ -14,7 +14,7 @@ def parse(argv, env=None):
 
 def test_defaults_match_the_agreed_interface():
     settings = parse([])
-    assert settings == OperatorSettings()
+    assert settings == OperatorConfig()
     assert settings.min_sleep_interval == 300
     assert settings.max_workers == 4
     assert settings.all_namespaces and settings.namespaces == ()
@@ -114,3 +114,16 @@ def test_leader_election_is_a_switch_or_a_boolean_variable_and_needs_the_namespa
     assert from_arguments(None, env).leader_election_lease_duration == 4
     with pytest.raises(SettingsError, match="STRATEGY_OPERATOR_LEADER_ELECTION: 'maybe' is not true or false"):
         from_arguments(None, {**env, "STRATEGY_OPERATOR_LEADER_ELECTION": "maybe"})
+
+
+def test_stratocaster_allowed_strategies_setting():
+    from strategy_operator.controller.config import SettingsError, from_arguments
+
+    assert from_arguments(None, {}).allowed_strategies == ("stratocaster.strategies.*",)
+    env = {"STRATEGY_OPERATOR_ALLOWED_STRATEGIES": "stratocaster.strategies.*, mylab.strategies:Mine"}
+    assert from_arguments(None, env).allowed_strategies == ("stratocaster.strategies.*", "mylab.strategies:Mine")
+    assert from_arguments(None, {"STRATEGY_OPERATOR_ALLOWED_STRATEGIES": ""}).allowed_strategies == ()
+    with pytest.raises(SettingsError, match="STRATEGY_OPERATOR_ALLOWED_STRATEGIES.*not a/b"):
+        from_arguments(None, {"STRATEGY_OPERATOR_ALLOWED_STRATEGIES": "not a/b"})
+    with pytest.raises(SettingsError, match="STRATEGY_OPERATOR_RESULT_CACHE_ENTRIES"):
+        from_arguments(None, {"STRATEGY_OPERATOR_RESULT_CACHE_ENTRIES": "0"})

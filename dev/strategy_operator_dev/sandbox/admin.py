@@ -9,9 +9,9 @@ from typing import Any
 
 from fastapi import APIRouter, Body, HTTPException, Request
 
+from strategy_operator.planning.networks import NetworkDefinitionError
 from strategy_operator.scopedkey import InvalidScopedKey
 from strategy_operator_dev.sandbox.faults import ADMIN_PREFIX, Faults, RequestLog
-from strategy_operator_dev.sandbox.networks import NetworkDefinitionError
 from strategy_operator_dev.sandbox.state import SandboxState
 
 admin = APIRouter(prefix=ADMIN_PREFIX)

@@ -48,6 +48,8 @@ SCOPE_DENIED_PREFIX = "Targeted scope"
 # non-idempotent request may be sent again.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
+NETWORK_TEXTS_KEPT = 4
+
 TASK_STATUSES = ("waiting", "running", "complete", "error", "invalid", "deleted")
 # alchemiscale's 400 detail for an object it does not hold.
 NO_SUCH_OBJECT = "No such object in database"
@@ -125,6 +127,7 @@ class AlchemiscaleClient:
         # Immutable server facts, learnt from our own writes and from lookups; shared by
         # every snapshotter using this client.
         self.task_transformations: dict[str, str] = {}
+        self._network_texts: collections.OrderedDict[str, str] = collections.OrderedDict()
         ssl_context = _ssl_context(verify)
         self._http = httpx.AsyncClient(
             # A trailing slash keeps a path prefix in the base URL (deployments behind one).
@@ -271,8 +274,9 @@ class AlchemiscaleClient:
         json_body: Any = None,
         params: dict[str, str] | None = None,
         idempotent: bool = True,
+        decode: Callable[[str], Any] | None = None,
     ) -> Any:
-        """One authenticated API call; returns the decoded JSON body of a 200."""
+        """One authenticated API call; returns the decoded JSON body of a 200 (`decode(text)` if given)."""
         kwargs: dict[str, Any] = {}
         if json_body is not None:
             kwargs["json"] = json_body
@@ -285,7 +289,7 @@ class AlchemiscaleClient:
             response = await self._with_retries(method, path, idempotent, headers=headers, **kwargs)
             if response.status_code == 200:
                 try:
-                    return response.json()
+                    return decode(response.text) if decode is not None else response.json()
                 except ValueError:
                     raise UnexpectedAnswer(
                         f"{method} {path} answered 200 with a body that is not JSON ({answers.describe(response)})"
@@ -342,8 +346,41 @@ class AlchemiscaleClient:
 
     async def network(self, network: str) -> list:
         """The network as a gufe keyed chain (`[[gufe_key, keyed_dict], ...]`)."""
+        text = await self.network_text(network)
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise UnexpectedAnswer(
+                f"GET /networks/{network} answered 200 with a body that is not JSON: {answers.snippet_of(text)}"
+            ) from None
+
+    async def network_text(self, network: str) -> str:
+        """The network's keyed chain as the JSON text the server sent (for gufe's own JSON decoder).
+
+        Networks are immutable: the last few texts are kept, so the structure loader and the
+        stratocaster adapter's gufe decoding share one request.
+        """
         scoped_key(network, what="network")
-        return await self.request("GET", f"/networks/{network}")
+        text = self._network_texts.get(network)
+        if text is None:
+            text = await self.request("GET", f"/networks/{network}", decode=str)
+            self._network_texts[network] = text
+            while len(self._network_texts) > NETWORK_TEXTS_KEPT:
+                self._network_texts.popitem(last=False)
+        return text
+
+    async def result_payload(self, transformation: str, ref: str) -> bytes:
+        """A successful ProtocolDAGResult's stored bytes (zstd-compressed keyed-chain JSON, as upstream stores it)."""
+        scoped_key(transformation, what="transformation")
+        scoped_key(ref, what="result reference")
+        body = await self.request("GET", f"/transformations/{transformation}/results/{ref}")
+        if not (isinstance(body, list) and len(body) == 1 and isinstance(body[0], str)):
+            raise UnexpectedAnswer(
+                f"GET /transformations/{transformation}/results/{ref} answered {answers.snippet_of(body)}, "
+                "not a one-element list holding the result's bytes"
+            )
+        # The server sends the bytes decoded as latin-1 inside JSON (alchemiscale 0.8.0).
+        return body[0].encode("latin-1")
 
     async def network_transformations(self, network: str) -> list[str]:
         scoped_key(network, what="network")

@@ -23,11 +23,13 @@ from strategy_operator.alchemiscale.client import AlchemiscaleClient
 from strategy_operator.alchemiscale.credentials import Credentials
 from strategy_operator.alchemiscale.errors import AlchemiscaleError, TransientError
 from strategy_operator.alchemiscale.execution import ExecutionReport, execute_plan
+from strategy_operator.alchemiscale.gufe_objects import CacheStats, GufeObjects
 from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter, Observation, build_snapshot
 from strategy_operator.api.v1alpha1 import NetworkStrategySpec, NetworkStrategyStatus
 from strategy_operator.controller import conditions
-from strategy_operator.controller.config import OperatorSettings
-from strategy_operator.controller.credentials_policy import CredentialsPolicyError, read_bound_credentials
+from strategy_operator.controller.config import OperatorConfig
+from strategy_operator.controller.credentials_policy import CredentialsPolicyError
+from strategy_operator.controller.resolve import IterationError, resolve, verify_of
 from strategy_operator.controller.scheduling import (
     effective_interval,
     format_time,
@@ -39,30 +41,16 @@ from strategy_operator.controller.secrets import (
     CredentialsSecretError,
     CredentialsSecretUnavailable,
     SecretCredentials,
-    SecretReader,
+    SecretSource,
 )
 from strategy_operator.engine import Plan, Snapshot, plan_iteration
-from strategy_operator.scopedkey import InvalidScopedKey, parse_network_key
-from strategy_operator.text import bound_head, bound_tail, scrub
+from strategy_operator.engine.iteration import WeightSource
+from strategy_operator.scopedkey import parse_network_key
+from strategy_operator.stratocaster.adapter import GufeWeights
+from strategy_operator.stratocaster.loading import AllowedStrategies
+from strategy_operator.stratocaster.loading import build_strategy as build_gufe_strategy
+from strategy_operator.text import EXCEPTION_MESSAGE_MAX_LENGTH, TRACEBACK_MAX_LENGTH, bound_head, bound_tail, scrub
 from strategy_operator.validation import describe
-
-TRACEBACK_LIMIT = 8000
-
-
-class IterationError(Exception):
-    """A problem of the resource's configuration, found before talking to alchemiscale."""
-
-
-class InvalidSpec(IterationError):
-    pass
-
-
-class ScopeNotAllowed(IterationError):
-    pass
-
-
-class ServerNotConfigured(IterationError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -141,66 +129,6 @@ class SessionCache:
             await session.client.aclose()
 
 
-@dataclass(frozen=True)
-class ServerChoice:
-    url: str
-    secret_namespace: str
-    secret_name: str
-
-
-def choose_server(spec: NetworkStrategySpec, namespace: str, settings: OperatorSettings) -> ServerChoice:
-    """The server and credentials Secret for a resource: its own, or the operator's defaults."""
-    server = spec.server
-    url = server.url if server is not None and server.url else settings.default_server
-    if not url:
-        raise ServerNotConfigured(
-            "spec.server.url is not set and the operator has no --default-server (STRATEGY_OPERATOR_DEFAULT_SERVER)"
-        )
-    if server is not None and server.credentials_secret:
-        return ServerChoice(url.rstrip("/"), namespace, server.credentials_secret)
-    if settings.default_credentials_secret and settings.operator_namespace:
-        return ServerChoice(url.rstrip("/"), settings.operator_namespace, settings.default_credentials_secret)
-    raise ServerNotConfigured(
-        "spec.server.credentialsSecret is not set and the operator has no --default-credentials-secret "
-        "(STRATEGY_OPERATOR_DEFAULT_CREDENTIALS_SECRET)"
-    )
-
-
-async def bound_credentials(
-    secrets: SecretReader, choice: ServerChoice, settings: OperatorSettings
-) -> SecretCredentials:
-    """The credentials for `choice`, refused unless the operator allows the server and the Secret is bound to it."""
-    return await read_bound_credentials(
-        secrets,
-        url=choice.url,
-        secret_namespace=choice.secret_namespace,
-        secret_name=choice.secret_name,
-        allowed_servers_=settings.allowed_servers,
-        default_server=settings.default_server,
-        default_secret=(settings.operator_namespace, settings.default_credentials_secret),
-    )
-
-
-def parse_spec(raw: Mapping[str, Any]) -> NetworkStrategySpec:
-    try:
-        return NetworkStrategySpec.model_validate(dict(raw))
-    except ValidationError as exc:
-        raise InvalidSpec(describe(exc, "spec")) from None
-
-
-def check_scope(network: str, settings: OperatorSettings) -> None:
-    try:
-        key = parse_network_key(network)
-    except InvalidScopedKey as exc:
-        raise InvalidSpec(f"spec.network: {exc}") from None
-    if not settings.scope_allowed(key.scope):
-        allowed = ", ".join(str(s) for s in settings.allowed_scopes)
-        raise ScopeNotAllowed(
-            f"spec.network {network!r} is in scope {key.scope}, which this operator may not touch "
-            f"(allowed scopes: {allowed})"
-        )
-
-
 def _task_counts(report: ExecutionReport) -> tuple[int, int, int]:
     """(existing tasks actioned, tasks created, tasks cancelled); created tasks are actioned too."""
     created = {task for tasks in report.created_tasks.values() for task in tasks}
@@ -218,8 +146,17 @@ def _summary_text(plan: Plan, tasks: tuple[int, int, int]) -> str:
     )
 
 
-def plan_observation(observation: Observation, spec: NetworkStrategySpec, state: Mapping[str, Any]) -> Plan:
-    """Snapshot document, validation and the engine's plan: all CPU work, run off the event loop."""
+def plan_observation(
+    observation: Observation,
+    spec: NetworkStrategySpec,
+    state: Mapping[str, Any],
+    weights_from: WeightSource | None = None,
+) -> Plan:
+    """Snapshot document, validation and the engine's plan: all CPU work, run off the event loop.
+
+    `weights_from`: a stratocaster Strategy with its gufe inputs (a strategy named by import path);
+    its `propose` runs here too.
+    """
     document = build_snapshot(
         observation,
         strategy=spec.strategy.model_dump(mode="json", exclude_none=True),
@@ -228,7 +165,7 @@ def plan_observation(observation: Observation, spec: NetworkStrategySpec, state:
         max_tasks_per_transformation=spec.max_tasks_per_transformation,
         state=dict(state),
     )
-    return plan_iteration(Snapshot.model_validate(document))
+    return plan_iteration(Snapshot.model_validate(document), weights_from)
 
 
 class IterationRunner:
@@ -236,15 +173,27 @@ class IterationRunner:
 
     def __init__(
         self,
-        settings: OperatorSettings,
-        secrets: SecretReader,
+        config: OperatorConfig,
+        secrets: SecretSource,
         executor: Executor | None,
         clock: Callable[[], datetime],
     ) -> None:
-        self.settings = settings
+        self.config = config
         self.secrets = secrets
         self.executor = executor
         self.clock = clock
+        self.allowed_strategies = AllowedStrategies(config.allowed_strategies)
+        # Decoded networks and ProtocolDAGResults for strategies named by import path; made on first use.
+        self._gufe_objects: GufeObjects | None = None
+
+    @property
+    def gufe_objects(self) -> GufeObjects:
+        if self._gufe_objects is None:
+            self._gufe_objects = GufeObjects(self.config.result_cache_entries)
+        return self._gufe_objects
+
+    def result_cache_stats(self) -> CacheStats | None:
+        return None if self._gufe_objects is None else self._gufe_objects.results.stats()
 
     def interval_of(self, raw_spec: Mapping[str, Any]) -> int:
         raw = raw_spec.get("sleepInterval", 3600)
@@ -252,7 +201,7 @@ class IterationRunner:
             own = int(raw)
         except (TypeError, ValueError):
             own = 3600
-        return int(effective_interval(own, self.settings.min_sleep_interval))
+        return int(effective_interval(own, self.config.min_sleep_interval))
 
     async def run(
         self, resource: ResourceView, sessions: SessionCache, *, transient_failures: int, mode_now: Callable[[], str]
@@ -270,13 +219,13 @@ class IterationRunner:
         previous = {**resource.status, **{k: v for k, v in base.items()}}
         secrets_seen: list[str] = []
         try:
-            async with asyncio.timeout(self.settings.iteration_timeout):
+            async with asyncio.timeout(self.config.iteration_timeout):
                 return await self._iterate(resource, sessions, now, interval, base, previous, secrets_seen, mode_now)
         except (TransientError, CredentialsSecretUnavailable) as exc:
             return self._transient(resource, now, interval, base, previous, exc, transient_failures, secrets_seen)
         except TimeoutError as exc:
             wrapped = TransientError(
-                f"the iteration took longer than {self.settings.iteration_timeout:g} s and was abandoned"
+                f"the iteration took longer than {self.config.iteration_timeout:g} s and was abandoned"
             )
             wrapped.__cause__ = exc
             return self._transient(resource, now, interval, base, previous, wrapped, transient_failures, secrets_seen)
@@ -294,14 +243,23 @@ class IterationRunner:
         secrets_seen: list[str],
         mode_now: Callable[[], str],
     ) -> PassOutcome:
-        spec = parse_spec(resource.spec)
-        check_scope(spec.network, self.settings)
-        choice = choose_server(spec, resource.namespace, self.settings)
-        credentials = await bound_credentials(self.secrets, choice, self.settings)
-        secrets_seen.append(credentials.key)
-        verify: bool | str = self.settings.ca_bundle or True
+        resolved = await resolve(
+            resource.spec, resource.namespace, self.config, self.secrets, secrets_seen=secrets_seen
+        )
+        spec = resolved.spec
+        # A class named by import path: refused, imported and its settings built before any
+        # alchemiscale request, so a refusal or a broken class changes nothing there.
+        gufe_strategy = (
+            build_gufe_strategy(spec.strategy.name, spec.strategy.class_settings, self.allowed_strategies)
+            if spec.strategy.is_import_path
+            else None
+        )
         session = await sessions.get(
-            choice.url, credentials, spec.network, verify, timeout=min(60.0, self.settings.iteration_timeout)
+            resolved.server.url,
+            resolved.credentials,
+            spec.network,
+            verify_of(self.config),
+            timeout=min(60.0, self.config.iteration_timeout),
         )
         status_now = previous.get("status") or "awake"
         last_count = int(previous.get("lastIterationResultCount") or 0)
@@ -328,8 +286,18 @@ class IterationRunner:
 
         observation = await session.snapshotter.observe()
         state = {"status": "dormant" if status_now == "dormant" else "awake", "lastIterationResultCount": last_count}
+        weights_from: GufeWeights | None = None
+        if gufe_strategy is not None:
+            inputs = await self.gufe_objects.inputs(session.client, spec.network, observation.result_refs)
+            weights_from = GufeWeights(
+                spec.strategy.name,
+                gufe_strategy,
+                inputs.network,
+                inputs.protocol_results,
+                str(parse_network_key(spec.network).scope),
+            )
         loop = asyncio.get_running_loop()
-        plan: Plan = await loop.run_in_executor(self.executor, plan_observation, observation, spec, state)
+        plan: Plan = await loop.run_in_executor(self.executor, plan_observation, observation, spec, state, weights_from)
 
         if mode_now() == "disabled":
             # The user disabled the strategy while it was being weighed: apply nothing.
@@ -395,7 +363,7 @@ class IterationRunner:
         secrets_seen: list[str],
     ) -> PassOutcome:
         failures = failures_before + 1
-        delay = transient_backoff(failures, interval, first=max(1.0, self.settings.tick))
+        delay = transient_backoff(failures, interval, first=max(1.0, self.config.tick))
         asked = getattr(exc, "retry_after", None)
         if asked is not None:
             delay = max(delay, asked)  # the server's (or proxy's) Retry-After
@@ -427,9 +395,9 @@ class IterationRunner:
         secrets_seen: list[str],
     ) -> PassOutcome:
         kind = type(exc).__name__
-        message = bound_head(scrub(str(exc) or kind, secrets_seen), 2000)
+        message = bound_head(scrub(str(exc) or kind, secrets_seen), EXCEPTION_MESSAGE_MAX_LENGTH)
         formatted = "".join(tracebacks.format_exception(exc))
-        trace = bound_tail(scrub(formatted, secrets_seen), TRACEBACK_LIMIT)
+        trace = bound_tail(scrub(formatted, secrets_seen), TRACEBACK_MAX_LENGTH)
         fields = {
             **base,
             "status": "error",

@@ -8,24 +8,30 @@ tasks of unknown transformations and actioned tasks that cannot be actioned are 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from strategy_operator.engine.strategies.registry import settings_classes, strategy_names
 from strategy_operator.engine.strategies.settings import StrategySettings, settings_for
-from strategy_operator.engine.vocabulary import Mode, TaskScaling
+from strategy_operator.engine.vocabulary import (
+    ACTIONABLE_STATUSES,
+    STRATEGY_IMPORT_PATH_PATTERN,
+    Mode,
+    StrategyStatus,
+    TaskScaling,
+    TaskStatus,
+)
 from strategy_operator.scopedkey import SCOPED_KEY_PATTERN, InvalidScopedKey, ScopedKey, parse_network_key
 
-TaskStatus = Literal["waiting", "running", "complete", "error", "invalid", "deleted"]
-ACTIONABLE_STATUSES = frozenset({"waiting", "running", "error"})
 # Counts are int64 in alchemiscale and in Kubernetes; the engine's arrays rely on that bound.
 INT64_MAX = 2**63 - 1
 Count = Annotated[StrictInt, Field(ge=0, le=INT64_MAX)]
 
 
 _VALID_SCOPED_KEY = re.compile(SCOPED_KEY_PATTERN)
+IMPORT_PATH = re.compile(STRATEGY_IMPORT_PATH_PATTERN)
 
 
 def _scoped_key(value: str) -> str:
@@ -46,8 +52,15 @@ class SnapshotStrategy(_Model):
     name: str
     settings: dict[str, Any] | None = None
 
+    @property
+    def is_import_path(self) -> bool:
+        """A stratocaster Strategy named by import path, run by the operator's adapter."""
+        return IMPORT_PATH.fullmatch(self.name) is not None
+
     @model_validator(mode="after")
     def _known(self) -> SnapshotStrategy:
+        if self.is_import_path:
+            return self  # its own settings model validates them, in the adapter
         if self.name not in strategy_names():
             raise ValueError(f"name: unknown strategy {self.name!r}; known: {', '.join(strategy_names())}")
         settings_for(self.name, self.settings, settings_classes())
@@ -58,7 +71,7 @@ class SnapshotStrategy(_Model):
 
 
 class SnapshotState(_Model):
-    status: Literal["awake", "dormant"] = "awake"
+    status: StrategyStatus = "awake"
     last_iteration_result_count: Count = 0
 
 
