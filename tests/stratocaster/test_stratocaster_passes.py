@@ -20,6 +20,7 @@ from strategy_operator.controller.reconcile import (
     merged_status,
     validate_status,
 )
+from strategy_operator.controller.credentials_policy import normalize_server
 from strategy_operator.controller.secrets import SecretCredentials
 
 from .gufe_networks import SCOPE, keyed_chain_document, network, scoped, stored_payload
@@ -30,9 +31,14 @@ PAYLOAD_ROUTE = "/transformations/{transformation_scoped_key}/{route}/{protocold
 
 
 class StaticSecrets:
+    """The Secret ns/creds, bound by its owner to the sandbox (credentials_policy)."""
+
+    def __init__(self, url: str) -> None:
+        self.servers = (normalize_server(url),)
+
     async def read(self, namespace: str, name: str) -> SecretCredentials:
         assert (namespace, name) == ("ns", "creds")
-        return SecretCredentials("alice", KEY)
+        return SecretCredentials("alice", KEY, self.servers)
 
 
 @pytest.fixture
@@ -52,7 +58,7 @@ def star(sandbox):
 
 def runner_for(sandbox, **settings) -> IterationRunner:
     config = OperatorConfig(default_server=sandbox.url, min_sleep_interval=1, tick=1, **settings)
-    return IterationRunner(config, StaticSecrets(), None, clock=lambda: NOW)  # type: ignore[arg-type]
+    return IterationRunner(config, StaticSecrets(sandbox.url), None, clock=lambda: NOW)  # type: ignore[arg-type]
 
 
 def view(network_sk: str, strategy: dict, status: dict | None = None, **spec) -> ResourceView:

@@ -369,6 +369,10 @@ class AlchemiscaleClient:
                 self._network_texts.popitem(last=False)
         return text
 
+    def forget_network_text(self, network: str) -> None:
+        """Drop the kept text of a network the server no longer has, so it is asked for again."""
+        self._network_texts.pop(network, None)
+
     async def result_payload(self, transformation: str, ref: str) -> bytes:
         """A successful ProtocolDAGResult's stored bytes (zstd-compressed keyed-chain JSON, as upstream stores it)."""
         scoped_key(transformation, what="transformation")

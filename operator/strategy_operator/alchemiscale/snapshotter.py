@@ -146,6 +146,8 @@ class NetworkSnapshotter:
             return await self._observe_existing(read_hub)
         except NetworkNotFound:
             self.forget_structure()
+            # The client's kept keyed-chain text would otherwise hide the network's absence.
+            self.client.forget_network_text(self.network)
             raise
 
     async def _observe_existing(self, read_hub: bool) -> Observation:
