@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from strategy_operator.controller.config import OperatorConfig
-from strategy_operator.controller.reconcile import IterationRunner, ResourceView, SessionCache
 from strategy_operator.controller.credentials_policy import normalize_server
+from strategy_operator.controller.reconcile import IterationRunner, ResourceView, SessionCache
 from strategy_operator.controller.secrets import SecretCredentials
 
 SYSTEMS, TRANSFORMATIONS = 500, 1000

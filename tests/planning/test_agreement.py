@@ -17,8 +17,8 @@ from strategy_operator.alchemiscale.client import AlchemiscaleClient
 from strategy_operator.alchemiscale.credentials import Credentials
 from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter, build_snapshot
 from strategy_operator.controller.config import OperatorConfig
-from strategy_operator.controller.reconcile import IterationRunner, ResourceView, SessionCache, merged_status
 from strategy_operator.controller.credentials_policy import normalize_server
+from strategy_operator.controller.reconcile import IterationRunner, ResourceView, SessionCache, merged_status
 from strategy_operator.controller.secrets import SecretCredentials
 from strategy_operator.engine import Snapshot
 from strategy_operator.engine.vocabulary import Mode, TaskScaling

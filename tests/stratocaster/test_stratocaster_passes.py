@@ -13,6 +13,7 @@ import pytest
 from mylab.protocols import measured_result
 
 from strategy_operator.controller.config import OperatorConfig
+from strategy_operator.controller.credentials_policy import normalize_server
 from strategy_operator.controller.reconcile import (
     IterationRunner,
     ResourceView,
@@ -20,7 +21,6 @@ from strategy_operator.controller.reconcile import (
     merged_status,
     validate_status,
 )
-from strategy_operator.controller.credentials_policy import normalize_server
 from strategy_operator.controller.secrets import SecretCredentials
 
 from .gufe_networks import SCOPE, keyed_chain_document, network, scoped, stored_payload
