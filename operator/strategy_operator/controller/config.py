@@ -45,7 +45,6 @@ class OperatorConfig:
     iteration_timeout: float = 600.0
     # /healthz fails once a due resource has gone this long without being iterated.
     liveness_grace: float = 900.0
-    standalone: bool = True
     # Replicas elect one leader through a coordination.k8s.io Lease (see leader.py).
     leader_election: bool = False
     leader_election_lease: str = "alchemiscale-strategy-operator"
