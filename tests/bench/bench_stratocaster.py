@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from strategy_operator.controller.config import OperatorConfig
+from strategy_operator.controller.credentials_policy import normalize_server
 from strategy_operator.controller.reconcile import IterationRunner, ResourceView, SessionCache
 from strategy_operator.controller.secrets import SecretCredentials
 
@@ -51,8 +52,13 @@ with running_sandbox(identities={"bench": (sys.argv[2], ["acme-*-*"])}, shuffle=
 
 
 class _Secrets:
+    """The resource's Secret, bound by its owner to the bench's sandbox (credentials_policy)."""
+
+    def __init__(self, url: str) -> None:
+        self.servers = (normalize_server(url),)
+
     async def read(self, namespace: str, name: str) -> SecretCredentials:
-        return SecretCredentials("bench", KEY)
+        return SecretCredentials("bench", KEY, self.servers)
 
 
 def _build(path: Path) -> int:
@@ -90,7 +96,7 @@ async def _passes(url: str, network: str, strategy: dict, allowed: tuple[str, ..
     )
     figures: dict[str, float] = {}
     with ThreadPoolExecutor(max_workers=1) as pool:
-        runner = IterationRunner(config, _Secrets(), pool, clock=lambda: datetime.now(UTC))  # type: ignore[arg-type]
+        runner = IterationRunner(config, _Secrets(url), pool, clock=lambda: datetime.now(UTC))  # type: ignore[arg-type]
         spec = {"network": network, "strategy": strategy, "server": {"credentialsSecret": "creds"}, "sleepInterval": 60}
         sessions, status = SessionCache(), {}
         try:

@@ -92,6 +92,30 @@ def test_scope_allowed():
     assert parse([]).scope_allowed(Scope("any", "thing", "here"))
 
 
+def test_leader_election_is_a_switch_or_a_boolean_variable_and_needs_the_namespace() -> None:
+    import argparse
+
+    from strategy_operator.controller.config import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    on = from_arguments(parser.parse_args(["--leader-election", "--operator-namespace", "ops"]), {})
+    assert on.leader_election and on.operator_namespace == "ops"
+    assert on.leader_election_lease == "alchemiscale-strategy-operator" and on.leader_election_lease_duration == 15
+    assert from_arguments(parser.parse_args(["--peering", "--operator-namespace", "ops"]), {}).leader_election
+    assert not from_arguments(
+        parser.parse_args(["--standalone"]), {"STRATEGY_OPERATOR_LEADER_ELECTION": "true"}
+    ).leader_election
+    env = {
+        "STRATEGY_OPERATOR_LEADER_ELECTION": "yes",
+        "STRATEGY_OPERATOR_NAMESPACE": "ops",
+        "STRATEGY_OPERATOR_LEADER_ELECTION_LEASE_DURATION": "4",
+    }
+    assert from_arguments(None, env).leader_election_lease_duration == 4
+    with pytest.raises(SettingsError, match="STRATEGY_OPERATOR_LEADER_ELECTION: 'maybe' is not true or false"):
+        from_arguments(None, {**env, "STRATEGY_OPERATOR_LEADER_ELECTION": "maybe"})
+
+
 def test_stratocaster_allowed_strategies_setting():
     from strategy_operator.controller.config import SettingsError, from_arguments
 

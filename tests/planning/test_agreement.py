@@ -17,6 +17,7 @@ from strategy_operator.alchemiscale.client import AlchemiscaleClient
 from strategy_operator.alchemiscale.credentials import Credentials
 from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter, build_snapshot
 from strategy_operator.controller.config import OperatorConfig
+from strategy_operator.controller.credentials_policy import normalize_server
 from strategy_operator.controller.reconcile import IterationRunner, ResourceView, SessionCache, merged_status
 from strategy_operator.controller.secrets import SecretCredentials
 from strategy_operator.engine import Snapshot
@@ -32,8 +33,13 @@ INTERVAL, STEP = 10.0, 0.5
 
 
 class StaticSecrets:
+    """The resource's Secret, bound by its owner to the sandbox (credentials_policy)."""
+
+    def __init__(self, url: str) -> None:
+        self.servers = (normalize_server(url),)
+
     async def read(self, namespace: str, name: str) -> SecretCredentials:
-        return SecretCredentials("alice", KEY)
+        return SecretCredentials("alice", KEY, self.servers)
 
 
 async def operator_plans(sandbox, network: str, spec: dict, iterations: int, monkeypatch) -> list[dict | None]:
@@ -48,7 +54,7 @@ async def operator_plans(sandbox, network: str, spec: dict, iterations: int, mon
 
     monkeypatch.setattr(iteration_module, "plan_observation", spy)
     settings = OperatorConfig(default_server=sandbox.url, min_sleep_interval=1, tick=1)
-    runner = IterationRunner(settings, StaticSecrets(), None, clock=lambda: NOW)  # type: ignore[arg-type]
+    runner = IterationRunner(settings, StaticSecrets(sandbox.url), None, clock=lambda: NOW)  # type: ignore[arg-type]
     body = {"network": network, "server": {"credentialsSecret": "creds"}, "sleepInterval": int(INTERVAL), **spec}
     status: dict = {}
     sessions = SessionCache()

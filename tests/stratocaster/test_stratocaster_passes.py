@@ -13,6 +13,7 @@ import pytest
 from mylab.protocols import measured_result
 
 from strategy_operator.controller.config import OperatorConfig
+from strategy_operator.controller.credentials_policy import normalize_server
 from strategy_operator.controller.reconcile import (
     IterationRunner,
     ResourceView,
@@ -30,9 +31,14 @@ PAYLOAD_ROUTE = "/transformations/{transformation_scoped_key}/{route}/{protocold
 
 
 class StaticSecrets:
+    """The Secret ns/creds, bound by its owner to the sandbox (credentials_policy)."""
+
+    def __init__(self, url: str) -> None:
+        self.servers = (normalize_server(url),)
+
     async def read(self, namespace: str, name: str) -> SecretCredentials:
         assert (namespace, name) == ("ns", "creds")
-        return SecretCredentials("alice", KEY)
+        return SecretCredentials("alice", KEY, self.servers)
 
 
 @pytest.fixture
@@ -52,7 +58,7 @@ def star(sandbox):
 
 def runner_for(sandbox, **settings) -> IterationRunner:
     config = OperatorConfig(default_server=sandbox.url, min_sleep_interval=1, tick=1, **settings)
-    return IterationRunner(config, StaticSecrets(), None, clock=lambda: NOW)  # type: ignore[arg-type]
+    return IterationRunner(config, StaticSecrets(sandbox.url), None, clock=lambda: NOW)  # type: ignore[arg-type]
 
 
 def view(network_sk: str, strategy: dict, status: dict | None = None, **spec) -> ResourceView:

@@ -246,6 +246,13 @@ class ControlPlane:
         env["KUBECONFIG"] = str(self.kubeconfig)
         return env
 
+    def pid_of(self, name: str) -> int:
+        """The pid of one of the plane's processes (`etcd`, `kube-apiserver`), e.g. to SIGSTOP it in a test."""
+        for process in self._processes:
+            if process.name == name:
+                return process.popen.pid
+        raise ControlPlaneError(f"no process {name!r} in this control plane")
+
     @property
     def running(self) -> bool:
         return not self._stopped and all(p.popen.poll() is None for p in self._processes)

@@ -62,6 +62,22 @@ async def drop_next(
     return {"pending": _faults(request).pending()}
 
 
+@admin.post("/faults/answer")
+async def answer_next(
+    request: Request,
+    status: int = Body(embed=True),
+    body: str = Body("", embed=True),
+    content_type: str = Body("text/html", embed=True),
+    headers: dict[str, str] | None = Body(None, embed=True),
+    count: int = Body(1, embed=True),
+    path_prefix: str | None = Body(None, embed=True),
+) -> dict[str, Any]:
+    _faults(request).answer_next(
+        count, status, body, content_type=content_type, headers=headers, path_prefix=path_prefix
+    )
+    return {"pending": _faults(request).pending()}
+
+
 @admin.post("/faults/outage")
 async def outage(request: Request, active: bool = Body(embed=True)) -> dict[str, Any]:
     _faults(request).outage(active)

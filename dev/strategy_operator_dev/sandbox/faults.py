@@ -27,12 +27,14 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 @dataclass
 class _Rule:
-    kind: str  # "fail" | "delay" | "drop"
+    kind: str  # "fail" | "delay" | "drop" | "answer"
     remaining: int
     path_prefix: str | None
     status: int = 503
     seconds: float = 0.0
     after_processing: bool = False
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = ()
 
     def matches(self, path: str) -> bool:
         return self.remaining > 0 and (self.path_prefix is None or path.startswith(self.path_prefix))
@@ -62,6 +64,29 @@ class Faults:
         """
         self._add(_Rule("drop", count, path_prefix, after_processing=after_processing))
 
+    def answer_next(
+        self,
+        count: int,
+        status: int,
+        body: str | bytes,
+        *,
+        content_type: str = "text/html",
+        headers: dict[str, str] | None = None,
+        path_prefix: str | None = None,
+    ) -> None:
+        """Answer the next `count` matching requests with this exact response, unprocessed.
+
+        What a proxy or load balancer in front of alchemiscale sends: a 429 with
+        `Retry-After`, an HTML error page, a 200 with broken or wrong-shaped JSON.
+        """
+        data = body.encode() if isinstance(body, str) else bytes(body)
+        extra = tuple((headers or {}).items())
+        self._add(
+            _Rule(
+                "answer", count, path_prefix, status=status, body=data, headers=(("content-type", content_type), *extra)
+            )
+        )
+
     def outage(self, active: bool) -> None:
         """While active every request is answered 503."""
         with self._lock:
@@ -78,7 +103,11 @@ class Faults:
 
     def pending(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [dict(r.__dict__) for r in self._rules if r.remaining > 0]
+            return [
+                {**r.__dict__, "body": r.body.decode("utf-8", "replace"), "headers": dict(r.headers)}
+                for r in self._rules
+                if r.remaining > 0
+            ]
 
     def _add(self, rule: _Rule) -> None:
         if rule.remaining < 0:
@@ -162,6 +191,9 @@ class SandboxFrontDoor:
             if rule is not None:
                 await asyncio.sleep(rule.seconds)
             await self.app(scope, receive, self._counting(scope, send))
+        elif rule.kind == "answer":
+            self._record(scope)
+            await _answer_raw(send, rule.status, rule.body, rule.headers)
         elif rule.kind == "fail":
             self._record(scope)
             if rule.status == 500:
@@ -245,6 +277,12 @@ async def _answer(send: Send, status: int, body: dict[str, Any]) -> None:
         }
     )
     await send({"type": "http.response.body", "body": data})
+
+
+async def _answer_raw(send: Send, status: int, body: bytes, headers: tuple[tuple[str, str], ...]) -> None:
+    raw = [(k.lower().encode(), v.encode()) for k, v in headers] + [(b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _answer_text(send: Send, status: int, text: str) -> None:

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from strategy_operator.alchemiscale.client import AlchemiscaleClient, scoped_key
-from strategy_operator.alchemiscale.errors import RequestRejected, TransientError
+from strategy_operator.alchemiscale.errors import NetworkNotFound, RequestRejected, TransientError
 from strategy_operator.alchemiscale.structure import NetworkStructure, load_structure
 from strategy_operator.scopedkey import parse_network_key
 
@@ -141,12 +141,27 @@ class NetworkSnapshotter:
         async with self._lock:
             return await self._observe()
 
+    def forget_structure(self) -> None:
+        """Read the structure afresh next time (the network may have gone, or come back)."""
+        self._structure = None
+        self._results = {}
+
     async def _observe(self, read_hub: bool = True) -> Observation:
+        try:
+            return await self._observe_existing(read_hub)
+        except NetworkNotFound:
+            self.forget_structure()
+            # The client's kept keyed-chain text would otherwise hide the network's absence.
+            self.client.forget_network_text(self.network)
+            raise
+
+    async def _observe_existing(self, read_hub: bool) -> Observation:
         client = self.client
         started = client.requests_sent
+        structure_cached = self._structure is not None
         if self._structure is None:
             self._structure = await load_structure(client, self.network, concurrency=self.concurrency)
-        step = await self._read_counts_and_lists(read_hub)
+        step = await self._read_counts_and_lists(read_hub, structure_cached)
         await self._settle_tasks_gone(step)
         self._note_status_changes(step)
         cold = not self._results
@@ -165,12 +180,17 @@ class NetworkSnapshotter:
             step, results, refs_of, requests=client.requests_sent - started, results_read=len(ordered)
         )
 
-    async def _read_counts_and_lists(self, read_hub: bool) -> _Step:
+    async def _read_counts_and_lists(self, read_hub: bool, structure_cached: bool) -> _Step:
         """The network's status counts, then its live tasks by status and the hub's actioned ones."""
         client = self.client
         # Counts first, lists after: a task finishing in between then looks "left the live
         # statuses" (handled), never "finished unseen" (which would cost a full listing).
         counts = (await client.networks_status([self.network]))[0] or {}
+        # No counts: a network without tasks, or one that is gone (alchemiscale answers {} for
+        # both, and a cached structure would hide the difference). One request tells; a
+        # structure read just now already proved that the network exists.
+        if not counts and structure_cached and not await client.exists(self.network):
+            raise NetworkNotFound(f"network {self.network} does not exist on {client.url} (any more)")
         present = [s for s in LIVE_STATUSES if counts.get(s)]
         listings = await asyncio.gather(
             *(client.network_tasks(self.network, s) for s in present),

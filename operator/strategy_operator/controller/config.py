@@ -31,6 +31,8 @@ class OperatorConfig:
     namespaces: tuple[str, ...] = ()
     allowed_scopes: tuple[Scope, ...] = (Scope(),)
     default_server: str | None = None
+    # Servers credentials may be sent to; empty means the default server alone (credentials_policy).
+    allowed_servers: tuple[str, ...] = ()
     default_credentials_secret: str | None = None
     operator_namespace: str | None = None
     ca_bundle: str | None = None
@@ -43,7 +45,10 @@ class OperatorConfig:
     iteration_timeout: float = 600.0
     # /healthz fails once a due resource has gone this long without being iterated.
     liveness_grace: float = 900.0
-    standalone: bool = True
+    # Replicas elect one leader through a coordination.k8s.io Lease (see leader.py).
+    leader_election: bool = False
+    leader_election_lease: str = "alchemiscale-strategy-operator"
+    leader_election_lease_duration: float = 15.0
     # Strategy classes a resource may name by import path (exact paths, or prefixes ending .*).
     allowed_strategies: tuple[str, ...] = ("stratocaster.strategies.*",)
     # ProtocolDAGResults kept decoded for strategies named by import path (stratocaster adapter).
@@ -84,6 +89,11 @@ _OPTIONS: dict[str, _Option] = {
     "default_server": _Option(
         "--default-server", "DEFAULT_SERVER", "alchemiscale URL for resources without spec.server.url"
     ),
+    "allowed_servers": _Option(
+        "--allowed-servers",
+        "ALLOWED_SERVERS",
+        "comma-separated alchemiscale URLs resources may name in spec.server.url (default: the default server only)",
+    ),
     "default_credentials_secret": _Option(
         "--default-credentials-secret",
         "DEFAULT_CREDENTIALS_SECRET",
@@ -96,6 +106,23 @@ _OPTIONS: dict[str, _Option] = {
     "ca_bundle": _Option("--ca-bundle", "CA_BUNDLE", "PEM file of CAs to trust for alchemiscale HTTPS"),
     "log_level": _Option("--log-level", "LOG_LEVEL", "debug, info, warning or error (default info)"),
     "http_port": _Option("--http-port", "HTTP_PORT", "port of /metrics, /healthz and /readyz (default 8080; 0 = off)"),
+    "leader_election": _Option(
+        "--leader-election",
+        "LEADER_ELECTION",
+        "elect one active replica through a coordination.k8s.io Lease in the operator's namespace "
+        "(true/false; default false)",
+    ),
+    "leader_election_lease": _Option(
+        "--leader-election-lease",
+        "LEADER_ELECTION_LEASE",
+        "name of the Lease in the operator's namespace replicas elect their leader "
+        "with (default alchemiscale-strategy-operator)",
+    ),
+    "leader_election_lease_duration": _Option(
+        "--leader-election-lease-duration",
+        "LEADER_ELECTION_LEASE_DURATION",
+        "seconds a standby waits for an unrenewed Lease before it takes over (default 15)",
+    ),
     "tick": _Option("--tick", "TICK", "seconds between checks whether a resource is due (default 10)"),
     "iteration_timeout": _Option(
         "--iteration-timeout", "ITERATION_TIMEOUT", "seconds after which one iteration is abandoned (default 600)"
@@ -123,6 +150,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help_text = f"{option.help} [env {ENV_PREFIX}{option.env}]"
         if name == "namespaces":
             parser.add_argument(option.flag, dest=name, action="append", default=None, help=help_text)
+        elif name == "leader_election":
+            continue  # a switch, added below with its opposite
         else:
             parser.add_argument(option.flag, dest=name, default=None, help=help_text)
     parser.add_argument(
@@ -134,13 +163,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--standalone",
-        dest="standalone",
-        action="store_true",
-        default=True,
-        help="run without Kopf peering (the default; run one replica)",
+        dest="leader_election",
+        action="store_const",
+        const="false",
+        help="run without leader election (the default; run one replica)",
     )
     parser.add_argument(
-        "--peering", dest="standalone", action="store_false", help="coordinate replicas through Kopf peering objects"
+        "--leader-election",
+        "--peering",
+        dest="leader_election",
+        action="store_const",
+        const="true",
+        help="elect one active replica through a coordination.k8s.io Lease in the operator's "
+        f"namespace [env {ENV_PREFIX}LEADER_ELECTION=true]",
     )
 
 
@@ -220,6 +255,20 @@ def _ca_bundle(raw: object, where: str) -> str:
     return path
 
 
+def _allowed_servers(raw: object, where: str) -> tuple[str, ...]:
+    servers = [_url(text, where) for text in _split(str(raw))]
+    if not servers:
+        raise SettingsError(f"{where}: give at least one http(s) URL")
+    return tuple(dict.fromkeys(servers))
+
+
+def _switch(raw: object, where: str) -> bool:
+    text = str(raw).strip().lower()
+    if text not in ("true", "false", "1", "0", "yes", "no"):
+        raise SettingsError(f"{where}: {raw!r} is not true or false")
+    return text in ("true", "1", "yes")
+
+
 def _log_level(raw: object, where: str) -> str:
     level = str(raw).strip().lower()
     if level not in LOG_LEVELS:
@@ -247,11 +296,15 @@ _PARSERS: dict[str, Callable[[object, str], object]] = {
     "http_port": _port,
     "allowed_scopes": _scopes,
     "default_server": lambda raw, where: _url(str(raw).strip(), where),
+    "allowed_servers": _allowed_servers,
     "default_credentials_secret": lambda raw, where: str(raw).strip(),
     "operator_namespace": lambda raw, where: str(raw).strip(),
     "ca_bundle": _ca_bundle,
     "log_level": _log_level,
     "result_cache_entries": lambda raw, where: int(_number(raw, where, minimum=1, integer=True)),
+    "leader_election": _switch,
+    "leader_election_lease": lambda raw, where: str(raw).strip(),
+    "leader_election_lease_duration": lambda raw, where: _number(raw, where, minimum=1, integer=False),
 }
 
 
@@ -288,8 +341,14 @@ def from_arguments(args: argparse.Namespace | None = None, environ: Mapping[str,
                 f"({ENV_PREFIX}NAMESPACE) when not running in a pod"
             )
         values["operator_namespace"] = namespace
-    if args is not None and hasattr(args, "standalone"):
-        values["standalone"] = bool(args.standalone)
+    if values.get("leader_election") and "operator_namespace" not in values:
+        namespace = _service_account_namespace()
+        if namespace is None:
+            raise SettingsError(
+                f"--leader-election needs --operator-namespace ({ENV_PREFIX}NAMESPACE), where its Lease lives, "
+                "when not running in a pod"
+            )
+        values["operator_namespace"] = namespace
     return OperatorConfig(**values)  # type: ignore[arg-type]
 
 

@@ -48,8 +48,22 @@ def api_client() -> Any:
         return _api_client
 
 
+# (connect, read) seconds for every call: a frozen API server must fail the pass, not hang it.
+REQUEST_TIMEOUT = (5.0, 15.0)
+
+
+def _outer_bound(request_timeout: tuple[float, float]) -> float:
+    # The thread is bounded by the request timeout; the outer bound covers a thread pool that
+    # is itself starved, so the pass fails instead of waiting for it.
+    return sum(request_timeout) + 5.0
+
+
 class StatusWriteRefused(Exception):
     """The API server did not store the status; the message says why."""
+
+
+class StatusWriteUnanswered(StatusWriteRefused):
+    """The API server did not answer (unreachable, frozen, timed out)."""
 
 
 def _reason(exc: Any) -> str:
@@ -64,8 +78,9 @@ def _reason(exc: Any) -> str:
 class SecretReader:
     """Reads credential Secrets (`api`: a CoreV1Api; default: one over the operator's ApiClient)."""
 
-    def __init__(self, api: Any | None = None) -> None:
+    def __init__(self, api: Any | None = None, request_timeout: tuple[float, float] = REQUEST_TIMEOUT) -> None:
         self._api = api
+        self._request_timeout = request_timeout
 
     def _read_sync(self, namespace: str, name: str) -> SecretCredentials:
         from kubernetes import client
@@ -75,7 +90,7 @@ class SecretReader:
         if self._api is None:
             self._api = client.CoreV1Api(api_client())
         try:
-            secret = self._api.read_namespaced_secret(name, namespace)
+            secret = self._api.read_namespaced_secret(name, namespace, _request_timeout=self._request_timeout)
         except ApiException as exc:
             if exc.status == 404:
                 raise CredentialsSecretNotFound(f"credentials Secret {namespace}/{name} does not exist") from None
@@ -94,17 +109,26 @@ class SecretReader:
                 f"could not read credentials Secret {namespace}/{name}: the Kubernetes API is unreachable "
                 f"({type(exc).__name__})"
             ) from None
-        return parse_secret_data(secret.data or {}, f"{namespace}/{name}")
+        annotations = (secret.metadata.annotations if secret.metadata is not None else None) or {}
+        return parse_secret_data(secret.data or {}, f"{namespace}/{name}", annotations)
 
     async def read(self, namespace: str, name: str) -> SecretCredentials:
-        return await asyncio.to_thread(self._read_sync, namespace, name)
+        bound = _outer_bound(self._request_timeout)
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(self._read_sync, namespace, name), bound)
+        except TimeoutError:
+            raise CredentialsSecretUnavailable(
+                f"could not read credentials Secret {namespace}/{name}: the Kubernetes API did not answer "
+                f"within {bound:g} s"
+            ) from None
 
 
 class StatusWriter:
     """Merge-patches the status subresource (`api`: a CustomObjectsApi; default: one over the operator's ApiClient)."""
 
-    def __init__(self, api: Any | None = None) -> None:
+    def __init__(self, api: Any | None = None, request_timeout: tuple[float, float] = REQUEST_TIMEOUT) -> None:
         self._api = api
+        self._request_timeout = request_timeout
 
     def _write_sync(self, namespace: str, name: str, status: Mapping[str, Any]) -> bool:
         from kubernetes import client
@@ -121,6 +145,7 @@ class StatusWriter:
                 name,
                 {"status": dict(status)},
                 _content_type="application/merge-patch+json",
+                _request_timeout=self._request_timeout,
             )
         except ApiException as exc:
             if exc.status == 404:
@@ -129,11 +154,18 @@ class StatusWriter:
                 f"the API server refused the status of {namespace}/{name}: {_reason(exc)}"
             ) from None
         except Exception as exc:  # noqa: BLE001 - connection errors of urllib3 and the like
-            raise StatusWriteRefused(
+            raise StatusWriteUnanswered(
                 f"the status of {namespace}/{name} could not be written: {type(exc).__name__}: {exc}"
             ) from None
         return True
 
     async def write(self, namespace: str, name: str, status: Mapping[str, Any]) -> bool:
         """Merge-patch `status` (None deletes a key); False when the resource no longer exists."""
-        return await asyncio.to_thread(self._write_sync, namespace, name, status)
+        bound = _outer_bound(self._request_timeout)
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(self._write_sync, namespace, name, status), bound)
+        except TimeoutError:
+            raise StatusWriteUnanswered(
+                f"the status of {namespace}/{name} could not be written: the Kubernetes API did not answer "
+                f"within {bound:g} s"
+            ) from None

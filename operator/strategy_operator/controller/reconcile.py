@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from strategy_operator.alchemiscale.answers import ServerBusy, UnexpectedAnswer
 from strategy_operator.alchemiscale.client import AlchemiscaleClient
 from strategy_operator.alchemiscale.credentials import Credentials
 from strategy_operator.alchemiscale.errors import AlchemiscaleError, TransientError
@@ -27,6 +28,7 @@ from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter, Obser
 from strategy_operator.api.v1alpha1 import NetworkStrategySpec, NetworkStrategyStatus
 from strategy_operator.controller import conditions
 from strategy_operator.controller.config import OperatorConfig
+from strategy_operator.controller.credentials_policy import CredentialsPolicyError
 from strategy_operator.controller.resolve import IterationError, resolve, verify_of
 from strategy_operator.controller.scheduling import (
     effective_interval,
@@ -362,15 +364,25 @@ class IterationRunner:
     ) -> PassOutcome:
         failures = failures_before + 1
         delay = transient_backoff(failures, interval, first=max(1.0, self.config.tick))
+        asked = getattr(exc, "retry_after", None)
+        if asked is not None:
+            delay = max(delay, asked)  # the server's (or proxy's) Retry-After
         retry_at = now + timedelta(seconds=delay)
         message = bound_head(scrub(f"{type(exc).__name__}: {exc}", secrets_seen))
-        what = "the Kubernetes API" if isinstance(exc, CredentialsSecretUnavailable) else "alchemiscale"
-        text = f"{what} is unreachable ({failures} attempt(s) in a row); retrying at {format_time(retry_at)}: {message}"
+        if isinstance(exc, CredentialsSecretUnavailable):
+            reason, what = "AlchemiscaleUnreachable", "the Kubernetes API is unreachable"
+        elif isinstance(exc, ServerBusy) and exc.status_code == 429:
+            reason, what = "AlchemiscaleBusy", "alchemiscale asks for fewer requests (429)"
+        elif isinstance(exc, UnexpectedAnswer):
+            reason, what = "UnexpectedAnswer", "alchemiscale (or a proxy in front of it) answered unexpectedly"
+        else:
+            reason, what = "AlchemiscaleUnreachable", "alchemiscale is unreachable"
+        text = f"{what} ({failures} attempt(s) in a row); retrying at {format_time(retry_at)}: {message}"
         fields = {**base, "nextIteration": format_time(retry_at)}
         fields["conditions"] = conditions.merge(
-            previous.get("conditions"), conditions.unreachable(text), now=now, generation=resource.generation
+            previous.get("conditions"), conditions.unreachable(text, reason), now=now, generation=resource.generation
         )
-        events = [Event("Warning", "AlchemiscaleUnreachable", text)] if failures == 1 else []
+        events = [Event("Warning", reason, text)] if failures == 1 else []
         return PassOutcome("transient", fields, events, log=text, error_type=type(exc).__name__)
 
     def _failed(
@@ -399,7 +411,9 @@ class IterationRunner:
         fields["conditions"] = conditions.merge(
             previous.get("conditions"), conditions.failed(kind, text), now=now, generation=resource.generation
         )
-        expected = isinstance(exc, (IterationError, AlchemiscaleError, CredentialsSecretError, ValueError))
+        expected = isinstance(
+            exc, (IterationError, AlchemiscaleError, CredentialsSecretError, CredentialsPolicyError, ValueError)
+        )
         return PassOutcome(
             "error",
             fields,

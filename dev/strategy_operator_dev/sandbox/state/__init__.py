@@ -117,6 +117,7 @@ class SandboxState:
     add_network = structure.add_network
     add_keyed_chain_network = structure.add_keyed_chain_network
     load_network = structure.load_network
+    remove_network = structure.remove_network
     generate_network = structure.generate_network
     exists = structure.exists
     transformations = structure.transformations

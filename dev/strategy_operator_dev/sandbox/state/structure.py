@@ -104,6 +104,19 @@ def add_keyed_chain_network(self: SandboxState, chain: list[Any], scope: str, st
         return network_sk
 
 
+def remove_network(self: SandboxState, network_sk: str) -> None:
+    """Delete a network and its TaskHub (what an administrator's clean-up does); its
+    transformations, tasks and results stay, as they may belong to other networks."""
+    with self._lock:
+        network = self.networks.pop(str(network_sk))
+        self._actions.pop(network.sk, None)
+        self._network_chains.pop(network.sk, None)
+        for transformation in network.transformations:
+            self._networks_of_transformation.get(transformation, set()).discard(network.sk)
+        for hubs in self._hubs_of_task.values():
+            hubs.discard(network.sk)
+
+
 def load_network(self: SandboxState, doc: dict[str, Any], scope: str | None = None) -> str:
     return self.add_network(parse_network(doc, scope=scope))
 
