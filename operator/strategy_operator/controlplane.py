@@ -144,7 +144,7 @@ class _Pki:
     service_account_public_pem: bytes
 
 
-def _generate_pki() -> _Pki:
+def _generate_pki(extra_ip_sans: tuple[str, ...] = ()) -> _Pki:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -209,8 +209,11 @@ def _generate_pki() -> _Pki:
         ExtendedKeyUsageOID.SERVER_AUTH,
         [
             x509.DNSName("localhost"),
+            x509.DNSName("kubernetes"),
+            x509.DNSName("kubernetes.default"),
             x509.DNSName("kubernetes.default.svc"),
             x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+            *(x509.IPAddress(ipaddress.ip_address(address)) for address in extra_ip_sans),
         ],
     )
     # O=system:masters bypasses RBAC, as envtest's default user does; tests that need
@@ -415,12 +418,14 @@ class ControlPlane:
         ready_timeout: float = 120.0,
         attempts: int = ATTEMPTS,
         extra_apiserver_args: tuple[str, ...] = (),
+        network: "PodNetwork | None" = None,
     ) -> "ControlPlane":
         """Start etcd and kube-apiserver on free loopback ports and wait until /readyz is ok.
 
         `workdir=None` uses a fresh temporary directory, removed on stop; an explicit workdir
         is created if needed and kept (logs and kubeconfig stay for inspection) but its etcd
-        data is removed on stop.
+        data is removed on stop. `network` is for a plane that serves pods (see `PodNetwork`);
+        without it the plane is envtest-like: loopback only, no ServiceAccount admission.
         """
         binaries = binaries or find_binaries()
         reap_stale_workdirs()
@@ -434,19 +439,20 @@ class ControlPlane:
                 root.mkdir(parents=True, exist_ok=True)
                 _claim_explicit_workdir(root)
             try:
-                return cls._start_once(root, owns, binaries, ready_timeout, extra_apiserver_args)
+                return cls._start_once(root, owns, binaries, ready_timeout, extra_apiserver_args, network)
             except _PortClash as clash:
                 last_clash = clash
         raise ControlPlaneError(f"could not find free ports after {attempts} attempts: {last_clash}")
 
     @classmethod
     def _start_once(
-        cls, root: Path, owns: bool, binaries: Binaries, ready_timeout: float, extra_args: tuple[str, ...]
+        cls, root: Path, owns: bool, binaries: Binaries, ready_timeout: float, extra_args: tuple[str, ...],
+        network: "PodNetwork | None" = None,
     ) -> "ControlPlane":
         (root / OWNER_FILE).write_text(f"{os.getpid()}\n")
         pki_dir = root / "pki"
         pki_dir.mkdir(exist_ok=True)
-        pki = _generate_pki()
+        pki = _generate_pki(network.certificate_addresses if network else ())
         files = {
             "ca.crt": pki.ca_pem,
             "serving.crt": pki.serving_cert_pem,
@@ -500,12 +506,8 @@ class ControlPlane:
                 [
                     str(binaries.kube_apiserver),
                     f"--etcd-servers={etcd_url}",
-                    "--bind-address=127.0.0.1",
                     f"--secure-port={apiserver_port}",
-                    # No default route is needed with an explicit address; `none` skips the
-                    # Endpoints reconciler that rejects loopback addresses.
-                    "--advertise-address=127.0.0.1",
-                    "--endpoint-reconciler-type=none",
+                    *(network.apiserver_args() if network else _LOOPBACK_ARGS),
                     f"--cert-dir={pki_dir}",
                     f"--tls-cert-file={pki_dir / 'serving.crt'}",
                     f"--tls-private-key-file={pki_dir / 'serving.key'}",
@@ -513,11 +515,9 @@ class ControlPlane:
                     f"--service-account-issuer={server_url}",
                     f"--service-account-key-file={pki_dir / 'sa.pub'}",
                     f"--service-account-signing-key-file={pki_dir / 'sa.key'}",
-                    "--service-cluster-ip-range=10.0.0.0/24",
+                    f"--service-cluster-ip-range={network.service_cidr if network else '10.0.0.0/24'}",
                     "--authorization-mode=RBAC",
                     "--allow-privileged=true",
-                    # Without kube-controller-manager nobody creates the `default` ServiceAccount.
-                    "--disable-admission-plugins=ServiceAccount",
                     "--profiling=false",
                     *extra_args,
                 ],
@@ -635,6 +635,48 @@ class ControlPlane:
     def __repr__(self) -> str:
         state = "stopped" if self._stopped else "running"
         return f"ControlPlane(server_url={self.server_url!r}, workdir={str(self.workdir)!r}, {state})"
+
+
+_LOOPBACK_ARGS = (
+    "--bind-address=127.0.0.1",
+    # No default route is needed with an explicit address; `none` skips the Endpoints
+    # reconciler that rejects loopback addresses.
+    "--advertise-address=127.0.0.1",
+    "--endpoint-reconciler-type=none",
+    # Without kube-controller-manager nobody creates the `default` ServiceAccount.
+    "--disable-admission-plugins=ServiceAccount",
+)
+
+
+@dataclass(frozen=True)
+class PodNetwork:
+    """What a plane needs so that pods can use it: the address it advertises (the node's own,
+    which must not be loopback) and the `kubernetes` Service's IP, both in the serving
+    certificate. The lease endpoint reconciler then publishes the advertised address as the
+    Service's endpoint, and ServiceAccount admission (envtest disables it) mounts tokens.
+    Run the plane inside a network namespace (strategy_operator_dev.node) to keep the
+    wildcard bind off the host's interfaces."""
+
+    advertise_address: str
+    service_cidr: str = "10.0.0.0/24"
+    bind_address: str = "0.0.0.0"
+
+    @property
+    def service_ip(self) -> str:
+        """The first address of the Service range, which kube-apiserver gives `kubernetes`."""
+        return str(next(ipaddress.ip_network(self.service_cidr).hosts()))
+
+    @property
+    def certificate_addresses(self) -> tuple[str, ...]:
+        return (self.advertise_address, self.service_ip)
+
+    def apiserver_args(self) -> tuple[str, ...]:
+        return (
+            f"--bind-address={self.bind_address}",
+            f"--advertise-address={self.advertise_address}",
+            "--endpoint-reconciler-type=lease",
+            "--kubelet-preferred-address-types=InternalIP",
+        )
 
 
 def _etcd_healthy(etcd_url: str) -> bool:
