@@ -3,7 +3,8 @@
 # Build:  docker build -t alchemiscale-strategy-operator:0.1.0 .
 #         (without a Docker engine: hack/build-images.sh builds this file unmodified with buildah)
 # Runtime dependencies come only from requirements.lock (exact versions and sha256 hashes;
-# regenerate with hack/update-requirements-lock.sh). tests/chart/test_image.py replays these steps.
+# regenerate with hack/update-requirements-lock.sh). tests/chart/test_image.py replays these steps;
+# `make test-e2e` builds this file and runs the image as the chart's Pod (docs/e2e.md).
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 

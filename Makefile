@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: all venv controlplane test unit bench run crd lint clean
+.PHONY: all venv controlplane node-packages node images test test-e2e unit bench run crd lint clean
 
 all: test
 
@@ -23,7 +23,21 @@ controlplane:
 	bash hack/build-controlplane.sh
 
 test: venv controlplane
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --ignore=tests/e2e $(PYTEST_ARGS)
+
+# The e2e one-node cluster (docs/e2e.md): Debian packages, kubelet & co. from Go modules, and the
+# pause, base and project images (the Dockerfile, built by buildah); all cached, needs root.
+node-packages:
+	bash hack/install-node-packages.sh
+
+node: node-packages
+	bash hack/build-node.sh >/dev/null
+
+images: node-packages
+	bash hack/build-images.sh >/dev/null
+
+test-e2e: venv controlplane node images
+	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 # Tests that need neither the control plane nor the network.
 unit: venv

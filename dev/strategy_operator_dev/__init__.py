@@ -1,0 +1,1 @@
+"""Development-only helpers of alchemiscale-strategy-operator (never shipped in the image)."""
