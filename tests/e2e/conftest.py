@@ -11,21 +11,15 @@ import json
 import subprocess
 import sys
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from e2e_helpers import OPERATOR_KEY
 
-from e2e_helpers import OPERATOR_KEY, REPO_ROOT
-
-try:
-    import strategy_operator_dev  # noqa: F401  (installed by `make venv` once the dev distribution exists)
-except ImportError:
-    sys.path.insert(0, str(REPO_ROOT / "dev"))
-
-from strategy_operator.sandbox.testing import ComputeSettings, RunningSandbox, running_sandbox  # noqa: E402
-from strategy_operator_dev.node import HostSnapshot, Node  # noqa: E402
-from strategy_operator_dev.node.launcher import NODE_ADDRESS  # noqa: E402
-
+from strategy_operator_dev.node import HostSnapshot, Node
+from strategy_operator_dev.node.launcher import NODE_ADDRESS
+from strategy_operator_dev.sandbox.testing import ComputeSettings, RunningSandbox, running_sandbox
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -38,8 +32,11 @@ def node() -> Iterator[Node]:
     """The running node. After it stops, the host must be exactly as before (a teardown error otherwise)."""
     started = time.monotonic()
     node = Node.start()
-    print(f"\n# node up in {time.monotonic() - started:.1f}s: "
-          + ", ".join(f"{k} {v:.1f}s" for k, v in node.timings.items()), file=sys.stderr)
+    print(
+        f"\n# node up in {time.monotonic() - started:.1f}s: "
+        + ", ".join(f"{k} {v:.1f}s" for k, v in node.timings.items()),
+        file=sys.stderr,
+    )
     before: HostSnapshot = node.host_before
     try:
         yield node
@@ -53,16 +50,21 @@ def node() -> Iterator[Node]:
 def sandbox(node: Node) -> Iterator[RunningSandbox]:
     """alchemiscale's sandbox, listening on the node's address (inside the namespace) with simulated compute."""
     identities = {"operator": (OPERATOR_KEY, ["acme-*-*"])}
-    with running_sandbox(identities=identities, compute=ComputeSettings(rate=20.0, duration=0.2, seed=1),
-                         host=NODE_ADDRESS) as sandbox:
+    with running_sandbox(
+        identities=identities, compute=ComputeSettings(rate=20.0, duration=0.2, seed=1), host=NODE_ADDRESS
+    ) as sandbox:
         yield sandbox
 
 
 @pytest.fixture(scope="session")
 def helm(node: Node) -> Callable[..., Any]:
     binary = str(node.binaries.helm)
-    env = {**node.env(), "HELM_CACHE_HOME": str(node.workdir / "helm-cache"),
-           "HELM_CONFIG_HOME": str(node.workdir / "helm-config"), "HELM_DATA_HOME": str(node.workdir / "helm-data")}
+    env = {
+        **node.env(),
+        "HELM_CACHE_HOME": str(node.workdir / "helm-cache"),
+        "HELM_CONFIG_HOME": str(node.workdir / "helm-config"),
+        "HELM_DATA_HOME": str(node.workdir / "helm-data"),
+    }
 
     def run(*args: str, check: bool = True, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         result = subprocess.run([binary, *args], capture_output=True, text=True, timeout=timeout, env=env)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART = REPO_ROOT / "charts" / "alchemiscale-strategy-operator"
@@ -13,8 +14,13 @@ CHART = REPO_ROOT / "charts" / "alchemiscale-strategy-operator"
 OPERATOR_KEY = "operator-key-" + uuid.uuid4().hex
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str,
-             diagnostics: Callable[[], str] = lambda: "", interval: float = 1.0) -> Any:
+def wait_for(
+    predicate: Callable[[], Any],
+    timeout: float,
+    what: str,
+    diagnostics: Callable[[], str] = lambda: "",
+    interval: float = 1.0,
+) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from e2e_helpers import CHART, OPERATOR_KEY, REPO_ROOT, wait_for
 
 RELEASE = "aso"
@@ -42,8 +41,12 @@ def pods(node) -> list[dict[str, Any]]:
 
 def running_pod(node) -> dict[str, Any] | None:
     """The one Ready, not terminating operator pod, if there is exactly one."""
-    ready = [p for p in pods(node) if not p["metadata"].get("deletionTimestamp")
-             and any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))]
+    ready = [
+        p
+        for p in pods(node)
+        if not p["metadata"].get("deletionTimestamp")
+        and any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))
+    ]
     return ready[0] if len(ready) == 1 else None
 
 
@@ -53,12 +56,16 @@ def available(node) -> bool:
 
 
 def diagnostics(node) -> str:
-    parts = [node.kubectl("-n", NAMESPACE, "get", "pods", "-o", "wide", check=False).stdout,
-             node.kubectl("-n", NAMESPACE, "describe", "pods", check=False).stdout[-3000:],
-             node.kubectl("-n", NAMESPACE, "logs", f"deployment/{DEPLOYMENT}", "--tail=40", check=False).stdout]
+    parts = [
+        node.kubectl("-n", NAMESPACE, "get", "pods", "-o", "wide", check=False).stdout,
+        node.kubectl("-n", NAMESPACE, "describe", "pods", check=False).stdout[-3000:],
+        node.kubectl("-n", NAMESPACE, "logs", f"deployment/{DEPLOYMENT}", "--tail=40", check=False).stdout,
+    ]
     for name, path in node.logs().items():
         if name in ("kubelet", "containerd"):
-            parts.append(f"--- {name} log tail\n" + "\n".join(Path(path).read_text(errors="replace").splitlines()[-15:]))
+            parts.append(
+                f"--- {name} log tail\n" + "\n".join(Path(path).read_text(errors="replace").splitlines()[-15:])
+            )
     return "\n".join(parts)
 
 
@@ -82,18 +89,21 @@ def test_helm_install_with_stock_values_gives_a_hardened_available_deployment(no
     print(f"\n# helm install -> Available in {time.monotonic() - started:.1f}s")
 
     # PID 1 of the container is the operator itself.
-    status = dict(line.split(":\t", 1) for line in exec_in_operator(node, "cat", "/proc/1/status").splitlines()
-                  if ":\t" in line)
+    status = dict(
+        line.split(":\t", 1) for line in exec_in_operator(node, "cat", "/proc/1/status").splitlines() if ":\t" in line
+    )
     assert status["Uid"].split() == ["10001"] * 4 and status["Gid"].split() == ["10001"] * 4, status
     for capability_set in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
         assert int(status[capability_set], 16) == 0, (capability_set, status[capability_set])
     assert status["NoNewPrivs"].strip() == "1"
     assert status["Seccomp"].strip() == "2", "RuntimeDefault is a seccomp filter (mode 2)"
-    root = next(line.split() for line in exec_in_operator(node, "cat", "/proc/1/mountinfo").splitlines()
-                if line.split()[4] == "/")
+    root = next(
+        line.split()
+        for line in exec_in_operator(node, "cat", "/proc/1/mountinfo").splitlines()
+        if line.split()[4] == "/"
+    )
     assert "ro" in root[5].split(","), root
-    denied = node.kubectl("-n", NAMESPACE, "exec", f"deployment/{DEPLOYMENT}", "--", "touch", "/written",
-                          check=False)
+    denied = node.kubectl("-n", NAMESPACE, "exec", f"deployment/{DEPLOYMENT}", "--", "touch", "/written", check=False)
     assert denied.returncode != 0 and "Read-only file system" in denied.stderr + denied.stdout
     assert exec_in_operator(node, "strategy-operator", "--version").strip()
 
@@ -103,17 +113,36 @@ def test_operator_in_the_pod_runs_an_example_strategy_against_the_sandbox_until_
     network = sandbox.state.generate_network("star", systems=4, scope="acme-tyk2-run1", seed=1)
     example = yaml.safe_load((REPO_ROOT / "examples" / "connectivity-partial.yaml").read_text())
     example["spec"].update(network=network, sleepInterval=2)
-    helm("upgrade", RELEASE, str(CHART), "--namespace", NAMESPACE, "--reuse-values",
-         "--set", f"alchemiscale.server={sandbox.url}", "--set", "alchemiscale.credentials.create=true",
-         "--set", "alchemiscale.credentials.identifier=operator",
-         "--set", f"alchemiscale.credentials.key={OPERATOR_KEY}", "--set", "operator.minSleepInterval=1",
-         "--set-json", "operator.tick=0.5")
+    helm(
+        "upgrade",
+        RELEASE,
+        str(CHART),
+        "--namespace",
+        NAMESPACE,
+        "--reuse-values",
+        "--set",
+        f"alchemiscale.server={sandbox.url}",
+        "--set",
+        "alchemiscale.credentials.create=true",
+        "--set",
+        "alchemiscale.credentials.identifier=operator",
+        "--set",
+        f"alchemiscale.credentials.key={OPERATOR_KEY}",
+        "--set",
+        "operator.minSleepInterval=1",
+        "--set-json",
+        "operator.tick=0.5",
+    )
     wait_for(lambda: available(node) and running_pod(node), 120, "the upgraded pod", lambda: diagnostics(node))
     node.kubectl("-n", STRATEGIES_NS, "apply", "-f", "-", input=yaml.safe_dump(example))
     name = example["metadata"]["name"]
 
-    wait_for(lambda: strategy_status(node, name).get("status") == "dormant", 180, "the strategy to go dormant",
-             lambda: json.dumps(strategy_status(node, name), indent=1)[:2000] + diagnostics(node))
+    wait_for(
+        lambda: strategy_status(node, name).get("status") == "dormant",
+        180,
+        "the strategy to go dormant",
+        lambda: json.dumps(strategy_status(node, name), indent=1)[:2000] + diagnostics(node),
+    )
     status = strategy_status(node, name)
     assert status["iterations"] >= 2 and not status.get("exception"), status
     assert sandbox.state.network_status(network).get("complete", 0) > 0
@@ -133,28 +162,47 @@ def test_operator_in_the_pod_runs_an_example_strategy_against_the_sandbox_until_
 def test_a_replacement_pod_keeps_the_schedule_and_the_task_cap(node, sandbox) -> None:
     network = sandbox.state.generate_network("path", systems=6, scope="acme-tyk2-run2", seed=2)
     interval, cap = 75, 2
-    strategy = {"apiVersion": "alchemiscale.org/v1alpha1", "kind": "NetworkStrategy",
-                "metadata": {"name": "kept-schedule", "namespace": STRATEGIES_NS},
-                "spec": {"network": network, "strategy": {"name": "ConnectivityStrategy"},
-                         "maxTasksPerTransformation": cap, "sleepInterval": interval}}
+    strategy = {
+        "apiVersion": "alchemiscale.org/v1alpha1",
+        "kind": "NetworkStrategy",
+        "metadata": {"name": "kept-schedule", "namespace": STRATEGIES_NS},
+        "spec": {
+            "network": network,
+            "strategy": {"name": "ConnectivityStrategy"},
+            "maxTasksPerTransformation": cap,
+            "sleepInterval": interval,
+        },
+    }
     node.kubectl("apply", "-f", "-", input=yaml.safe_dump(strategy))
-    first = wait_for(lambda: (s := strategy_status(node, "kept-schedule")).get("iterations") == 1 and s,
-                     90, "the first iteration", lambda: diagnostics(node))
+    first = wait_for(
+        lambda: (s := strategy_status(node, "kept-schedule")).get("iterations") == 1 and s,
+        90,
+        "the first iteration",
+        lambda: diagnostics(node),
+    )
     due = timestamp(first["lastIteration"]) + dt.timedelta(seconds=interval)
 
     old = running_pod(node)
     node.kubectl("-n", NAMESPACE, "delete", "pod", old["metadata"]["name"], "--wait=false")
-    replacement = wait_for(lambda: (p := running_pod(node)) and p["metadata"]["uid"] != old["metadata"]["uid"] and p,
-                           120, "a Ready replacement pod", lambda: diagnostics(node))
-    assert dt.datetime.now(dt.timezone.utc) < due - dt.timedelta(seconds=5), "the restart took too long to tell"
+    replacement = wait_for(
+        lambda: (p := running_pod(node)) and p["metadata"]["uid"] != old["metadata"]["uid"] and p,
+        120,
+        "a Ready replacement pod",
+        lambda: diagnostics(node),
+    )
+    assert dt.datetime.now(dt.UTC) < due - dt.timedelta(seconds=5), "the restart took too long to tell"
 
     # Until the old schedule is due, the replacement neither iterates nor resets the count.
-    while dt.datetime.now(dt.timezone.utc) < due - dt.timedelta(seconds=3):
+    while dt.datetime.now(dt.UTC) < due - dt.timedelta(seconds=3):
         status = strategy_status(node, "kept-schedule")
         assert status["iterations"] == 1 and status["lastIteration"] == first["lastIteration"], status
         time.sleep(2)
-    second = wait_for(lambda: (s := strategy_status(node, "kept-schedule")).get("iterations", 0) >= 2 and s,
-                      45, "the second iteration at the kept schedule", lambda: diagnostics(node))
+    second = wait_for(
+        lambda: (s := strategy_status(node, "kept-schedule")).get("iterations", 0) >= 2 and s,
+        45,
+        "the second iteration at the kept schedule",
+        lambda: diagnostics(node),
+    )
     assert timestamp(second["lastIteration"]) >= due - dt.timedelta(seconds=1), (first, second)
     assert replacement["metadata"]["name"] == running_pod(node)["metadata"]["name"]
     for transformation in sandbox.state.transformations(network):
@@ -177,6 +225,7 @@ def test_the_liveness_probe_restarts_a_frozen_operator(node) -> None:
     os.kill(pid, signal.SIGSTOP)
     started = time.monotonic()
     try:
+
         def restarted() -> bool:
             current = running_pod(node)
             return bool(current) and current["status"]["containerStatuses"][0]["restartCount"] > restarts
@@ -189,23 +238,56 @@ def test_the_liveness_probe_restarts_a_frozen_operator(node) -> None:
         with contextlib.suppress(ProcessLookupError):  # the kubelet may have killed it already
             os.kill(pid, signal.SIGCONT)
     print(f"\n# frozen operator restarted and Ready after {time.monotonic() - started:.1f}s")
-    events = node.kubectl("-n", NAMESPACE, "get", "events", "--field-selector",
-                          f"involvedObject.name={pod['metadata']['name']}", "-o", "json").stdout
+    events = node.kubectl(
+        "-n",
+        NAMESPACE,
+        "get",
+        "events",
+        "--field-selector",
+        f"involvedObject.name={pod['metadata']['name']}",
+        "-o",
+        "json",
+    ).stdout
     assert "Liveness probe failed" in events
 
 
 def test_helm_upgrade_of_min_sleep_interval_takes_effect(node, helm, sandbox) -> None:
-    helm("upgrade", RELEASE, str(CHART), "--namespace", NAMESPACE, "--reuse-values",
-         "--set", "operator.minSleepInterval=7")
-    wait_for(lambda: (p := running_pod(node)) and _env(p).get("STRATEGY_OPERATOR_MIN_SLEEP_INTERVAL") == "7",
-             120, "a Ready pod of the upgraded release", lambda: diagnostics(node))
+    helm(
+        "upgrade",
+        RELEASE,
+        str(CHART),
+        "--namespace",
+        NAMESPACE,
+        "--reuse-values",
+        "--set",
+        "operator.minSleepInterval=7",
+    )
+    wait_for(
+        lambda: (p := running_pod(node)) and _env(p).get("STRATEGY_OPERATOR_MIN_SLEEP_INTERVAL") == "7",
+        120,
+        "a Ready pod of the upgraded release",
+        lambda: diagnostics(node),
+    )
     network = sandbox.state.generate_network("star", systems=3, scope="acme-tyk2-run3", seed=3)
-    node.kubectl("apply", "-f", "-", input=yaml.safe_dump({
-        "apiVersion": "alchemiscale.org/v1alpha1", "kind": "NetworkStrategy",
-        "metadata": {"name": "floored", "namespace": STRATEGIES_NS},
-        "spec": {"network": network, "strategy": {"name": "ConnectivityStrategy"}, "sleepInterval": 1}}))
-    status = wait_for(lambda: (s := strategy_status(node, "floored")).get("effectiveSleepInterval") and s,
-                      60, "the floored strategy's first iteration", lambda: diagnostics(node))
+    node.kubectl(
+        "apply",
+        "-f",
+        "-",
+        input=yaml.safe_dump(
+            {
+                "apiVersion": "alchemiscale.org/v1alpha1",
+                "kind": "NetworkStrategy",
+                "metadata": {"name": "floored", "namespace": STRATEGIES_NS},
+                "spec": {"network": network, "strategy": {"name": "ConnectivityStrategy"}, "sleepInterval": 1},
+            }
+        ),
+    )
+    status = wait_for(
+        lambda: (s := strategy_status(node, "floored")).get("effectiveSleepInterval") and s,
+        60,
+        "the floored strategy's first iteration",
+        lambda: diagnostics(node),
+    )
     assert status["effectiveSleepInterval"] == 7, status
 
 

@@ -12,8 +12,11 @@ from .launcher import Node, reap_stale_nodes
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m strategy_operator_dev.node", description=__doc__)
-    parser.add_argument("command", choices=["up", "cleanup"],
-                        help="up: start a node and keep it until Ctrl-C; cleanup: remove nodes whose launcher died")
+    parser.add_argument(
+        "command",
+        choices=["up", "cleanup"],
+        help="up: start a node and keep it until Ctrl-C; cleanup: remove nodes whose launcher died",
+    )
     args = parser.parse_args(argv)
     if args.command == "cleanup":
         reaped = reap_stale_nodes()

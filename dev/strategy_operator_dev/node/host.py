@@ -59,7 +59,7 @@ def cgroup_directories() -> set[str]:
     for hierarchy in CGROUP_ROOT.iterdir():
         if not hierarchy.is_dir() or hierarchy.is_symlink():
             continue
-        for directory, subdirs, _files in os.walk(hierarchy):
+        for directory, _subdirs, _files in os.walk(hierarchy):
             found.add(os.path.relpath(directory, CGROUP_ROOT))
     return found
 
@@ -109,18 +109,20 @@ class HostSnapshot:
     cgroups: set[str] = field(repr=False)
 
     @classmethod
-    def take(cls, host_netns: str, owner_pid: int | None = None) -> "HostSnapshot":
+    def take(cls, host_netns: str, owner_pid: int | None = None) -> HostSnapshot:
         owner_pid = owner_pid or os.getpid()
 
         def in_host(*argv: str) -> str:
-            result = subprocess.run(["nsenter", f"--net={host_netns}", *argv], capture_output=True, text=True,
-                                    timeout=30)
+            result = subprocess.run(
+                ["nsenter", f"--net={host_netns}", *argv], capture_output=True, text=True, timeout=30
+            )
             if result.returncode != 0:
                 raise RuntimeError(f"{' '.join(argv)} in the host's network namespace: {result.stderr.strip()}")
             return result.stdout
 
         iptables = "\n".join(
-            line for line in in_host("iptables-save").splitlines()
+            line
+            for line in in_host("iptables-save").splitlines()
             # Comments carry a timestamp; counters change with traffic.
             if not line.startswith("#")
         )
@@ -130,7 +132,8 @@ class HostSnapshot:
         # holding it is known to be unrelated to this run (not a descendant of `owner_pid`,
         # and no node directory on its command line).
         listening = sorted(
-            f"{fields[0]} {fields[4]}" for fields in (line.split() for line in in_host("ss", "-Hltnup").splitlines())
+            f"{fields[0]} {fields[4]}"
+            for fields in (line.split() for line in in_host("ss", "-Hltnup").splitlines())
             if len(fields) > 4 and not _on_loopback(fields[4]) and not _held_by_strangers(fields, owner_pid)
         )
         # (root, mount point) of every mount in this process's mount namespace, the host's.
@@ -144,13 +147,15 @@ class HostSnapshot:
             cgroups=cgroup_directories(),
         )
 
-    def differences(self, later: "HostSnapshot") -> dict[str, object]:
+    def differences(self, later: HostSnapshot) -> dict[str, object]:
         """What changed between this snapshot and `later`; empty when the host is as it was."""
         changes: dict[str, object] = {}
         if self.sysctls != later.sysctls:
-            changes["sysctls"] = {k: (self.sysctls.get(k), later.sysctls.get(k))
-                                  for k in set(self.sysctls) | set(later.sysctls)
-                                  if self.sysctls.get(k) != later.sysctls.get(k)}
+            changes["sysctls"] = {
+                k: (self.sysctls.get(k), later.sysctls.get(k))
+                for k in set(self.sysctls) | set(later.sysctls)
+                if self.sysctls.get(k) != later.sysctls.get(k)
+            }
         if self.iptables != later.iptables:
             before, after = set(self.iptables.splitlines()), set(later.iptables.splitlines())
             changes["iptables"] = {"added": sorted(after - before), "removed": sorted(before - after)}
@@ -159,6 +164,8 @@ class HostSnapshot:
             if before != after:
                 changes[name] = {"added": sorted(after - before), "removed": sorted(before - after)}
         if self.cgroups != later.cgroups:
-            changes["cgroups"] = {"added": sorted(later.cgroups - self.cgroups)[:20],
-                                  "removed": sorted(self.cgroups - later.cgroups)[:20]}
+            changes["cgroups"] = {
+                "added": sorted(later.cgroups - self.cgroups)[:20],
+                "removed": sorted(self.cgroups - later.cgroups)[:20],
+            }
         return changes

@@ -46,19 +46,12 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from strategy_operator.controlplane import (
-    Binaries,
-    ControlPlane,
-    PodNetwork,
-    _child_setup_with_parent_death_signal,
-    _Process,
-    find_binaries,
-    find_kubectl,
-)
+from strategy_operator_dev.controlplane import Binaries, ControlPlane, PodNetwork, _Process, find_binaries
+from strategy_operator_dev.procs import die_with_parent, find_kubectl
+from strategy_operator_dev.repo import repo_root
 
 from .host import CGROUP_ROOT, NAME_PREFIX, HostSnapshot, restore_sysctls
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 NODE_NAME = "strategy-operator-e2e"
 NODE_ADDRESS = "10.88.0.1"
 POD_SUBNET = "10.88.0.0/24"
@@ -81,7 +74,7 @@ class NodeError(RuntimeError):
 
 
 def _run_build_script(script: str) -> list[str]:
-    path = REPO_ROOT / "hack" / script
+    path = repo_root() / "hack" / script
     proc = subprocess.run(["bash", str(path)], stdout=subprocess.PIPE, text=True)
     if proc.returncode != 0:
         raise NodeError(f"{path} failed with exit code {proc.returncode} (its stderr is above)")
@@ -190,7 +183,7 @@ class _NetworkNamespace:
 
 # ------------------------------------------------------------------------------- node
 
-_live: set["Node"] = set()
+_live: set[Node] = set()
 
 
 @atexit.register
@@ -210,17 +203,24 @@ class Node:
     netns: _NetworkNamespace
     host_before: HostSnapshot
     binaries: Binaries | None = None
-    plane: ControlPlane | None = None
+    _plane: ControlPlane | None = None
     timings: dict[str, float] = field(default_factory=dict)
     _processes: list[_Process] = field(default_factory=list)
     _holder: _Process | None = None
     _created_dirs: list[str] = field(default_factory=list)
     _stopped: bool = False
 
+    @property
+    def plane(self) -> ControlPlane:
+        """etcd + kube-apiserver of this node (kubeconfig, server_url, env())."""
+        if self._plane is None:
+            raise NodeError("the node's control plane is not running")
+        return self._plane
+
     # ---------------------------------------------------------------- start
 
     @classmethod
-    def start(cls, *, ready_timeout: float = 180.0) -> "Node":
+    def start(cls, *, ready_timeout: float = 180.0) -> Node:
         """Build (cached) and start everything, import the images and wait for the node to be Ready."""
         reap_stale_nodes()
         started = time.monotonic()
@@ -237,8 +237,7 @@ class Node:
         netns = _NetworkNamespace(name)
         host_before = HostSnapshot.take("/proc/self/ns/net")
         (workdir / SYSCTLS_FILE).write_text(json.dumps(host_before.sysctls))
-        node = cls(name=name, workdir=workdir, images=images, netns=netns, host_before=host_before,
-                   binaries=binaries)
+        node = cls(name=name, workdir=workdir, images=images, netns=netns, host_before=host_before, binaries=binaries)
         node.timings["builds (cached)"] = build_seconds
         _live.add(node)
         try:
@@ -246,8 +245,12 @@ class Node:
             netns.enter()
             t = time.monotonic()
             network = PodNetwork(advertise_address=NODE_ADDRESS, service_cidr=SERVICE_CIDR)
-            node.plane = ControlPlane.start(workdir / "cp", binaries=binaries, network=network,
-                                            extra_apiserver_args=node._apiserver_args(workdir / "cp" / "pki"))
+            node._plane = ControlPlane.start(
+                workdir / "cp",
+                binaries=binaries,
+                network=network,
+                extra_apiserver_args=node._apiserver_args(workdir / "cp" / "pki"),
+            )
             node.timings["control plane ready"] = time.monotonic() - t
             node._add_service_dnat(network)
             node._start_controllers(node_bin)
@@ -274,9 +277,15 @@ class Node:
             argv = ["nsenter", f"--target={self._holder.popen.pid}", "--mount", "--", *argv]
         log_path = self.workdir / f"{name}.log"
         with open(log_path, "wb") as log:
-            popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                     cwd=self.workdir, start_new_session=True,
-                                     preexec_fn=_child_setup_with_parent_death_signal)
+            popen = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.workdir,
+                start_new_session=True,
+                preexec_fn=die_with_parent(signal.SIGKILL),
+            )
         process = _Process(name, popen, log_path)
         self._processes.append(process)
         return process
@@ -285,24 +294,59 @@ class Node:
         """What kube-proxy would do for the one Service the operator uses: `kubernetes`."""
         port = self.plane.server_url.rsplit(":", 1)[1]
         for chain in ("PREROUTING", "OUTPUT"):
-            _check(["iptables", "-t", "nat", "-A", chain, "-d", f"{network.service_ip}/32", "-p", "tcp",
-                    "--dport", "443", "-j", "DNAT", "--to-destination", f"{NODE_ADDRESS}:{port}"])
+            _check(
+                [
+                    "iptables",
+                    "-t",
+                    "nat",
+                    "-A",
+                    chain,
+                    "-d",
+                    f"{network.service_ip}/32",
+                    "-p",
+                    "tcp",
+                    "--dport",
+                    "443",
+                    "-j",
+                    "DNAT",
+                    "--to-destination",
+                    f"{NODE_ADDRESS}:{port}",
+                ]
+            )
 
     def _start_controllers(self, node_bin: Path) -> None:
         pki = self.plane.workdir / "pki"
         kubeconfig = str(self.plane.kubeconfig)
-        self._spawn("kube-controller-manager", [
-            str(node_bin / "kube-controller-manager"), f"--kubeconfig={kubeconfig}",
-            f"--authentication-kubeconfig={kubeconfig}", f"--authorization-kubeconfig={kubeconfig}",
-            f"--root-ca-file={pki / 'ca.crt'}", f"--service-account-private-key-file={pki / 'sa.key'}",
-            "--use-service-account-credentials=false", "--leader-elect=false",
-            "--bind-address=127.0.0.1", "--secure-port=0", f"--service-cluster-ip-range={SERVICE_CIDR}",
-        ], in_holder=False)
-        self._spawn("kube-scheduler", [
-            str(node_bin / "kube-scheduler"), f"--kubeconfig={kubeconfig}",
-            f"--authentication-kubeconfig={kubeconfig}", f"--authorization-kubeconfig={kubeconfig}",
-            "--leader-elect=false", "--bind-address=127.0.0.1", "--secure-port=0",
-        ], in_holder=False)
+        self._spawn(
+            "kube-controller-manager",
+            [
+                str(node_bin / "kube-controller-manager"),
+                f"--kubeconfig={kubeconfig}",
+                f"--authentication-kubeconfig={kubeconfig}",
+                f"--authorization-kubeconfig={kubeconfig}",
+                f"--root-ca-file={pki / 'ca.crt'}",
+                f"--service-account-private-key-file={pki / 'sa.key'}",
+                "--use-service-account-credentials=false",
+                "--leader-elect=false",
+                "--bind-address=127.0.0.1",
+                "--secure-port=0",
+                f"--service-cluster-ip-range={SERVICE_CIDR}",
+            ],
+            in_holder=False,
+        )
+        self._spawn(
+            "kube-scheduler",
+            [
+                str(node_bin / "kube-scheduler"),
+                f"--kubeconfig={kubeconfig}",
+                f"--authentication-kubeconfig={kubeconfig}",
+                f"--authorization-kubeconfig={kubeconfig}",
+                "--leader-elect=false",
+                "--bind-address=127.0.0.1",
+                "--secure-port=0",
+            ],
+            in_holder=False,
+        )
 
     def _start_holder(self) -> None:
         for path in PRIVATE_PATHS:
@@ -311,10 +355,20 @@ class Node:
                 self._created_dirs.append(path)
         (self.workdir / CREATED_DIRS_FILE).write_text(json.dumps(self._created_dirs))
         mounts = " && ".join(f"mount -t tmpfs -o mode=0755 tmpfs {p}" for p in PRIVATE_PATHS)
-        self._holder = self._spawn("mount-namespace", [
-            "unshare", "--mount", "--propagation", "slave", "--", "sh", "-c",
-            f"{mounts} && touch {self.workdir}/mounts-ready && exec sleep 86400",
-        ], in_holder=False)
+        self._holder = self._spawn(
+            "mount-namespace",
+            [
+                "unshare",
+                "--mount",
+                "--propagation",
+                "slave",
+                "--",
+                "sh",
+                "-c",
+                f"{mounts} && touch {self.workdir}/mounts-ready && exec sleep 86400",
+            ],
+            in_holder=False,
+        )
         self._wait(self._holder, 15, lambda: (self.workdir / "mounts-ready").exists(), "did not mount its tmpfs")
         # The holder must have exec'd sleep (its mounts are then in place for every nsenter).
         time.sleep(0.1)
@@ -328,25 +382,41 @@ class Node:
         cni_conf = self.workdir / "cni"
         for d in (base, cni_conf):
             d.mkdir(parents=True, exist_ok=True)
-        (cni_conf / "10-e2e.conflist").write_text(json.dumps({
-            "cniVersion": "1.0.0", "name": "e2e",
-            "plugins": [
-                {"type": "bridge", "bridge": BRIDGE, "isGateway": True, "ipMasq": False, "hairpinMode": True,
-                 "ipam": {"type": "host-local", "ranges": [[{"subnet": POD_SUBNET, "gateway": NODE_ADDRESS}]],
-                          "routes": [{"dst": "0.0.0.0/0"}], "dataDir": str(self.workdir / "cni-ipam")}},
-                {"type": "portmap", "capabilities": {"portMappings": True}},
-            ],
-        }, indent=1))
+        (cni_conf / "10-e2e.conflist").write_text(
+            json.dumps(
+                {
+                    "cniVersion": "1.0.0",
+                    "name": "e2e",
+                    "plugins": [
+                        {
+                            "type": "bridge",
+                            "bridge": BRIDGE,
+                            "isGateway": True,
+                            "ipMasq": False,
+                            "hairpinMode": True,
+                            "ipam": {
+                                "type": "host-local",
+                                "ranges": [[{"subnet": POD_SUBNET, "gateway": NODE_ADDRESS}]],
+                                "routes": [{"dst": "0.0.0.0/0"}],
+                                "dataDir": str(self.workdir / "cni-ipam"),
+                            },
+                        },
+                        {"type": "portmap", "capabilities": {"portMappings": True}},
+                    ],
+                },
+                indent=1,
+            )
+        )
         config = base / "config.toml"
         config.write_text(f"""version = 2
-root = "{base / 'root'}"
-state = "{base / 'state'}"
+root = "{base / "root"}"
+state = "{base / "state"}"
 [grpc]
   address = "{self.containerd_socket}"
 [plugins."io.containerd.internal.v1.opt"]
-  path = "{base / 'opt'}"
+  path = "{base / "opt"}"
 [plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "{self.images['pause'].reference}"
+  sandbox_image = "{self.images["pause"].reference}"
   # Without it every sandbox fails ("can't get final child's PID from pipe"): this machine
   # lacks CAP_SYS_RESOURCE, so runc may not lower oom_score_adj below the parent's.
   restrict_oom_score_adj = true
@@ -366,8 +436,12 @@ state = "{base / 'state'}"
         self._wait(containerd, 30, lambda: self.ctr("version", check=False).returncode == 0, "did not answer")
 
     def ctr(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(["ctr", "--address", str(self.containerd_socket), "--namespace", "k8s.io", *args],
-                                capture_output=True, text=True, timeout=300)
+        result = subprocess.run(
+            ["ctr", "--address", str(self.containerd_socket), "--namespace", "k8s.io", *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if check and result.returncode != 0:
             raise NodeError(f"ctr {' '.join(args)}: {result.stderr.strip()}")
         return result
@@ -400,42 +474,73 @@ state = "{base / 'state'}"
         # Pods get no nameserver: nothing in the e2e needs DNS, and none may leave the namespace.
         resolv.write_text("")
         config = self.workdir / "kubelet-config.json"
-        config.write_text(json.dumps({
-            "apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
-            "cgroupDriver": "cgroupfs", "cgroupRoot": self._cgroup_root(),
-            "failSwapOn": False, "failCgroupV1": False,
-            "containerRuntimeEndpoint": f"unix://{self.containerd_socket}",
-            "address": NODE_ADDRESS, "readOnlyPort": 0, "healthzBindAddress": "127.0.0.1",
-            "authentication": {"x509": {"clientCAFile": str(pki / "ca.crt")},
-                               "webhook": {"enabled": True}, "anonymous": {"enabled": False}},
-            "authorization": {"mode": "Webhook"},
-            "podLogsDirectory": str(self.workdir / "pod-logs"),
-            "resolvConf": str(resolv),
-            # This disk is shared and may be fuller than a real node's: never evict or GC the test's images.
-            "evictionHard": {"memory.available": "1Mi", "nodefs.available": "1%", "imagefs.available": "1%",
-                             "nodefs.inodesFree": "1%"},
-            "imageGCHighThresholdPercent": 100, "imageGCLowThresholdPercent": 99,
-            "serializeImagePulls": False,
-            "nodeStatusUpdateFrequency": "2s",
-        }, indent=1))
-        self._spawn("kubelet", [
-            str(node_bin / "kubelet"), f"--config={config}", f"--kubeconfig={self.plane.kubeconfig}",
-            f"--root-dir={kubelet_dir}", f"--cert-dir={kubelet_dir / 'pki'}",
-            f"--hostname-override={NODE_NAME}", f"--node-ip={NODE_ADDRESS}", "--v=1",
-        ])
+        config.write_text(
+            json.dumps(
+                {
+                    "apiVersion": "kubelet.config.k8s.io/v1beta1",
+                    "kind": "KubeletConfiguration",
+                    "cgroupDriver": "cgroupfs",
+                    "cgroupRoot": self._cgroup_root(),
+                    "failSwapOn": False,
+                    "failCgroupV1": False,
+                    "containerRuntimeEndpoint": f"unix://{self.containerd_socket}",
+                    "address": NODE_ADDRESS,
+                    "readOnlyPort": 0,
+                    "healthzBindAddress": "127.0.0.1",
+                    "authentication": {
+                        "x509": {"clientCAFile": str(pki / "ca.crt")},
+                        "webhook": {"enabled": True},
+                        "anonymous": {"enabled": False},
+                    },
+                    "authorization": {"mode": "Webhook"},
+                    "podLogsDirectory": str(self.workdir / "pod-logs"),
+                    "resolvConf": str(resolv),
+                    # This disk is shared and may be fuller than a real node's: never evict or GC the test's images.
+                    "evictionHard": {
+                        "memory.available": "1Mi",
+                        "nodefs.available": "1%",
+                        "imagefs.available": "1%",
+                        "nodefs.inodesFree": "1%",
+                    },
+                    "imageGCHighThresholdPercent": 100,
+                    "imageGCLowThresholdPercent": 99,
+                    "serializeImagePulls": False,
+                    "nodeStatusUpdateFrequency": "2s",
+                },
+                indent=1,
+            )
+        )
+        self._spawn(
+            "kubelet",
+            [
+                str(node_bin / "kubelet"),
+                f"--config={config}",
+                f"--kubeconfig={self.plane.kubeconfig}",
+                f"--root-dir={kubelet_dir}",
+                f"--cert-dir={kubelet_dir / 'pki'}",
+                f"--hostname-override={NODE_NAME}",
+                f"--node-ip={NODE_ADDRESS}",
+                "--v=1",
+            ],
+        )
 
     def _wait_ready(self, timeout: float) -> None:
         kubelet = next(p for p in self._processes if p.name == "kubelet")
 
         def ready() -> bool:
-            result = self.kubectl("get", "node", NODE_NAME, "-o",
-                                  "jsonpath={.status.conditions[?(@.type=='Ready')].status}", check=False)
+            result = self.kubectl(
+                "get", "node", NODE_NAME, "-o", "jsonpath={.status.conditions[?(@.type=='Ready')].status}", check=False
+            )
             return result.returncode == 0 and result.stdout.strip() == "True"
 
         self._wait(kubelet, timeout, ready, "did not make the node Ready")
         # The `default` ServiceAccount (kube-controller-manager) must exist before any pod is created.
-        self._wait(kubelet, 60, lambda: self.kubectl("get", "serviceaccount", "default", check=False).returncode == 0,
-                   "saw no default ServiceAccount")
+        self._wait(
+            kubelet,
+            60,
+            lambda: self.kubectl("get", "serviceaccount", "default", check=False).returncode == 0,
+            "saw no default ServiceAccount",
+        )
 
     def _wait(self, process: _Process, timeout: float, ready, failure: str) -> None:
         deadline = time.monotonic() + timeout
@@ -451,19 +556,27 @@ state = "{base / 'state'}"
 
     # --------------------------------------------------------------- public helpers
 
-    def kubectl(self, *args: str, input: str | None = None, check: bool = True,
-                timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([str(find_kubectl()), f"--kubeconfig={self.plane.kubeconfig}", *args],
-                                input=input, capture_output=True, text=True, timeout=timeout)
+    def kubectl(
+        self, *args: str, input: str | None = None, check: bool = True, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [str(find_kubectl()), f"--kubeconfig={self.plane.kubeconfig}", *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if check and result.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)} failed ({result.returncode}):\n{result.stderr}{result.stdout}")
+            raise AssertionError(
+                f"kubectl {' '.join(args)} failed ({result.returncode}):\n{result.stderr}{result.stdout}"
+            )
         return result
 
     def env(self) -> dict[str, str]:
         return self.plane.env()
 
     def logs(self) -> dict[str, Path]:
-        return {p.name: p.log_path for p in self._processes} | (self.plane.logs() if self.plane else {})
+        return {p.name: p.log_path for p in self._processes} | (self._plane.logs() if self._plane else {})
 
     def host_now(self) -> HostSnapshot:
         return HostSnapshot.take(self.netns.host_path)
@@ -485,8 +598,8 @@ state = "{base / 'state'}"
                 if process.name != "kubelet":
                     process.terminate(15)
             _kill_containers(self.workdir, self.name)
-            if self.plane is not None:
-                self.plane.stop()
+            if self._plane is not None:
+                self._plane.stop()
         except Exception as error:  # keep restoring the host
             errors.append(f"stopping processes: {error}")
         finally:
@@ -499,7 +612,7 @@ state = "{base / 'state'}"
         if errors:
             raise NodeError("; ".join(errors))
 
-    def __enter__(self) -> "Node":
+    def __enter__(self) -> Node:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -514,8 +627,11 @@ def _check(argv: list[str]) -> None:
 
 def _cgroup_hierarchies() -> list[Path]:
     """The mounted cgroup v1 hierarchies the kubelet's cgroupfs driver uses (all but the unified one)."""
-    return sorted(p for p in CGROUP_ROOT.iterdir()
-                  if p.is_dir() and not p.is_symlink() and p.name != "unified" and (p / "cgroup.procs").exists())
+    return sorted(
+        p
+        for p in CGROUP_ROOT.iterdir()
+        if p.is_dir() and not p.is_symlink() and p.name != "unified" and (p / "cgroup.procs").exists()
+    )
 
 
 def _all_hierarchies() -> list[Path]:
