@@ -115,6 +115,14 @@ if [[ ! -s "$project_tar" ]]; then
   mv "$project_tar.tmp" "$project_tar"
   echo ">> project image built in $(( $(date +%s) - t ))s, archive $(archive_size "$project_tar")," \
        "image $(buildah images --format '{{.Size}}' "$project_ref")" >&2
+  # Only the current project image is kept: every source change makes a new one (~600 MB).
+  for old in "$images"/project-*.oci.tar; do
+    [[ "$old" == "$project_tar" ]] || rm -f "$old"
+  done
+  buildah images --format '{{.Name}}:{{.Tag}}' | grep -F "${project_ref%:*}:" | while read -r ref; do
+    [[ "$ref" == "$project_ref" ]] || buildah rmi "$ref" >/dev/null 2>&1 || true
+  done
+  buildah rmi --prune >/dev/null 2>&1 || true
 fi
 
 echo "pause $pause_ref $pause_tar"
