@@ -106,6 +106,12 @@ def test_helm_install_with_stock_values_gives_a_hardened_available_deployment(no
     denied = node.kubectl("-n", NAMESPACE, "exec", f"deployment/{DEPLOYMENT}", "--", "touch", "/written", check=False)
     assert denied.returncode != 0 and "Read-only file system" in denied.stderr + denied.stdout
     assert exec_in_operator(node, "strategy-operator", "--version").strip()
+    # In-cluster configuration: the `kubernetes` Service's IP and a mounted ServiceAccount token.
+    environ = dict(
+        item.split("=", 1) for item in exec_in_operator(node, "cat", "/proc/1/environ").split("\0") if "=" in item
+    )
+    assert environ["KUBERNETES_SERVICE_HOST"] == "10.0.0.1" and environ["KUBERNETES_SERVICE_PORT"] == "443"
+    assert exec_in_operator(node, "cat", "/var/run/secrets/kubernetes.io/serviceaccount/token").count(".") == 2
 
 
 def test_operator_in_the_pod_runs_an_example_strategy_against_the_sandbox_until_dormant(node, helm, sandbox) -> None:
