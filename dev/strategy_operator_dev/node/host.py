@@ -25,6 +25,8 @@ KUBELET_SYSCTLS = (
     "kernel/keys/root_maxbytes",
 )
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+# Every node's namespace, workdir and cgroup root start with it (launcher.py).
+NAME_PREFIX = "so-e2e-"
 
 
 def read_sysctls(names: tuple[str, ...] = KUBELET_SYSCTLS) -> dict[str, str]:
@@ -52,20 +54,25 @@ def restore_sysctls(values: dict[str, str]) -> list[str]:
 
 
 def cgroup_directories() -> set[str]:
-    """Every cgroup directory of every v1 hierarchy (and the unified one), relative to /sys/fs/cgroup."""
+    """Cgroup directories relative to /sys/fs/cgroup: every hierarchy's top level (where a
+    kubelet ignoring its cgroup root would put `kubepods`) and everything below a node's own
+    root. Deeper cgroups elsewhere belong to the machine's other programs, which create and
+    remove them all the time (one per job on a shared machine)."""
     found: set[str] = set()
     if not CGROUP_ROOT.is_dir():
         return found
     for hierarchy in CGROUP_ROOT.iterdir():
         if not hierarchy.is_dir() or hierarchy.is_symlink():
             continue
-        for directory, _subdirs, _files in os.walk(hierarchy):
-            found.add(os.path.relpath(directory, CGROUP_ROOT))
+        found.add(hierarchy.name)
+        for top in hierarchy.iterdir():
+            if not top.is_dir():
+                continue
+            found.add(os.path.relpath(top, CGROUP_ROOT))
+            if top.name.startswith(NAME_PREFIX):
+                for directory, _subdirs, _files in os.walk(top):
+                    found.add(os.path.relpath(directory, CGROUP_ROOT))
     return found
-
-
-# Every node's namespace, workdir and cgroup root start with it (launcher.py).
-NAME_PREFIX = "so-e2e-"
 
 
 def _ancestors(pid: int) -> set[int]:
