@@ -46,7 +46,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from strategy_operator_dev.controlplane import Binaries, ControlPlane, PodNetwork, _Process, find_binaries
+from strategy_operator_dev.controlplane import Binaries, ControlPlane, PodNetwork, find_binaries
+from strategy_operator_dev.controlplane.processes import Process
 from strategy_operator_dev.procs import die_with_parent, find_kubectl
 from strategy_operator_dev.repo import repo_root
 
@@ -205,8 +206,8 @@ class Node:
     binaries: Binaries | None = None
     _plane: ControlPlane | None = None
     timings: dict[str, float] = field(default_factory=dict)
-    _processes: list[_Process] = field(default_factory=list)
-    _holder: _Process | None = None
+    _processes: list[Process] = field(default_factory=list)
+    _holder: Process | None = None
     _created_dirs: list[str] = field(default_factory=list)
     _stopped: bool = False
 
@@ -272,7 +273,7 @@ class Node:
     def _apiserver_args(self, pki: Path) -> tuple[str, ...]:
         return (f"--kubelet-client-certificate={pki / 'admin.crt'}", f"--kubelet-client-key={pki / 'admin.key'}")
 
-    def _spawn(self, name: str, argv: list[str], *, in_holder: bool = True) -> _Process:
+    def _spawn(self, name: str, argv: list[str], *, in_holder: bool = True) -> Process:
         if in_holder and self._holder is not None:
             argv = ["nsenter", f"--target={self._holder.popen.pid}", "--mount", "--", *argv]
         log_path = self.workdir / f"{name}.log"
@@ -286,7 +287,7 @@ class Node:
                 start_new_session=True,
                 preexec_fn=die_with_parent(signal.SIGKILL),
             )
-        process = _Process(name, popen, log_path)
+        process = Process(name, popen, log_path)
         self._processes.append(process)
         return process
 
@@ -542,7 +543,7 @@ state = "{base / "state"}"
             "saw no default ServiceAccount",
         )
 
-    def _wait(self, process: _Process, timeout: float, ready, failure: str) -> None:
+    def _wait(self, process: Process, timeout: float, ready, failure: str) -> None:
         deadline = time.monotonic() + timeout
         while True:
             for other in self._processes:

@@ -25,7 +25,8 @@ from strategy_operator.alchemiscale.execution import ExecutionReport, execute_pl
 from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter, Observation, build_snapshot
 from strategy_operator.api.v1alpha1 import NetworkStrategySpec, NetworkStrategyStatus
 from strategy_operator.controller import conditions
-from strategy_operator.controller.config import OperatorSettings
+from strategy_operator.controller.config import OperatorConfig
+from strategy_operator.controller.resolve import IterationError, resolve, verify_of
 from strategy_operator.controller.scheduling import (
     effective_interval,
     format_time,
@@ -37,30 +38,11 @@ from strategy_operator.controller.secrets import (
     CredentialsSecretError,
     CredentialsSecretUnavailable,
     SecretCredentials,
-    SecretReader,
+    SecretSource,
 )
 from strategy_operator.engine import Plan, Snapshot, plan_iteration
-from strategy_operator.scopedkey import InvalidScopedKey, parse_network_key
-from strategy_operator.text import bound_head, bound_tail, scrub
+from strategy_operator.text import EXCEPTION_MESSAGE_MAX_LENGTH, TRACEBACK_MAX_LENGTH, bound_head, bound_tail, scrub
 from strategy_operator.validation import describe
-
-TRACEBACK_LIMIT = 8000
-
-
-class IterationError(Exception):
-    """A problem of the resource's configuration, found before talking to alchemiscale."""
-
-
-class InvalidSpec(IterationError):
-    pass
-
-
-class ScopeNotAllowed(IterationError):
-    pass
-
-
-class ServerNotConfigured(IterationError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -139,51 +121,6 @@ class SessionCache:
             await session.client.aclose()
 
 
-@dataclass(frozen=True)
-class ServerChoice:
-    url: str
-    secret_namespace: str
-    secret_name: str
-
-
-def choose_server(spec: NetworkStrategySpec, namespace: str, settings: OperatorSettings) -> ServerChoice:
-    """The server and credentials Secret for a resource: its own, or the operator's defaults."""
-    server = spec.server
-    url = server.url if server is not None and server.url else settings.default_server
-    if not url:
-        raise ServerNotConfigured(
-            "spec.server.url is not set and the operator has no --default-server (STRATEGY_OPERATOR_DEFAULT_SERVER)"
-        )
-    if server is not None and server.credentials_secret:
-        return ServerChoice(url.rstrip("/"), namespace, server.credentials_secret)
-    if settings.default_credentials_secret and settings.operator_namespace:
-        return ServerChoice(url.rstrip("/"), settings.operator_namespace, settings.default_credentials_secret)
-    raise ServerNotConfigured(
-        "spec.server.credentialsSecret is not set and the operator has no --default-credentials-secret "
-        "(STRATEGY_OPERATOR_DEFAULT_CREDENTIALS_SECRET)"
-    )
-
-
-def parse_spec(raw: Mapping[str, Any]) -> NetworkStrategySpec:
-    try:
-        return NetworkStrategySpec.model_validate(dict(raw))
-    except ValidationError as exc:
-        raise InvalidSpec(describe(exc, "spec")) from None
-
-
-def check_scope(network: str, settings: OperatorSettings) -> None:
-    try:
-        key = parse_network_key(network)
-    except InvalidScopedKey as exc:
-        raise InvalidSpec(f"spec.network: {exc}") from None
-    if not settings.scope_allowed(key.scope):
-        allowed = ", ".join(str(s) for s in settings.allowed_scopes)
-        raise ScopeNotAllowed(
-            f"spec.network {network!r} is in scope {key.scope}, which this operator may not touch "
-            f"(allowed scopes: {allowed})"
-        )
-
-
 def _task_counts(report: ExecutionReport) -> tuple[int, int, int]:
     """(existing tasks actioned, tasks created, tasks cancelled); created tasks are actioned too."""
     created = {task for tasks in report.created_tasks.values() for task in tasks}
@@ -219,12 +156,12 @@ class IterationRunner:
 
     def __init__(
         self,
-        settings: OperatorSettings,
-        secrets: SecretReader,
+        config: OperatorConfig,
+        secrets: SecretSource,
         executor: Executor | None,
         clock: Callable[[], datetime],
     ) -> None:
-        self.settings = settings
+        self.config = config
         self.secrets = secrets
         self.executor = executor
         self.clock = clock
@@ -235,7 +172,7 @@ class IterationRunner:
             own = int(raw)
         except (TypeError, ValueError):
             own = 3600
-        return int(effective_interval(own, self.settings.min_sleep_interval))
+        return int(effective_interval(own, self.config.min_sleep_interval))
 
     async def run(
         self, resource: ResourceView, sessions: SessionCache, *, transient_failures: int, mode_now: Callable[[], str]
@@ -253,13 +190,13 @@ class IterationRunner:
         previous = {**resource.status, **{k: v for k, v in base.items()}}
         secrets_seen: list[str] = []
         try:
-            async with asyncio.timeout(self.settings.iteration_timeout):
+            async with asyncio.timeout(self.config.iteration_timeout):
                 return await self._iterate(resource, sessions, now, interval, base, previous, secrets_seen, mode_now)
         except (TransientError, CredentialsSecretUnavailable) as exc:
             return self._transient(resource, now, interval, base, previous, exc, transient_failures, secrets_seen)
         except TimeoutError as exc:
             wrapped = TransientError(
-                f"the iteration took longer than {self.settings.iteration_timeout:g} s and was abandoned"
+                f"the iteration took longer than {self.config.iteration_timeout:g} s and was abandoned"
             )
             wrapped.__cause__ = exc
             return self._transient(resource, now, interval, base, previous, wrapped, transient_failures, secrets_seen)
@@ -277,14 +214,16 @@ class IterationRunner:
         secrets_seen: list[str],
         mode_now: Callable[[], str],
     ) -> PassOutcome:
-        spec = parse_spec(resource.spec)
-        check_scope(spec.network, self.settings)
-        choice = choose_server(spec, resource.namespace, self.settings)
-        credentials = await self.secrets.read(choice.secret_namespace, choice.secret_name)
-        secrets_seen.append(credentials.key)
-        verify: bool | str = self.settings.ca_bundle or True
+        resolved = await resolve(
+            resource.spec, resource.namespace, self.config, self.secrets, secrets_seen=secrets_seen
+        )
+        spec = resolved.spec
         session = await sessions.get(
-            choice.url, credentials, spec.network, verify, timeout=min(60.0, self.settings.iteration_timeout)
+            resolved.server.url,
+            resolved.credentials,
+            spec.network,
+            verify_of(self.config),
+            timeout=min(60.0, self.config.iteration_timeout),
         )
         status_now = previous.get("status") or "awake"
         last_count = int(previous.get("lastIterationResultCount") or 0)
@@ -378,7 +317,7 @@ class IterationRunner:
         secrets_seen: list[str],
     ) -> PassOutcome:
         failures = failures_before + 1
-        delay = transient_backoff(failures, interval, first=max(1.0, self.settings.tick))
+        delay = transient_backoff(failures, interval, first=max(1.0, self.config.tick))
         retry_at = now + timedelta(seconds=delay)
         message = bound_head(scrub(f"{type(exc).__name__}: {exc}", secrets_seen))
         what = "the Kubernetes API" if isinstance(exc, CredentialsSecretUnavailable) else "alchemiscale"
@@ -400,9 +339,9 @@ class IterationRunner:
         secrets_seen: list[str],
     ) -> PassOutcome:
         kind = type(exc).__name__
-        message = bound_head(scrub(str(exc) or kind, secrets_seen), 2000)
+        message = bound_head(scrub(str(exc) or kind, secrets_seen), EXCEPTION_MESSAGE_MAX_LENGTH)
         formatted = "".join(tracebacks.format_exception(exc))
-        trace = bound_tail(scrub(formatted, secrets_seen), TRACEBACK_LIMIT)
+        trace = bound_tail(scrub(formatted, secrets_seen), TRACEBACK_MAX_LENGTH)
         fields = {
             **base,
             "status": "error",
