@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: all help venv controlplane realserver test test-alchemiscale unit bench run crd crd-check lint typecheck fmt clean
+.PHONY: all help venv controlplane realserver node-packages node images test test-alchemiscale test-e2e unit bench run crd crd-check lint typecheck fmt clean
 
 all: test
 
@@ -31,8 +31,21 @@ venv: $(VENV_STAMP) ## create .venv with the operator, the dev tooling and the t
 controlplane: ## build (or reuse) kube-apiserver, etcd and helm, cached outside the clone
 	bash hack/build-controlplane.sh
 
-test: venv controlplane ## every test (what CI runs after the checks)
-	$(PY) -m pytest $(PYTEST_ARGS)
+test: venv controlplane ## every test but the e2e node (what CI runs after the checks)
+	$(PY) -m pytest --ignore=tests/e2e $(PYTEST_ARGS)
+
+# The e2e one-node cluster (docs/e2e.md); everything is cached and the steps need root.
+node-packages: ## install the Debian packages of the e2e node (containerd, runc, CNI, buildah, ...)
+	bash hack/install-node-packages.sh
+
+node: node-packages ## build (or reuse) kubelet, kube-controller-manager and kube-scheduler
+	bash hack/build-node.sh >/dev/null
+
+images: node-packages ## build (or reuse) the pause, base and project images (the Dockerfile, by buildah)
+	bash hack/build-images.sh >/dev/null
+
+test-e2e: venv controlplane node images ## the chart's Deployment on a real one-node cluster (CI runs it after test)
+	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 # The real alchemiscale 0.8.0 server's Python 3.12 venv and the Neo4j 5.25.1 runner (Maven),
 # cached outside the clone under ~/.cache/strategy-operator, keyed by what they are built from.

@@ -3,6 +3,8 @@
 The Dockerfile is parsed for its promises (multi-stage, non-root numeric user, entrypoint,
 nothing installed in the final stage), the lock is checked against pyproject, and the slow
 test replays the build stage's exact pip steps into a fresh venv and runs the entrypoint.
+The real build of the unmodified Dockerfile (buildah, hack/build-images.sh) and the image
+running as the chart's Pod under a kubelet are `make test-e2e` (tests/e2e/).
 """
 
 from __future__ import annotations
