@@ -112,7 +112,8 @@ async def test_unknown_tasks_are_resolved_per_task_when_few(backend, backend_cli
 
 
 async def test_snapshot_document_validates_in_the_engine(backend, backend_client) -> None:
-    engine = pytest.importorskip("strategy_operator.engine")
+    import strategy_operator.engine as engine
+
     network = backend.star(5)
     tasks = await backend_client.create_tasks(network.transformations)
     await backend_client.action_tasks(network.key, tasks)

@@ -20,12 +20,7 @@ from strategy_operator_dev.repo import repo_root
 REPO_ROOT = repo_root()
 CHART = REPO_ROOT / "charts" / "alchemiscale-strategy-operator"
 
-pytestmark = [
-    pytest.mark.kubernetes,
-    pytest.mark.skipif(
-        not (CHART / "Chart.yaml").is_file(), reason=f"{CHART.relative_to(REPO_ROOT)} does not exist yet"
-    ),
-]
+pytestmark = [pytest.mark.kubernetes]
 
 
 @pytest.fixture(scope="module")
