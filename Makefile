@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 all: test
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # Both distributions, editable: the operator (operator/) and its dev tooling (dev/).
 $(VENV_STAMP): pyproject.toml dev/pyproject.toml
@@ -31,7 +31,7 @@ venv: $(VENV_STAMP) ## create .venv with the operator, the dev tooling and the t
 controlplane: ## build (or reuse) kube-apiserver, etcd and helm, cached outside the clone
 	bash hack/build-controlplane.sh
 
-test: venv controlplane ## every test but the e2e node (what CI runs after the checks)
+test: venv controlplane ## unit, local apiserver and sandbox tests: all but test-alchemiscale and test-e2e
 	$(PY) -m pytest --ignore=tests/e2e $(PYTEST_ARGS)
 
 # The e2e one-node cluster (docs/e2e.md); everything is cached and the steps need root.
