@@ -34,6 +34,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from strategy_operator_dev.repo import repo_root
+
 ALCHEMISCALE_VERSION = "0.8.0"
 NEO4J_VERSION = "5.25.1"
 PYTHON_SERIES = "3.12"
@@ -46,9 +48,7 @@ SHARED_WHEELS = {
 }
 
 HERE = Path(__file__).resolve().parent
-REPO_ROOT = HERE.parents[2]
 REQUIREMENTS = HERE / "server-requirements.txt"
-RUNNER_SOURCE = REPO_ROOT / "hack" / "neo4j-runner"
 RUNNER_MAIN_CLASS = "strategyoperator.neo4jrunner.Neo4jRunner"
 
 PIP_TIMEOUT = 45 * 60
@@ -73,7 +73,7 @@ def cache_root() -> Path:
 
 def wheels_dir() -> Path:
     explicit = os.environ.get("STRATEGY_OPERATOR_WHEELS")
-    return Path(explicit) if explicit else REPO_ROOT.parent / "shared" / "wheels"
+    return Path(explicit) if explicit else repo_root().parent / "shared" / "wheels"
 
 
 def _short_hash(*parts: bytes) -> str:
@@ -89,16 +89,21 @@ def requirements_hash() -> str:
     return hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()[:12]
 
 
+def _runner_source() -> Path:
+    """The Neo4j runner's Maven project in the checkout."""
+    return repo_root() / "hack" / "neo4j-runner"
+
+
 def runner_sources() -> list[Path]:
-    return sorted(
-        p for p in RUNNER_SOURCE.rglob("*") if p.is_file() and "target" not in p.relative_to(RUNNER_SOURCE).parts
-    )
+    source = _runner_source()
+    return sorted(p for p in source.rglob("*") if p.is_file() and "target" not in p.relative_to(source).parts)
 
 
 def runner_hash() -> str:
     parts: list[bytes] = []
+    source = _runner_source()
     for path in runner_sources():
-        parts += [str(path.relative_to(RUNNER_SOURCE)).encode(), path.read_bytes()]
+        parts += [str(path.relative_to(source)).encode(), path.read_bytes()]
     return _short_hash(*parts)
 
 
@@ -282,8 +287,9 @@ def build_neo4j_runner() -> Neo4jRunner:
         project = runner.directory / "project"
         if project.exists():
             shutil.rmtree(project)
+        source = _runner_source()
         for path in runner_sources():
-            target = project / path.relative_to(RUNNER_SOURCE)
+            target = project / path.relative_to(source)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
         classpath_file = runner.directory / "classpath.txt"
