@@ -8,22 +8,17 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+
+from strategy_operator_dev.repo import repo_root
 
 from .operator_harness import IDENTITY, KEY, network_strategy, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kubernetes, pytest.mark.timeout(240)]
 
-DASHBOARD = (
-    Path(__file__).resolve().parents[2]
-    / "charts"
-    / "alchemiscale-strategy-operator"
-    / "dashboards"
-    / "strategy-operator.json"
-)
+DASHBOARD = repo_root() / "charts" / "alchemiscale-strategy-operator" / "dashboards" / "strategy-operator.json"
 SERIES = re.compile(r"\b(strategy_operator_[a-z_]+)\b")
 GROUPING = re.compile(r"\bby \(([a-z_, ]+)\)")
 

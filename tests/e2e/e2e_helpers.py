@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from strategy_operator_dev.repo import repo_root
+
+REPO_ROOT = repo_root()
 CHART = REPO_ROOT / "charts" / "alchemiscale-strategy-operator"
 # The operator's alchemiscale key: fresh per run, and it must never show up in kubectl output.
 OPERATOR_KEY = "operator-key-" + uuid.uuid4().hex

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 import shlex
-from pathlib import Path
 
 from strategy_operator.cli import main
+from strategy_operator_dev.repo import repo_root
 from strategy_operator_dev.sandbox.networks import sample_networks
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "planning.md"
+DOC = repo_root() / "docs" / "planning.md"
 
 
 def test_the_documented_table_is_the_command_s_output(capsys):
