@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_
 from pydantic.alias_generators import to_camel
 
 from strategy_operator.engine.strategies.registry import settings_classes, strategy_names
-from strategy_operator.models.resource import Mode, TaskScaling, settings_for
+from strategy_operator.models.resource import MAX_TASKS_PER_TRANSFORMATION, Mode, TaskScaling, settings_for
 from strategy_operator.models.settings import StrategySettings
 from strategy_operator.scopedkey import SCOPED_KEY_PATTERN, InvalidScopedKey, ScopedKey, parse_network_key
 
@@ -91,7 +91,11 @@ class Snapshot(_Model):
     strategy: SnapshotStrategy
     mode: Mode = Mode.partial
     task_scaling: TaskScaling = TaskScaling.exponential
-    max_tasks_per_transformation: Annotated[StrictInt, Field(ge=1, le=INT64_MAX)] = 3
+    # The CRD's bound, re-checked here: a snapshot may come from a file, not only from the operator.
+    max_tasks_per_transformation: Annotated[StrictInt, Field(ge=1, le=MAX_TASKS_PER_TRANSFORMATION)] = 3
+    # At most this many tasks created by one iteration (null: no cap); the rest is deferred to
+    # the next iterations, breadth first, so one plan cannot flood the server.
+    max_tasks_created: Annotated[StrictInt, Field(ge=0, le=INT64_MAX)] | None = None
     state: SnapshotState = SnapshotState()
     chemical_systems: list[str] = []
     transformations: list[SnapshotTransformation] = []
