@@ -22,12 +22,13 @@ from typing import Any
 
 import kopf
 
-from strategy_operator import GROUP, PLURAL, VERSION
-from strategy_operator.alchemiscale.client import AlchemiscaleClient
+from strategy_operator import GROUP, PLURAL, VERSION, conditions
 from strategy_operator.alchemiscale.credentials import Credentials
 from strategy_operator.alchemiscale.errors import AlchemiscaleError, TransientError
+from strategy_operator.alchemiscale.pool import ClientPool
 from strategy_operator.health import HealthServer
 from strategy_operator.iteration import (
+    Event,
     IterationError,
     IterationRunner,
     PassOutcome,
@@ -41,6 +42,7 @@ from strategy_operator.iteration import (
 )
 from strategy_operator.liveness import LivenessTracker
 from strategy_operator.metrics import Metrics
+from strategy_operator.ownership import Claim, NetworkOwners
 from strategy_operator.schedule import due_at, is_due, is_woken, utcnow
 from strategy_operator.scrub import bound_head, scrub
 from strategy_operator.secrets import CredentialsSecretError, CredentialsSecretUnavailable, SecretReader
@@ -65,6 +67,10 @@ class Runtime:
     executor: ThreadPoolExecutor
     health: HealthServer | None
     status_writer: StatusWriter
+    # One alchemiscale client per (server, identity), shared by every resource using them.
+    pool: ClientPool
+    owners: NetworkOwners = field(default_factory=NetworkOwners)
+    requests_counted: int = 0
     # Passes over one network never overlap, whichever resources name it: two plans made
     # from the same snapshot would each create the missing tasks, doubling the cap.
     network_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
@@ -75,17 +81,23 @@ class Runtime:
             lock = self.network_locks[network] = asyncio.Lock()
         return lock
 
+    def drop_network_lock(self, network: str) -> None:
+        lock = self.network_locks.get(network)
+        if lock is not None and not lock.locked() and not self.owners.claims(network):
+            del self.network_locks[network]
+
 
 @dataclass
 class ResourceState:
     """What the operator remembers about one resource between ticks (lost on restart, by design)."""
 
-    sessions: SessionCache = field(default_factory=SessionCache)
+    sessions: SessionCache
     # The status as last written by us. The live body lags our own patches by a watch
     # event; deciding from a stale status could run a due iteration twice.
     written: dict[str, Any] | None = None
     transient_failures: int = 0
-    requests_counted: int = 0
+    # The owner this resource last reported itself idle for (the condition and event are posted once).
+    idle_for: str | None = None
 
     def effective_status(self, live: Mapping[str, Any]) -> dict[str, Any]:
         return dict(self.written) if self.written is not None else dict(live)
@@ -94,8 +106,41 @@ class ResourceState:
 def _state(memo: kopf.Memo) -> ResourceState:
     state = memo.get("resource_state")
     if state is None:
-        state = memo["resource_state"] = ResourceState()
+        runtime: Runtime = memo["runtime"]
+        sessions = SessionCache(runtime.pool, resync_interval=runtime.config.resync_interval)
+        state = memo["resource_state"] = ResourceState(sessions=sessions)
     return state
+
+
+def _claim(uid: str, namespace: str, name: str, spec: Mapping[str, Any], meta: Mapping[str, Any]) -> Claim:
+    return Claim(str(meta.get("creationTimestamp") or ""), f"{namespace}/{name}", uid, str(spec.get("network")))
+
+
+def _lister(config: OperatorSettings):
+    """Every NetworkStrategy in the watched namespaces, as claims (one LIST per namespace)."""
+
+    def list_sync() -> list[Claim]:
+        from kubernetes import client, config as kube_config
+
+        try:
+            kube_config.load_incluster_config()
+        except kube_config.ConfigException:
+            kube_config.load_kube_config()
+        api = client.CustomObjectsApi()
+        if config.all_namespaces:
+            pages = [api.list_cluster_custom_object(GROUP, VERSION, PLURAL, _request_timeout=30)]
+        else:
+            pages = [api.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, _request_timeout=30)
+                     for namespace in config.namespaces]
+        return [_claim(item["metadata"]["uid"], item["metadata"]["namespace"], item["metadata"]["name"],
+                       item.get("spec") or {}, item["metadata"])
+                for page in pages for item in page.get("items", [])
+                if (item.get("spec") or {}).get("mode") != "disabled"]
+
+    async def lister() -> list[Claim]:
+        return await asyncio.to_thread(list_sync)
+
+    return lister
 
 
 def _mode(spec: Mapping[str, Any]) -> str:
@@ -113,8 +158,10 @@ def _observe_for_liveness(runtime: Runtime, uid: str, ref: str, spec: Mapping[st
                           status: Mapping[str, Any], annotations: Mapping[str, str], deleting: bool) -> None:
     mode = _mode(spec)
     woken = is_woken(annotations, status)
-    state_name = "disabled" if mode == "disabled" else str(status.get("status") or "awake")
-    active = not deleting and mode != "disabled" and (state_name != "error" or woken)
+    owner = runtime.owners.owner(str(spec.get("network")))
+    idle = owner is not None and owner.uid != uid
+    state_name = "disabled" if mode == "disabled" else "idle" if idle else str(status.get("status") or "awake")
+    active = not deleting and not idle and mode != "disabled" and (state_name != "error" or woken)
     due = None if woken else due_at(status, runtime.runner.interval_of(spec))
     due_in = None if due is None else (due - utcnow()).total_seconds()
     runtime.tracker.observe(uid, ref, status=state_name, active=active, due_in=due_in)
@@ -149,10 +196,10 @@ def _record(runtime: Runtime, state: ResourceState, outcome: PassOutcome, second
     metrics.tasks.labels(change="cancelled").inc(cancelled)
     if outcome.error_type:
         metrics.api_errors.labels(type=outcome.error_type).inc()
-    sent = state.sessions.requests_sent()
-    if sent > state.requests_counted:
-        metrics.api_requests.inc(sent - state.requests_counted)
-    state.requests_counted = sent
+    sent = runtime.pool.requests_sent()
+    if sent > runtime.requests_counted:
+        metrics.api_requests.inc(sent - runtime.requests_counted)
+    runtime.requests_counted = sent
 
 
 async def _apply(outcome: PassOutcome, *, runtime: Runtime, state: ResourceState, current: Mapping[str, Any],
@@ -221,6 +268,7 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
             executor=executor,
             health=health,
             status_writer=StatusWriter(),
+            pool=ClientPool(timeout=min(60.0, config.iteration_timeout)),
         )
         if health is not None:
             health.ready = True
@@ -235,6 +283,7 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
             runtime.health.ready = False
             await runtime.health.stop()
         runtime.executor.shutdown(wait=False, cancel_futures=True)
+        await runtime.pool.aclose()
 
     @kopf.on.event(GROUP, VERSION, PLURAL, id="watch", registry=registry)
     async def watched(event: Mapping[str, Any], spec: Mapping[str, Any], status: Mapping[str, Any],
@@ -243,8 +292,14 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
         runtime: Runtime = memo["runtime"]
         if event.get("type") == "DELETED":
             runtime.tracker.forget(uid)
+            runtime.owners.forget(uid)
+            runtime.drop_network_lock(str(spec.get("network")))
             await _state(memo).sessions.aclose()
             return
+        if _mode(spec) == "disabled":
+            runtime.owners.forget(uid)  # a disabled resource does nothing, so it owns nothing
+        else:
+            runtime.owners.claim(_claim(uid, namespace, name, spec, meta))
         current = _state(memo).effective_status(status)
         _observe_for_liveness(runtime, uid, f"{namespace}/{name}", spec, current, annotations,
                               deleting=bool(meta.get("deletionTimestamp")))
@@ -278,9 +333,24 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
         if not woken and not is_due(current, runner.interval_of(spec), utcnow()):
             return
 
+        try:
+            await runtime.owners.prime(_lister(runtime.config))
+        except Exception as exc:  # noqa: BLE001 - the Kubernetes API's many failures: try next tick
+            logger.warning("cannot list NetworkStrategies to find each network's owner, retrying: %s",
+                           bound_head(scrub(f"{type(exc).__name__}: {exc}")))
+            return
+        owner = runtime.owners.owner(str(spec.get("network")))
+        if owner is not None and owner.uid != uid:
+            if state.idle_for != owner.uid:
+                await _report_idle(owner, runtime=runtime, state=state, current=current, live=status, body=body,
+                                   namespace=namespace, name=name, generation=generation, log=logger)
+            return
+        state.idle_for = None
+
         if woken:
-            # Start afresh: a new login picks up credentials or scopes fixed since the error.
-            await state.sessions.aclose()
+            # Start afresh: a full re-read of the network, and a new login that picks up
+            # credentials or scopes fixed since the error.
+            await state.sessions.reset()
         async with runtime.network_lock(str(spec.get("network"))), runtime.semaphore:
             if stopped:
                 return
@@ -342,6 +412,22 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
         kopf.info(body, reason="TasksCancelled", message=message)
 
 
+async def _report_idle(owner: Claim, *, runtime: Runtime, state: ResourceState, current: Mapping[str, Any],
+                       live: Mapping[str, Any], body: kopf.Body, namespace: str, name: str,
+                       generation: int | None, log: logging.Logger | logging.LoggerAdapter) -> None:
+    """Say once (per owner) that this resource waits: it names a network another one runs."""
+    message = (f"network {owner.network} is run by {owner}, which was created first; this NetworkStrategy "
+               "stays idle until that one is deleted (keep to one NetworkStrategy per network)")
+    fields: dict[str, Any] = {"observedGeneration": generation, "nextIteration": None}
+    fields["conditions"] = conditions.merge(current.get("conditions"), conditions.idle(message),
+                                            now=utcnow(), generation=generation)
+    outcome = PassOutcome("idle", fields, [Event("Warning", "NetworkOwnedElsewhere", message)], log=message)
+    log.warning("%s", message)
+    await _apply(outcome, runtime=runtime, state=state, current=current, live=live, body=body,
+                 namespace=namespace, name=name, log=log)
+    state.idle_for = owner.uid
+
+
 async def _cancel_actioned_tasks(runtime: Runtime, raw_spec: Mapping[str, Any], namespace: str) -> tuple[int, str]:
     """Un-action every task actioned on the network's TaskHub (what the hub actions, whoever actioned it)."""
     config = runtime.config
@@ -349,10 +435,14 @@ async def _cancel_actioned_tasks(runtime: Runtime, raw_spec: Mapping[str, Any], 
     check_scope(spec.network, config)
     choice = choose_server(spec, namespace, config)
     credentials = await runtime.runner.secrets.read(choice.secret_namespace, choice.secret_name)
-    async with AlchemiscaleClient(choice.url, Credentials(credentials.identifier, credentials.key),
-                                  verify=config.ca_bundle or True, timeout=60.0) as client:
+    holder = object()
+    client = await runtime.pool.acquire(holder, choice.url, Credentials(credentials.identifier, credentials.key),
+                                        config.ca_bundle or True)
+    try:
         actioned = await client.network_actioned_tasks(spec.network)
         answer = await client.cancel_tasks(spec.network, actioned) if actioned else []
+    finally:
+        await runtime.pool.release(holder)
     return sum(1 for task in answer if task is not None), spec.network
 
 

@@ -43,6 +43,12 @@ class OperatorSettings:
     iteration_timeout: float = 600.0
     # /healthz fails once a due resource has gone this long without being iterated.
     liveness_grace: float = 900.0
+    # Every network's results are re-read in full this often (and on every wake), so a late
+    # result the snapshotter's change inference missed is counted within one interval.
+    resync_interval: float = 10800.0
+    # The most tasks one iteration of one resource creates; a larger plan is spread over the
+    # next iterations (run at the next tick) instead of sent at once.
+    max_tasks_created_per_iteration: int = 1000
     standalone: bool = True
 
     @property
@@ -84,6 +90,12 @@ _OPTIONS: dict[str, _Option] = {
                                  "seconds after which one iteration is abandoned (default 600)"),
     "liveness_grace": _Option("--liveness-grace", "LIVENESS_GRACE",
                               "seconds a due resource may wait before /healthz fails (default 900)"),
+    "resync_interval": _Option("--resync-interval", "RESYNC_INTERVAL",
+                               "seconds between full re-reads of a network's results (default 10800)"),
+    "max_tasks_created_per_iteration": _Option(
+        "--max-tasks-created-per-iteration", "MAX_TASKS_CREATED_PER_ITERATION",
+        "the most tasks one iteration of one resource creates; the rest waits for the next "
+        "iterations (default 1000)"),
 }
 
 
@@ -158,6 +170,10 @@ def from_arguments(args: argparse.Namespace | None = None,
         values["iteration_timeout"] = _number(*found, minimum=1, integer=False)
     if (found := raw("liveness_grace")) is not None:
         values["liveness_grace"] = _number(*found, minimum=1, integer=False)
+    if (found := raw("resync_interval")) is not None:
+        values["resync_interval"] = _number(*found, minimum=1, integer=False)
+    if (found := raw("max_tasks_created_per_iteration")) is not None:
+        values["max_tasks_created_per_iteration"] = int(_number(*found, minimum=1, integer=True))
     if (found := raw("http_port")) is not None:
         port = int(_number(*found, minimum=0, integer=True))
         if port > 65535:

@@ -7,7 +7,8 @@ it learnt between iterations. Per observation it sends, when nothing changed:
     GET  /networks/{sk}/tasks?status=s  one per live status (waiting, running, error) present
     POST /networks/{sk}/tasks/actioned  the TaskHub's actioned tasks (not for `result_count()`)
 
-— at most five requests, whatever the network's size. Everything else is cached.
+— at most five requests, whatever the network's size; everything else is cached, and once
+per resync interval the results of every transformation are re-read (one request each).
 
 What the result-count cache relies on (alchemiscale 0.8.0, api reference §5.8 and §6):
 
@@ -23,8 +24,10 @@ What the result-count cache relies on (alchemiscale 0.8.0, api reference §5.8 a
   after the claim was seen to be lost. A late result arriving after that window, or after
   a claim loss that happened entirely between two observations (running -> waiting ->
   running, say; also a second result on a task that is complete by then), is counted at
-  the next observed status change of any task of its transformation, or by a rebuilt
-  snapshotter; if none of them changes status again, not before the rebuild.
+  the next observed status change of any task of its transformation, or by the next
+  *resync*: every `resync_interval` seconds (and on a rebuilt snapshotter) an observation
+  re-reads the results of every transformation, so no late result stays uncounted longer
+  than that, whatever happened between two observations.
 """
 
 from __future__ import annotations
@@ -93,6 +96,7 @@ class NetworkSnapshotter:
         *,
         concurrency: int | None = None,
         late_result_window: float = 3600.0,
+        resync_interval: float | None = None,
     ) -> None:
         scoped_key(network_key, what="network", parse=parse_network_key)
         self.client = client
@@ -104,10 +108,26 @@ class NetworkSnapshotter:
         self._live: dict[str, str] = {}
         self._settled: set[str] = set()
         self._claim_lost: dict[str, tuple[str, float]] = {}
+        self.resync_interval = resync_interval
+        self._last_full_read: float | None = None
+        self.resyncs = 0
         self._lock = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"NetworkSnapshotter(network={self.network!r}, client={self.client!r})"
+
+    def forget(self) -> None:
+        """Drop what this snapshotter taught the (possibly shared) client: its network is no longer watched."""
+        mapping = self.client.task_transformations
+        for task in (*self._live, *self._settled):
+            mapping.pop(task, None)
+        self._results, self._live, self._settled, self._claim_lost = {}, {}, set(), {}
+        self._structure = None
+
+    def _resync_due(self, now: float) -> bool:
+        if self._last_full_read is None:
+            return True
+        return self.resync_interval is not None and now - self._last_full_read >= self.resync_interval
 
     async def result_count(self) -> int:
         """R, exact per the cache rules above: an observation without the TaskHub read."""
@@ -156,6 +176,7 @@ class NetworkSnapshotter:
         settled_total = sum(counts.get(s, 0) for s in SETTLED_STATUSES)
 
         now = time.time()
+        resync = self._resync_due(time.monotonic())
         dirty: set[str] = set()
         settled = set(self._settled)
         claim_lost = {t: v for t, v in self._claim_lost.items() if v[1] > now}
@@ -232,6 +253,9 @@ class NetworkSnapshotter:
                 # Every task is live and now mapped, or settled and known (then dirty).
                 to_read = {mapping[t] for t in live if mapping.get(t) in in_network} | dirty
             results = {e.key: 0 for e in structure.transformations}
+        elif resync:
+            to_read = set(in_network)
+            results = dict(self._results)
         else:
             to_read = dirty | {transformation for transformation, _ in claim_lost.values()}
             results = dict(self._results)
@@ -245,6 +269,9 @@ class NetworkSnapshotter:
         self._live = live
         self._settled = settled
         self._claim_lost = claim_lost
+        if resync or cold:
+            self._last_full_read = time.monotonic()
+            self.resyncs += not cold
 
         transformations = tuple(
             TransformationObservation(e.key, e.state_a, e.state_b, results.get(e.key, 0)) for e in structure.transformations
