@@ -450,5 +450,7 @@ def _describe(config: OperatorSettings) -> str:
     namespaces = "all namespaces" if config.all_namespaces else "namespaces " + ", ".join(config.namespaces)
     scopes = ", ".join(str(s) for s in config.allowed_scopes)
     return (f"{namespaces}; minSleepInterval {config.min_sleep_interval}s; maxWorkers {config.max_workers}; "
-            f"allowed scopes {scopes}; default server {config.default_server or '(none)'}; tick {config.tick:g}s")
+            f"allowed scopes {scopes}; default server {config.default_server or '(none)'}; tick {config.tick:g}s; "
+            f"resync every {config.resync_interval:g}s; at most {config.max_tasks_created_per_iteration} "
+            "tasks created per iteration")
 

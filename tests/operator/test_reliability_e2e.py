@@ -135,3 +135,20 @@ def test_the_largest_values_the_crd_admits_run_capped_and_spread(sandbox, cluste
     # Done spreading: the next pass waits the whole (largest) interval.
     assert (parse_time(final["nextIteration"]) - parse_time(final["lastIteration"])).total_seconds() == MAX_SLEEP_INTERVAL
     assert operator.get("/healthz")[0] == 200
+
+
+def test_resources_on_one_server_share_one_client_and_one_login(sandbox, cluster, start_operator):
+    import re
+
+    networks = [sandbox.state.generate_network("star", systems=3, scope=SCOPE, seed=20 + i) for i in range(6)]
+    cluster.credentials(IDENTITY, KEY)
+    sandbox.requests.reset()
+    operator = start_operator(default_server=True)
+    for i, network in enumerate(networks):
+        cluster.apply(network_strategy(f"shared-{i}", network))
+    wait_for(lambda: all(cluster.status(f"shared-{i}").get("iterations") == 1 for i in range(len(networks))),
+             timeout=90, what="every resource's first pass")
+    assert sandbox.requests.count("POST", "/token") == 1
+    code, text = operator.get("/metrics")
+    counted = float(re.search(r"^strategy_operator_alchemiscale_requests_total (\S+)$", text, re.M).group(1))
+    assert counted == sandbox.requests.total
