@@ -8,7 +8,6 @@ import time
 from operator_harness import (
     IDENTITY,
     KEY,
-    SCOPE,
     actioned_by_transformation,
     network_strategy,
     peak_actioned_by_transformation,
@@ -18,6 +17,7 @@ from operator_harness import (
 from strategy_operator.models.resource import MAX_SLEEP_INTERVAL, MAX_TASKS_PER_TRANSFORMATION
 from strategy_operator.schedule import parse_time
 
+NETWORK_SCOPE = "acme-tyk2-run1"  # inside the test identity's acme-tyk2-*
 CHAIN = [["ConnectivityStrategy-0123456789abcdef0123456789abcdef",
           {"__qualname__": "ConnectivityStrategy", "__module__": "stratocaster.strategies.connectivity",
            "settings": {"decay_rate": 0.5, "max_runs": 3}}]]
@@ -25,7 +25,7 @@ CHAIN = [["ConnectivityStrategy-0123456789abcdef0123456789abcdef",
 
 def test_a_second_strategy_on_a_network_stays_idle_until_the_owner_goes(sandbox, cluster, namespace,
                                                                         start_operator):
-    network = sandbox.state.generate_network("star", systems=4, scope=SCOPE, seed=11)
+    network = sandbox.state.generate_network("star", systems=4, scope=NETWORK_SCOPE, seed=11)
     cluster.credentials(IDENTITY, KEY)
     cluster.apply(network_strategy("owner", network))
     time.sleep(1.1)  # creation timestamps have whole seconds
@@ -53,7 +53,7 @@ def test_a_second_strategy_on_a_network_stays_idle_until_the_owner_goes(sandbox,
 
 
 def test_a_strategy_stored_on_the_server_is_refused_until_taken_over(sandbox, cluster, start_operator):
-    network = sandbox.state.generate_network("star", systems=3, scope=SCOPE, seed=12)
+    network = sandbox.state.generate_network("star", systems=3, scope=NETWORK_SCOPE, seed=12)
     sandbox.state.set_strategy(network, CHAIN, {"mode": "partial", "iterations": 7})
     cluster.credentials(IDENTITY, KEY)
     start_operator(default_server=True)
@@ -81,7 +81,7 @@ def test_a_late_result_on_a_complete_task_wakes_a_dormant_strategy_within_the_re
         sandbox, cluster, start_operator):
     from strategy_operator.sandbox.simulator import ComputeSettings, Simulator
 
-    network = sandbox.state.generate_network("star", systems=3, scope=SCOPE, seed=13)
+    network = sandbox.state.generate_network("star", systems=3, scope=NETWORK_SCOPE, seed=13)
     simulator = Simulator(sandbox.state, ComputeSettings(rate=50, duration=0.05, seed=4))
     simulator.start()
     try:
@@ -108,7 +108,7 @@ def test_a_late_result_on_a_complete_task_wakes_a_dormant_strategy_within_the_re
 
 
 def test_the_largest_values_the_crd_admits_run_capped_and_spread(sandbox, cluster, start_operator):
-    network = sandbox.state.generate_network("star", systems=6, scope=SCOPE, seed=14)
+    network = sandbox.state.generate_network("star", systems=6, scope=NETWORK_SCOPE, seed=14)
     transformations = sandbox.state.transformations(network)
     cluster.credentials(IDENTITY, KEY)
     cap = 40
@@ -140,7 +140,7 @@ def test_the_largest_values_the_crd_admits_run_capped_and_spread(sandbox, cluste
 def test_resources_on_one_server_share_one_client_and_one_login(sandbox, cluster, start_operator):
     import re
 
-    networks = [sandbox.state.generate_network("star", systems=3, scope=SCOPE, seed=20 + i) for i in range(6)]
+    networks = [sandbox.state.generate_network("star", systems=3, scope=NETWORK_SCOPE, seed=20 + i) for i in range(6)]
     cluster.credentials(IDENTITY, KEY)
     sandbox.requests.reset()
     operator = start_operator(default_server=True)
