@@ -1,4 +1,5 @@
 # Two commands set everything up on a fresh machine: `make run` and `make test`.
+# `make help` lists the targets (each documented by its `## ` comment).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -6,38 +7,54 @@ PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: all venv controlplane test unit bench run crd lint clean
+.PHONY: all help venv controlplane test unit bench run crd crd-check lint typecheck fmt clean
 
 all: test
 
-$(VENV_STAMP): pyproject.toml
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+# Both distributions, editable: the operator (operator/) and its dev tooling (dev/).
+$(VENV_STAMP): pyproject.toml dev/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test]' -e ./dev
 	touch $@
 
-venv: $(VENV_STAMP)
+venv: $(VENV_STAMP) ## create .venv with the operator, the dev tooling and the test/check tools
 
-# kube-apiserver, etcd and helm, built from Go modules and cached outside the clone.
-controlplane:
+controlplane: ## build (or reuse) kube-apiserver, etcd and helm, cached outside the clone
 	bash hack/build-controlplane.sh
 
-test: venv controlplane
+test: venv controlplane ## every test (what CI runs after the checks)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Tests that need neither the control plane nor the network.
-unit: venv
+unit: venv ## the tests that need neither the control plane nor the network
 	$(PY) -m pytest -m "not kubernetes and not e2e" $(PYTEST_ARGS)
 
-bench: venv
+bench: venv ## the benchmarks (figures, never a pass/fail)
 	$(PY) tests/bench/run.py
 
-run: venv controlplane
-	$(PY) -m strategy_operator.localrun
+run: venv controlplane ## the operator, a sandbox and the examples on this machine, until Ctrl-C
+	$(PY) -m strategy_operator_dev.localrun
 
-# Re-render the committed CustomResourceDefinition from the pydantic models.
-crd: venv
+crd: venv ## re-render the committed CustomResourceDefinition from the pydantic models
 	$(PY) -m strategy_operator.cli crd --write
 
-clean:
-	rm -rf $(VENV) .bin .run .pytest_cache .hypothesis
+crd-check: venv ## fail when a committed CRD copy differs from a fresh render
+	$(PY) -m strategy_operator.cli crd --check
+
+lint: venv ## ruff (lint and format check) and the import-linter layering contracts
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+typecheck: venv ## mypy over both packages
+	$(VENV)/bin/mypy
+
+fmt: venv ## apply ruff's formatting and safe fixes
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean: ## remove the venv and local state
+	rm -rf $(VENV) .bin .run .pytest_cache .hypothesis .mypy_cache .ruff_cache .import_linter_cache

@@ -2,7 +2,7 @@
 # Builds (or reuses) kube-apiserver, etcd and helm for the local control plane.
 # The binaries live outside the clone, keyed by version, so a fresh clone on the same
 # machine reuses them; a stamp (versions + go.sum hash) makes a warm call return at once.
-# The last line on stdout is the binary directory (strategy_operator.controlplane reads it);
+# The last line on stdout is the binary directory (strategy_operator_dev.controlplane reads it);
 # progress goes to stderr. See docs/development.md for the design and measured costs.
 set -euo pipefail
 

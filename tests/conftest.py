@@ -1,4 +1,6 @@
-"""Shared fixtures: one real control plane per test session, a fresh namespace per test.
+"""Shared fixtures: one real control plane per test session, a fresh namespace per test,
+and the one `sandbox` fixture (its identities come from `sandbox_identities`, which a folder's
+conftest.py may override).
 
 Only tests that ask for `control_plane` (directly or through `namespace`, `kubectl` or
 `crd_installed`) start it, and those tests are marked `kubernetes` automatically, so
@@ -10,14 +12,17 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
-from strategy_operator.controlplane import ControlPlane, find_kubectl
+from strategy_operator_dev.controlplane import ControlPlane
+from strategy_operator_dev.procs import Kubectl as KubectlRunner
+from strategy_operator_dev.repo import repo_root
+from strategy_operator_dev.sandbox.testing import RunningSandbox, running_sandbox
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = repo_root(Path(__file__).parent)
 CRD_PATH = REPO_ROOT / "crds" / "networkstrategies.yaml"
 CRD_NAME = "networkstrategies.alchemiscale.org"
 
@@ -48,21 +53,7 @@ def control_plane() -> Iterator[ControlPlane]:
 
 
 def _make_kubectl(plane: ControlPlane, namespace: str | None) -> Kubectl:
-    binary = str(find_kubectl())
-
-    def kubectl(*args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-        argv = [binary, f"--kubeconfig={plane.kubeconfig}"]
-        if namespace is not None:
-            argv.append(f"--namespace={namespace}")
-        argv.extend(args)
-        result = subprocess.run(argv, input=input, capture_output=True, text=True, timeout=120)
-        if check and result.returncode != 0:
-            raise AssertionError(
-                f"kubectl {' '.join(args)} failed with exit code {result.returncode}:\n{result.stderr}{result.stdout}"
-            )
-        return result
-
-    return kubectl
+    return KubectlRunner(plane.kubeconfig, namespace, error=AssertionError)
 
 
 @pytest.fixture(scope="session")
@@ -102,3 +93,16 @@ def crd_installed(_session_kubectl: Kubectl) -> str:
     _session_kubectl("apply", "--server-side", "-f", str(CRD_PATH))
     _session_kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{CRD_NAME}")
     return CRD_NAME
+
+
+@pytest.fixture
+def sandbox_identities() -> dict[str, tuple[str, list[str]]]:
+    """identifier -> (key, scopes) for the `sandbox` fixture; folders override it."""
+    return {"alice": ("alice-key", ["acme-tyk2-*"])}
+
+
+@pytest.fixture
+def sandbox(sandbox_identities: dict[str, tuple[str, list[str]]]) -> Iterator[RunningSandbox]:
+    """An alchemiscale-compatible sandbox served over loopback HTTP for one test."""
+    with running_sandbox(identities=sandbox_identities) as served:
+        yield served

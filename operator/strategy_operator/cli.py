@@ -2,7 +2,8 @@
 
 Each subcommand lives in the module that owns its idea and exposes
 `add_arguments(parser)` and `main(args) -> int`; only the chosen module is imported,
-so `strategy-operator plan` never pays for Kopf or the sandbox's web stack.
+so `strategy-operator plan` never pays for Kopf. Only what the image can run is listed;
+the development commands (sandbox, control plane, local run) are `strategy-operator-dev`'s.
 """
 
 from __future__ import annotations
@@ -12,37 +13,44 @@ import importlib
 import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("strategy_operator.runner", "run the operator (Kopf) against the current cluster"),
+    "run": ("strategy_operator.controller.main", "run the operator (Kopf) against the current cluster"),
     "plan": ("strategy_operator.engine.plan_command", "print the plan of one iteration for a snapshot file"),
-    "crd": ("strategy_operator.crd", "render the NetworkStrategy CustomResourceDefinition"),
+    "crd": ("strategy_operator.api.crd", "render the NetworkStrategy CustomResourceDefinition"),
     "snapshot": ("strategy_operator.alchemiscale.snapshot_command", "write a live snapshot of a network"),
-    "sandbox": ("strategy_operator.sandbox.command", "serve an alchemiscale-compatible sandbox API"),
-    "controlplane": ("strategy_operator.controlplane", "run a local kube-apiserver + etcd and print its KUBECONFIG"),
 }
 
 
-def _top_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="strategy-operator", description=__doc__.splitlines()[0])
-    from strategy_operator import __version__
-
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("command", choices=sorted(COMMANDS), help="; ".join(f"{n}: {h}" for n, (_, h) in sorted(COMMANDS.items())))
+def _top_parser(
+    prog: str, description: str, version: str, commands: dict[str, tuple[str, str]]
+) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version}")
+    parser.add_argument(
+        "command", choices=sorted(commands), help="; ".join(f"{n}: {h}" for n, (_, h) in sorted(commands.items()))
+    )
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def dispatch(prog: str, description: str, commands: dict[str, tuple[str, str]], argv: list[str] | None) -> int:
+    """Run `argv`'s subcommand from `commands` (name -> (module, help)), importing only its module."""
+    from strategy_operator import __version__
+
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in COMMANDS:
-        top = _top_parser()
+    if not argv or argv[0] not in commands:
+        top = _top_parser(prog, description, __version__, commands)
         top.parse_args(argv[:1] or ["--help"])
         return 2
     name, rest = argv[0], argv[1:]
-    module_name, help_text = COMMANDS[name]
+    module_name, help_text = commands[name]
     module = importlib.import_module(module_name)
-    parser = argparse.ArgumentParser(prog=f"strategy-operator {name}", description=help_text)
+    parser = argparse.ArgumentParser(prog=f"{prog} {name}", description=help_text)
     module.add_arguments(parser)
     args = parser.parse_args(rest)
     return int(module.main(args) or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return dispatch("strategy-operator", __doc__.splitlines()[0], COMMANDS, argv)
 
 
 if __name__ == "__main__":

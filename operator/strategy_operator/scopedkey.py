@@ -35,12 +35,10 @@ class Scope:
     project: str | None = None
 
     @classmethod
-    def from_str(cls, text: str) -> "Scope":
+    def from_str(cls, text: str) -> Scope:
         parts = text.split("-")
         if len(parts) != 3:
-            raise InvalidScopedKey(
-                f"scope {text!r} must have three '-'-separated parts: org-campaign-project"
-            )
+            raise InvalidScopedKey(f"scope {text!r} must have three '-'-separated parts: org-campaign-project")
         values: list[str | None] = []
         for name, part in zip(("org", "campaign", "project"), parts):
             if part == "*":
@@ -57,16 +55,14 @@ class Scope:
             if part is None:
                 seen_wildcard = True
             elif seen_wildcard:
-                raise InvalidScopedKey(
-                    f"scope {text!r}: once a component is '*', every later one must be '*'"
-                )
+                raise InvalidScopedKey(f"scope {text!r}: once a component is '*', every later one must be '*'")
         return cls(*values)
 
     @property
     def specific(self) -> bool:
         return None not in (self.org, self.campaign, self.project)
 
-    def covers(self, other: "Scope") -> bool:
+    def covers(self, other: Scope) -> bool:
         """True when every non-wildcard component of `self` equals `other`'s."""
         return all(
             mine is None or mine == theirs
@@ -90,26 +86,22 @@ class ScopedKey:
     project: str
 
     @classmethod
-    def from_str(cls, text: str) -> "ScopedKey":
+    def from_str(cls, text: str) -> ScopedKey:
         if not isinstance(text, str):
             raise InvalidScopedKey(f"a scoped key must be a string, not {type(text).__name__}")
         parts = text.split("-")
         if len(parts) != 5:
             raise InvalidScopedKey(
-                f"scoped key {text!r} must have five '-'-separated parts: "
-                "<qualname>-<token>-<org>-<campaign>-<project>"
+                f"scoped key {text!r} must have five '-'-separated parts: <qualname>-<token>-<org>-<campaign>-<project>"
             )
         qualname, token, org, campaign, project = parts
         for name, part in (("qualname", qualname), ("token", token)):
             if not _GUFE_PART_RE.fullmatch(part):
-                raise InvalidScopedKey(
-                    f"scoped key {text!r}: {name} {part!r} may only contain letters, digits and '_'"
-                )
+                raise InvalidScopedKey(f"scoped key {text!r}: {name} {part!r} may only contain letters, digits and '_'")
         for name, part in (("org", org), ("campaign", campaign), ("project", project)):
             if not _IDENTIFIER_RE.fullmatch(part):
                 raise InvalidScopedKey(
-                    f"scoped key {text!r}: {name} {part!r} must start with a letter "
-                    "followed by letters, digits or '_'"
+                    f"scoped key {text!r}: {name} {part!r} must start with a letter followed by letters, digits or '_'"
                 )
         return cls(qualname, token, org, campaign, project)
 
@@ -126,7 +118,7 @@ class ScopedKey:
         return {"gufe_key": self.gufe_key, "org": self.org, "campaign": self.campaign, "project": self.project}
 
     @classmethod
-    def from_json(cls, obj: dict) -> "ScopedKey":
+    def from_json(cls, obj: dict) -> ScopedKey:
         return cls.from_str(f"{obj['gufe_key']}-{obj['org']}-{obj['campaign']}-{obj['project']}")
 
     def __str__(self) -> str:
@@ -137,7 +129,5 @@ def parse_network_key(text: str) -> ScopedKey:
     """Parse a scoped key and insist that it names an AlchemicalNetwork."""
     key = ScopedKey.from_str(text)
     if key.qualname != "AlchemicalNetwork":
-        raise InvalidScopedKey(
-            f"scoped key {text!r} names a {key.qualname}, not an AlchemicalNetwork"
-        )
+        raise InvalidScopedKey(f"scoped key {text!r} names a {key.qualname}, not an AlchemicalNetwork")
     return key

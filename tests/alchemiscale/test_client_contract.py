@@ -6,7 +6,6 @@ import asyncio
 import logging
 
 import pytest
-from alchemiscale_helpers import ALICE_KEY, client, FAST_RETRY, OTHER_SCOPE, sandbox, SCOPE  # noqa: F401 (fixtures)
 
 from strategy_operator.alchemiscale import (
     AlchemiscaleClient,
@@ -19,6 +18,8 @@ from strategy_operator.alchemiscale import (
     ScopeNotPermitted,
     TransientError,
 )
+
+from .alchemiscale_helpers import ALICE_KEY, FAST_RETRY, OTHER_SCOPE, SCOPE
 
 
 def _network(sandbox, systems: int = 4, scope: str = SCOPE, seed: int = 0) -> str:
@@ -68,8 +69,12 @@ async def test_task_endpoints_round_trip(sandbox, client) -> None:
 
 async def test_creation_answer_is_aligned_with_mixed_transformation_types(sandbox, client) -> None:
     network = sandbox.state.load_network(
-        {"name": "mixed", "scope": SCOPE, "systems": ["a", "b"],
-         "transformations": [{"stateA": "a", "stateB": "b"}, {"system": "a"}]}
+        {
+            "name": "mixed",
+            "scope": SCOPE,
+            "systems": ["a", "b"],
+            "transformations": [{"stateA": "a", "stateB": "b"}, {"system": "a"}],
+        }
     )
     by_type = {t.split("-")[0]: t for t in sandbox.state.transformations(network)}
     wanted = [by_type["NonTransformation"], by_type["Transformation"], by_type["NonTransformation"]]
@@ -116,7 +121,7 @@ async def test_token_is_fetched_once_for_concurrent_requests(sandbox, client) ->
 
 
 async def test_token_is_renewed_before_it_expires() -> None:
-    from strategy_operator.sandbox.testing import running_sandbox
+    from strategy_operator_dev.sandbox.testing import running_sandbox
 
     with running_sandbox(identities={"alice": (ALICE_KEY, [SCOPE])}, token_lifetime=2) as sb:
         async with AlchemiscaleClient(sb.url, Credentials("alice", ALICE_KEY), retry=FAST_RETRY) as client:
@@ -160,7 +165,9 @@ async def test_dropped_connections_are_retried_for_reads(sandbox, client) -> Non
 
 
 async def test_timeouts_are_transient(sandbox) -> None:
-    async with AlchemiscaleClient(sandbox.url, Credentials("alice", ALICE_KEY), retry=FAST_RETRY, timeout=0.2) as client:
+    async with AlchemiscaleClient(
+        sandbox.url, Credentials("alice", ALICE_KEY), retry=FAST_RETRY, timeout=0.2
+    ) as client:
         await client.info()
         sandbox.faults.delay_next(5, seconds=1.0)
         with pytest.raises(TransientError, match="Timeout"):
@@ -242,7 +249,9 @@ async def test_a_server_that_is_not_alchemiscale_is_a_typed_error() -> None:
         await site.start()
         port = site._server.sockets[0].getsockname()[1]
         try:
-            async with AlchemiscaleClient(f"http://127.0.0.1:{port}", Credentials("alice", ALICE_KEY), retry=FAST_RETRY) as client:
+            async with AlchemiscaleClient(
+                f"http://127.0.0.1:{port}", Credentials("alice", ALICE_KEY), retry=FAST_RETRY
+            ) as client:
                 with pytest.raises(AlchemiscaleError, match="POST /token") as caught:
                     await client.info()
             assert ALICE_KEY not in str(caught.value)

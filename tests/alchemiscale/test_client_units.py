@@ -100,12 +100,23 @@ def _chain() -> list:
         ["ChemicalSystem-a", {"__qualname__": "ChemicalSystem", "components": {}}],
         ["ChemicalSystem-b", {"__qualname__": "ChemicalSystem", "components": {}}],
         ["ChemicalSystem-c", {"__qualname__": "ChemicalSystem", "components": {}}],
-        ["Transformation-ab", {"__qualname__": "Transformation",
-                               "stateA": {":gufe-key:": "ChemicalSystem-a"}, "stateB": {":gufe-key:": "ChemicalSystem-b"}}],
+        [
+            "Transformation-ab",
+            {
+                "__qualname__": "Transformation",
+                "stateA": {":gufe-key:": "ChemicalSystem-a"},
+                "stateB": {":gufe-key:": "ChemicalSystem-b"},
+            },
+        ],
         ["NonTransformation-bb", {"__qualname__": "NonTransformation", "system": {":gufe-key:": "ChemicalSystem-b"}}],
-        ["AlchemicalNetwork-n", {"__qualname__": "AlchemicalNetwork",
-                                 "nodes": [{":gufe-key:": k} for k in ("ChemicalSystem-a", "ChemicalSystem-b", "ChemicalSystem-c")],
-                                 "edges": [{":gufe-key:": "Transformation-ab"}, {":gufe-key:": "NonTransformation-bb"}]}],
+        [
+            "AlchemicalNetwork-n",
+            {
+                "__qualname__": "AlchemicalNetwork",
+                "nodes": [{":gufe-key:": k} for k in ("ChemicalSystem-a", "ChemicalSystem-b", "ChemicalSystem-c")],
+                "edges": [{":gufe-key:": "Transformation-ab"}, {":gufe-key:": "NonTransformation-bb"}],
+            },
+        ],
     ]
 
 
@@ -155,11 +166,16 @@ def test_build_snapshot_is_the_plan_format_document() -> None:
         "maxTasksPerTransformation": 5,
         "state": {"status": "dormant", "lastIterationResultCount": 2},
         "chemicalSystems": [f"ChemicalSystem-a-{SCOPE}", f"ChemicalSystem-b-{SCOPE}"],
-        "transformations": [{"key": tf, "stateA": f"ChemicalSystem-a-{SCOPE}", "stateB": f"ChemicalSystem-b-{SCOPE}", "results": 2}],
+        "transformations": [
+            {"key": tf, "stateA": f"ChemicalSystem-a-{SCOPE}", "stateB": f"ChemicalSystem-b-{SCOPE}", "results": 2}
+        ],
         "tasks": [{"key": f"Task-1-{SCOPE}", "transformation": tf, "status": "running", "actioned": True}],
     }
     assert observation.result_count == 2
-    assert "settings" not in build_snapshot(observation, strategy={"name": "ConnectivityStrategy", "settings": None})["strategy"]
+    assert (
+        "settings"
+        not in build_snapshot(observation, strategy={"name": "ConnectivityStrategy", "settings": None})["strategy"]
+    )
 
 
 async def test_a_path_prefix_in_the_server_url_is_kept() -> None:

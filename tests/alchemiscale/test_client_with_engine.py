@@ -6,11 +6,11 @@ snapshotter reports and what execution does agree with the server after every st
 
 from __future__ import annotations
 
-from alchemiscale_helpers import client, sandbox, SCOPE  # noqa: F401 (fixtures)
-
 from strategy_operator.alchemiscale import NetworkSnapshotter, build_snapshot, execute_plan
 from strategy_operator.engine import Snapshot, plan_iteration
 from strategy_operator.scopedkey import ScopedKey
+
+from .alchemiscale_helpers import SCOPE
 
 
 def _compute_everything(state, network: str) -> None:
@@ -33,8 +33,10 @@ async def test_iterations_converge_with_exact_counts(sandbox, client) -> None:
         hub = set(state.actioned_tasks(ScopedKey.from_str(network)))
         assert {t.key for t in observation.tasks if t.actioned} == hub
         document = build_snapshot(
-            observation, strategy={"name": "ConnectivityStrategy", "settings": {"max_runs": 2}},
-            mode="full", max_tasks_per_transformation=2,
+            observation,
+            strategy={"name": "ConnectivityStrategy", "settings": {"max_runs": 2}},
+            mode="full",
+            max_tasks_per_transformation=2,
             state={"status": status, "lastIterationResultCount": last_count},
         )
         plan = plan_iteration(Snapshot.model_validate(document))
@@ -43,8 +45,11 @@ async def test_iterations_converge_with_exact_counts(sandbox, client) -> None:
             report = await execute_plan(client, network, plan)
             assert report.created == sum(plan.create.values())
             for transformation, target in plan.targets.items():
-                actioned = [t for t in state.actioned_tasks(ScopedKey.from_str(network))
-                            if state.task_transformation(t) == transformation]
+                actioned = [
+                    t
+                    for t in state.actioned_tasks(ScopedKey.from_str(network))
+                    if state.task_transformation(t) == transformation
+                ]
                 assert len(actioned) == target  # full mode, no errored tasks: exactly on target
         if status == "dormant":
             break

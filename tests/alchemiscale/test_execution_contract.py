@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from alchemiscale_helpers import client, FakePlan, sandbox, SCOPE  # noqa: F401 (fixtures)
 
-from strategy_operator.alchemiscale import NetworkSnapshotter, OutcomeUnknown, RequestRejected, TransientError, execute_plan
+from strategy_operator.alchemiscale import (
+    NetworkSnapshotter,
+    OutcomeUnknown,
+    RequestRejected,
+    TransientError,
+    execute_plan,
+)
 from strategy_operator.scopedkey import ScopedKey
+
+from .alchemiscale_helpers import SCOPE, FakePlan
 
 
 def _star(sandbox, transformations: int) -> str:
@@ -21,7 +28,9 @@ async def test_plan_creates_actions_and_cancels(sandbox, client) -> None:
     state.action_tasks(ScopedKey.from_str(network), [to_cancel, already])
     before = client.requests_sent
 
-    report = await execute_plan(client, network, FakePlan(action=[existing, already], create={a: 1, c: 2}, cancel=[to_cancel]))
+    report = await execute_plan(
+        client, network, FakePlan(action=[existing, already], create={a: 1, c: 2}, cancel=[to_cancel])
+    )
 
     assert (report.created, report.actioned, report.cancelled) == (3, 4, 1)  # `already` answered null
     assert client.requests_sent - before <= 1 + 3  # token, create, action, cancel
@@ -57,7 +66,9 @@ async def test_lost_creation_response_never_leads_to_more_tasks(sandbox, client)
 
     observation = await snapshotter.observe()
     assert sorted((t.transformation, t.status, t.actioned) for t in observation.tasks) == [
-        (a, "waiting", False), (a, "waiting", False), (b, "waiting", False)
+        (a, "waiting", False),
+        (a, "waiting", False),
+        (b, "waiting", False),
     ]
 
 

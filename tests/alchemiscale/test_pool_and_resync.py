@@ -7,14 +7,15 @@ import asyncio
 import ssl
 
 import pytest
-from alchemiscale_helpers import ALICE_KEY, SCOPE, client, sandbox  # noqa: F401 (fixtures)
 
 from strategy_operator.alchemiscale import AlchemiscaleClient, Credentials, NetworkSnapshotter
 from strategy_operator.alchemiscale.pool import ClientPool
 from strategy_operator.alchemiscale.server_strategy import ServerStrategyActive, check_server_strategy
-from strategy_operator.iteration import SessionCache
+from strategy_operator.controller.reconcile import SessionCache
+from strategy_operator.controller.secrets import SecretCredentials
 from strategy_operator.scopedkey import ScopedKey
-from strategy_operator.secrets import SecretCredentials
+
+from .alchemiscale_helpers import ALICE_KEY, SCOPE
 
 ALICE = SecretCredentials("alice", ALICE_KEY)
 CHAIN = [["ConnectivityStrategy-0123456789abcdef0123456789abcdef",

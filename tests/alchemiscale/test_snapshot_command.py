@@ -8,22 +8,40 @@ import subprocess
 import sys
 
 import pytest
-from alchemiscale_helpers import ALICE_KEY, sandbox, SCOPE  # noqa: F401 (fixtures)
+
+from .alchemiscale_helpers import ALICE_KEY, SCOPE
 
 
 def _run(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("ALCHEMISCALE_")}
     return subprocess.run(
         [sys.executable, "-m", "strategy_operator.cli", *args],
-        env={**base, **(env or {})}, input=stdin, capture_output=True, text=True, timeout=120,
+        env={**base, **(env or {})},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
 def test_snapshot_with_credentials_from_env_then_plan(sandbox, tmp_path) -> None:
     network = sandbox.state.generate_network(shape="star", systems=4, scope=SCOPE, seed=3)
-    result = _run("snapshot", "--server", sandbox.url, "--network", network, "--mode", "full",
-                  "--task-scaling", "linear", "--max-tasks-per-transformation", "2", "--settings", '{"max_runs": 2}',
-                  env={"ALCHEMISCALE_IDENTIFIER": "alice", "ALCHEMISCALE_KEY": ALICE_KEY})
+    result = _run(
+        "snapshot",
+        "--server",
+        sandbox.url,
+        "--network",
+        network,
+        "--mode",
+        "full",
+        "--task-scaling",
+        "linear",
+        "--max-tasks-per-transformation",
+        "2",
+        "--settings",
+        '{"max_runs": 2}',
+        env={"ALCHEMISCALE_IDENTIFIER": "alice", "ALCHEMISCALE_KEY": ALICE_KEY},
+    )
     assert result.returncode == 0, result.stderr
     assert ALICE_KEY not in result.stdout + result.stderr
     document = json.loads(result.stdout)
@@ -52,10 +70,20 @@ def test_snapshot_with_a_credentials_file(sandbox, tmp_path) -> None:
 @pytest.mark.parametrize(
     ("args", "env", "code", "message"),
     [
-        (["--network", "AlchemicalNetwork-abc-acme-tyk2"], {"ALCHEMISCALE_IDENTIFIER": "alice", "ALCHEMISCALE_KEY": ALICE_KEY}, 2, "five"),
+        (
+            ["--network", "AlchemicalNetwork-abc-acme-tyk2"],
+            {"ALCHEMISCALE_IDENTIFIER": "alice", "ALCHEMISCALE_KEY": ALICE_KEY},
+            2,
+            "five",
+        ),
         ([], {}, 2, "ALCHEMISCALE_IDENTIFIER"),
         ([], {"ALCHEMISCALE_IDENTIFIER": "alice", "ALCHEMISCALE_KEY": "wrong"}, 1, "InvalidCredentials"),
-        (["--network", f"AlchemicalNetwork-{'0' * 32}-{SCOPE}"], {"ALCHEMISCALE_IDENTIFIER": "alice", "ALCHEMISCALE_KEY": ALICE_KEY}, 1, "NetworkNotFound"),
+        (
+            ["--network", f"AlchemicalNetwork-{'0' * 32}-{SCOPE}"],
+            {"ALCHEMISCALE_IDENTIFIER": "alice", "ALCHEMISCALE_KEY": ALICE_KEY},
+            1,
+            "NetworkNotFound",
+        ),
     ],
 )
 def test_snapshot_errors_are_clear(sandbox, args, env, code, message) -> None:
@@ -73,6 +101,16 @@ def test_snapshot_with_a_dormant_state(sandbox) -> None:
     env = {"ALCHEMISCALE_IDENTIFIER": "alice", "ALCHEMISCALE_KEY": ALICE_KEY}
     result = _run("snapshot", "--server", sandbox.url, "--network", network, "--state-status", "dormant", env=env)
     assert json.loads(result.stdout)["state"] == {"status": "dormant", "lastIterationResultCount": 0}
-    result = _run("snapshot", "--server", sandbox.url, "--network", network, "--state-status", "dormant",
-                  "--last-iteration-result-count", "7", env=env)
+    result = _run(
+        "snapshot",
+        "--server",
+        sandbox.url,
+        "--network",
+        network,
+        "--state-status",
+        "dormant",
+        "--last-iteration-result-count",
+        "7",
+        env=env,
+    )
     assert json.loads(result.stdout)["state"] == {"status": "dormant", "lastIterationResultCount": 7}

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from alchemiscale_helpers import client, sandbox, SCOPE  # noqa: F401 (fixtures)
 
 from strategy_operator.alchemiscale import NetworkNotFound, NetworkSnapshotter, TransientError, build_snapshot
 from strategy_operator.scopedkey import ScopedKey
+
+from .alchemiscale_helpers import SCOPE
 
 
 def _star(sandbox, transformations: int, seed: int = 0) -> str:
@@ -264,10 +265,17 @@ async def test_a_task_of_ours_changing_status_during_the_listings_is_not_taken_f
 async def test_adversarial_histories_give_the_servers_counts_and_actioned_flags(sandbox, client) -> None:
     state = sandbox.state
     state.add_identity("bob", "bob-key", [SCOPE])
-    star = state.load_network({"name": "s", "scope": SCOPE, "systems": ["x1", "x2", "x3"],
-                               "transformations": [{"stateA": "x1", "stateB": "x2"}, {"stateA": "x1", "stateB": "x3"}]})
-    path = state.load_network({"name": "p", "scope": SCOPE, "systems": ["x1", "x2"],
-                               "transformations": [{"stateA": "x1", "stateB": "x2"}]})
+    star = state.load_network(
+        {
+            "name": "s",
+            "scope": SCOPE,
+            "systems": ["x1", "x2", "x3"],
+            "transformations": [{"stateA": "x1", "stateB": "x2"}, {"stateA": "x1", "stateB": "x3"}],
+        }
+    )
+    path = state.load_network(
+        {"name": "p", "scope": SCOPE, "systems": ["x1", "x2"], "transformations": [{"stateA": "x1", "stateB": "x2"}]}
+    )
     [shared] = state.transformations(path)
     [own] = [t for t in state.transformations(star) if t != shared]
     star_view, path_view = NetworkSnapshotter(client, star), NetworkSnapshotter(client, path)

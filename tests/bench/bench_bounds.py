@@ -16,9 +16,9 @@ from datetime import datetime, timezone
 
 from bench_operator import _lag_monitor, _Secrets, _serve_sandbox
 
-from strategy_operator.iteration import IterationRunner, ResourceView, SessionCache
-from strategy_operator.models.resource import MAX_SLEEP_INTERVAL, MAX_TASKS_PER_TRANSFORMATION
-from strategy_operator.settings import OperatorSettings
+from strategy_operator.controller.config import OperatorSettings
+from strategy_operator.controller.reconcile import IterationRunner, ResourceView, SessionCache
+from strategy_operator.engine.vocabulary import MAX_SLEEP_INTERVAL, MAX_TASKS_PER_TRANSFORMATION
 
 SYSTEMS = (200, 1000)
 LAG_TARGET = 0.100

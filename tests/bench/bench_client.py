@@ -45,7 +45,7 @@ def _populate(state, network: str) -> None:
 
 
 def _serve(size: int, connection) -> None:
-    from strategy_operator.sandbox.testing import running_sandbox
+    from strategy_operator_dev.sandbox.testing import running_sandbox
 
     with running_sandbox(identities={"bench": (KEY, [SCOPE])}, shuffle=True) as sb:
         network = sb.state.generate_network(shape="star", systems=size + 1, scope=SCOPE, seed=size)
@@ -95,7 +95,11 @@ async def _measure(url: str, network: str, size: int) -> dict[str, tuple[int, fl
         plan = _Plan(action=[], create={t: 1 for t in transformations[::5]}, cancel=waiting[::10])
         before, start, cpu = client.requests_sent, time.perf_counter(), time.process_time()
         await execute_plan(client, network, plan)
-        figures["execute plan"] = (client.requests_sent - before, time.perf_counter() - start, time.process_time() - cpu)
+        figures["execute plan"] = (
+            client.requests_sent - before,
+            time.perf_counter() - start,
+            time.process_time() - cpu,
+        )
 
         before, start, cpu = client.requests_sent, time.perf_counter(), time.process_time()
         await snapshotter.observe()
@@ -107,7 +111,9 @@ def main() -> None:
     context = multiprocessing.get_context("fork")
     with open("/proc/loadavg") as handle:
         print(f"load average before: {handle.read().split()[0]} on {os.cpu_count()} cores")
-    print(f"{'transformations':>15} {'step':>13} {'requests':>9} {'target':>9} {'wall s':>8} {'target':>8} {'client cpu s':>13}")
+    print(
+        f"{'transformations':>15} {'step':>13} {'requests':>9} {'target':>9} {'wall s':>8} {'target':>8} {'client cpu s':>13}"
+    )
     for size in SIZES:
         parent_end, child_end = context.Pipe()
         server = context.Process(target=_serve, args=(size, child_end), daemon=True)

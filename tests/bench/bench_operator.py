@@ -14,11 +14,11 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
-from strategy_operator.iteration import IterationRunner, ResourceView, SessionCache
-from strategy_operator.secrets import SecretCredentials
-from strategy_operator.settings import OperatorSettings
+from strategy_operator.controller.config import OperatorSettings
+from strategy_operator.controller.reconcile import IterationRunner, ResourceView, SessionCache
+from strategy_operator.controller.secrets import SecretCredentials
 
 SIZES = (200, 1000)
 LAG_TARGET = 0.100
@@ -44,9 +44,13 @@ async def _lag_monitor(stop: asyncio.Event, worst: list[float]) -> None:
 async def _bench(url: str, network: str) -> dict[str, float]:
     config = OperatorSettings(default_server=url, min_sleep_interval=1, tick=1, iteration_timeout=600)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        runner = IterationRunner(config, _Secrets(), pool, clock=lambda: datetime.now(timezone.utc))  # type: ignore[arg-type]
-        spec = {"network": network, "strategy": {"name": "ConnectivityStrategy"},
-                "server": {"credentialsSecret": "creds"}, "sleepInterval": 60}
+        runner = IterationRunner(config, _Secrets(), pool, clock=lambda: datetime.now(UTC))  # type: ignore[arg-type]
+        spec = {
+            "network": network,
+            "strategy": {"name": "ConnectivityStrategy"},
+            "server": {"credentialsSecret": "creds"},
+            "sleepInterval": 60,
+        }
         sessions = SessionCache()
         worst = [0.0]
         stop = asyncio.Event()
@@ -57,16 +61,24 @@ async def _bench(url: str, network: str) -> dict[str, float]:
             for label in ("first pass", "second pass"):
                 sent = sessions.requests_sent()
                 started = time.perf_counter()
-                outcome = await runner.run(ResourceView("ns", "bench", 1, spec, status, {}), sessions,
-                                           transient_failures=0, mode_now=lambda: "partial")
+                outcome = await runner.run(
+                    ResourceView("ns", "bench", 1, spec, status, {}),
+                    sessions,
+                    transient_failures=0,
+                    mode_now=lambda: "partial",
+                )
                 assert outcome.result == "iterated", outcome.log
                 figures[f"{label} s"] = time.perf_counter() - started
                 figures[f"{label} requests"] = sessions.requests_sent() - sent
                 status = {**status, **{k: v for k, v in outcome.status.items() if v is not None}}
             dormant = {**status, "status": "dormant"}
             sent = sessions.requests_sent()
-            outcome = await runner.run(ResourceView("ns", "bench", 1, spec, dormant, {}), sessions,
-                                       transient_failures=0, mode_now=lambda: "partial")
+            outcome = await runner.run(
+                ResourceView("ns", "bench", 1, spec, dormant, {}),
+                sessions,
+                transient_failures=0,
+                mode_now=lambda: "partial",
+            )
             figures["dormant check requests"] = sessions.requests_sent() - sent
         finally:
             stop.set()
@@ -79,9 +91,22 @@ async def _bench(url: str, network: str) -> dict[str, float]:
 def _serve_sandbox(systems: int) -> tuple[subprocess.Popen[str], str, str]:
     """The sandbox in its own process, so its work does not compete for this process's GIL."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "strategy_operator.cli", "sandbox", "--port", "0",
-         "--identity", f"bench:{KEY}:acme-*-*", "--generate", f"random:{systems}:acme-bench-run1"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        [
+            sys.executable,
+            "-m",
+            "strategy_operator_dev.cli",
+            "sandbox",
+            "--port",
+            "0",
+            "--identity",
+            f"bench:{KEY}:acme-*-*",
+            "--generate",
+            f"random:{systems}:acme-bench-run1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     network = url = ""
     assert process.stdout is not None
     for line in process.stdout:
@@ -106,13 +131,15 @@ def main() -> None:
             process.wait(timeout=30)
         lag_ok = "ok" if figures["worst loop lag s"] < LAG_TARGET else "OVER TARGET"
         dormant_ok = "ok" if figures["dormant check requests"] <= DORMANT_REQUEST_TARGET else "OVER TARGET"
-        print(f"{systems} systems (random network): "
-              f"first pass {figures['first pass s']:.2f} s ({figures['first pass requests']:.0f} requests), "
-              f"second pass {figures['second pass s']:.2f} s ({figures['second pass requests']:.0f} requests), "
-              f"dormant check {figures['dormant check requests']:.0f} requests "
-              f"(target <= {DORMANT_REQUEST_TARGET}: {dormant_ok}), "
-              f"worst event-loop lag {figures['worst loop lag s'] * 1000:.0f} ms (target < {LAG_TARGET * 1000:.0f} ms: {lag_ok})",
-              flush=True)
+        print(
+            f"{systems} systems (random network): "
+            f"first pass {figures['first pass s']:.2f} s ({figures['first pass requests']:.0f} requests), "
+            f"second pass {figures['second pass s']:.2f} s ({figures['second pass requests']:.0f} requests), "
+            f"dormant check {figures['dormant check requests']:.0f} requests "
+            f"(target <= {DORMANT_REQUEST_TARGET}: {dormant_ok}), "
+            f"worst event-loop lag {figures['worst loop lag s'] * 1000:.0f} ms (target < {LAG_TARGET * 1000:.0f} ms: {lag_ok})",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -14,8 +14,8 @@ import time
 import httpx
 
 from strategy_operator.scopedkey import ScopedKey
-from strategy_operator.sandbox.server import build_sandbox
-from strategy_operator.sandbox.testing import running_sandbox
+from strategy_operator_dev.sandbox.server import build_sandbox
+from strategy_operator_dev.sandbox.testing import running_sandbox
 
 SCOPE = "acme-tyk2-bench"
 SIZE = 5000
@@ -47,10 +47,22 @@ def _requests(network: str, transformation: str) -> list[tuple[str, str, bytes]]
 
 async def _asgi_call(app, token: bytes, method: str, path: str, body: bytes) -> int:
     scope = {
-        "type": "http", "method": method, "path": path, "raw_path": path.encode(), "query_string": b"",
-        "root_path": "", "scheme": "http", "server": ("bench", 80), "client": ("bench", 1),
-        "http_version": "1.1", "asgi": {"version": "3.0"},
-        "headers": [(b"authorization", b"Bearer " + token), (b"content-type", b"application/json"), (b"host", b"bench")],
+        "type": "http",
+        "method": method,
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "scheme": "http",
+        "server": ("bench", 80),
+        "client": ("bench", 1),
+        "http_version": "1.1",
+        "asgi": {"version": "3.0"},
+        "headers": [
+            (b"authorization", b"Bearer " + token),
+            (b"content-type", b"application/json"),
+            (b"host", b"bench"),
+        ],
     }
     sent = False
     status = 0
@@ -92,7 +104,10 @@ def _time_http() -> None:
     with running_sandbox(identities={"bench": ("k", [SCOPE])}) as sb:
         network = _populate(sb.state)
         transformation = sorted(sb.state.transformations(network))[0]
-        with httpx.Client(base_url=sb.url, headers={"Authorization": f"Bearer {sb.token_for('bench')}", "content-type": "application/json"}) as client:
+        with httpx.Client(
+            base_url=sb.url,
+            headers={"Authorization": f"Bearer {sb.token_for('bench')}", "content-type": "application/json"},
+        ) as client:
             for label, method, path, body in _requests(network, transformation):
                 repeat = 200 if label.startswith("per-") else 20
                 start = time.perf_counter()

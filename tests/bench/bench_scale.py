@@ -59,7 +59,7 @@ def _post(url: str) -> None:
 def _sandbox(count: int) -> tuple[subprocess.Popen[str], str, list[str]]:
     generate = [arg for i in range(count) for arg in ("--generate", f"star:{TRANSFORMATIONS + 1}:acme-bench-r{i}")]
     process = subprocess.Popen(
-        [sys.executable, "-m", "strategy_operator.cli", "sandbox", "--port", "0", "--log-level", "warning",
+        [sys.executable, "-m", "strategy_operator_dev.cli", "sandbox", "--port", "0", "--log-level", "warning",
          "--identity", f"{IDENTITY}:{KEY}:acme-*-*", "--token-lifetime", "36000", *generate],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     networks, url = [], ""
@@ -114,6 +114,13 @@ class _Operator:
                 self.process.wait(timeout=30)
 
 
+def _kubectl(argv: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=600, **kwargs)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv[2:])} failed: {result.stderr.strip()}")
+    return result
+
+
 def _statuses(kubectl: list[str]) -> dict[str, dict]:
     result = subprocess.run([*kubectl, "get", "networkstrategies", "-o", "json"], capture_output=True, text=True,
                             timeout=120, check=True)
@@ -121,7 +128,7 @@ def _statuses(kubectl: list[str]) -> dict[str, dict]:
 
 
 def _seconds(text: str) -> float:
-    from strategy_operator.schedule import parse_time
+    from strategy_operator.controller.scheduling import parse_time
 
     moment = parse_time(text)
     return moment.timestamp() if moment else 0.0
@@ -133,13 +140,13 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 def _run(plane, size: int, workdir: Path) -> dict[str, float]:
-    from strategy_operator.controlplane import find_kubectl
+    from strategy_operator_dev.controlplane import find_kubectl
 
     namespace = f"bench-scale-{size}-{uuid.uuid4().hex[:6]}"
     kubectl = [str(find_kubectl()), f"--kubeconfig={plane.kubeconfig}", f"--namespace={namespace}"]
-    subprocess.run([*kubectl[:2], "create", "namespace", namespace], check=True, capture_output=True)
-    subprocess.run([*kubectl, "create", "secret", "generic", "creds", f"--from-literal=identifier={IDENTITY}",
-                    f"--from-literal=key={KEY}"], check=True, capture_output=True)
+    _kubectl([*kubectl[:2], "create", "namespace", namespace])
+    _kubectl([*kubectl, "create", "secret", "generic", "creds", f"--from-literal=identifier={IDENTITY}",
+              f"--from-literal=key={KEY}"])
     sandbox, url, networks = _sandbox(size)
     operator = _Operator(plane, namespace, url, workdir / f"operator-{size}.log")
     figures: dict[str, float] = {}
@@ -154,8 +161,8 @@ def _run(plane, size: int, workdir: Path) -> dict[str, float]:
                  for i, network in enumerate(networks)]
         _post(f"{url}/_sandbox/requests/reset")
         started = time.monotonic()
-        subprocess.run([*kubectl, "apply", "-f", "-"], input=yaml.safe_dump({"apiVersion": "v1", "kind": "List",
-                       "items": items}), text=True, check=True, capture_output=True, timeout=600)
+        _kubectl([*kubectl, "apply", "-f", "-"], input=yaml.safe_dump({"apiVersion": "v1", "kind": "List",
+                                                                         "items": items}))
         peak = 0.0
         seen: dict[str, tuple[str, str]] = {}  # name -> (lastIteration, nextIteration)
         lateness: list[float] = []
@@ -218,11 +225,18 @@ def _run(plane, size: int, workdir: Path) -> dict[str, float]:
 
 
 def main() -> None:
-    from strategy_operator.controlplane import ControlPlane
+    from strategy_operator_dev.controlplane import ControlPlane
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     rows = []
+    from strategy_operator_dev.controlplane import find_kubectl
+
+    crd = Path(__file__).resolve().parents[2] / "crds" / "networkstrategies.yaml"
     with ControlPlane.start() as plane:
+        base = [str(find_kubectl()), f"--kubeconfig={plane.kubeconfig}"]
+        _kubectl([*base, "apply", "--server-side", "-f", str(crd)])
+        _kubectl([*base, "wait", "--for=condition=Established", "--timeout=60s",
+                  "crd/networkstrategies.alchemiscale.org"])
         for size in SIZES:
             figures = _run(plane, size, workdir)
             rows.append((size, figures))

@@ -50,8 +50,17 @@ def snapshot_document(name: str, systems: int, transformations: int) -> dict:
     edges, names, results = random_connected_network(systems, transformations)
     tasks = []
     for key, _, _ in edges:
-        tasks.append({"key": f"Task-r{len(tasks)}-acme-bench-run1", "transformation": key, "status": "running", "actioned": True})
-        tasks.append({"key": f"Task-w{len(tasks)}-acme-bench-run1", "transformation": key, "status": "waiting", "actioned": False})
+        tasks.append(
+            {"key": f"Task-r{len(tasks)}-acme-bench-run1", "transformation": key, "status": "running", "actioned": True}
+        )
+        tasks.append(
+            {
+                "key": f"Task-w{len(tasks)}-acme-bench-run1",
+                "transformation": key,
+                "status": "waiting",
+                "actioned": False,
+            }
+        )
     return {
         "network": "AlchemicalNetwork-n0-acme-bench-run1",
         "strategy": {"name": name},

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from strategy_operator_dev.repo import repo_root
+
+REPO_ROOT = repo_root()
 CHART = REPO_ROOT / "charts" / "alchemiscale-strategy-operator"
 
 Render = Callable[..., list[dict[str, Any]]]

@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import yaml
 
-from strategy_operator.controlplane import ControlPlaneError, find_binaries
+from strategy_operator_dev.controlplane import ControlPlaneError, find_binaries
 
-from chart_helpers import CHART, Render
+from .chart_helpers import CHART, Render
 
 
 @pytest.fixture(scope="session")
@@ -46,10 +47,15 @@ def helm_values_args(values: dict[str, Any] | None) -> list[str]:
 def render(helm: str, helm_env: dict[str, str]) -> Render:
     """`render(values, namespace="ops", release="aso")` -> the chart's objects, parsed."""
 
-    def _render(values: dict[str, Any] | None = None, *, namespace: str = "ops", release: str = "aso") -> list[dict[str, Any]]:
+    def _render(
+        values: dict[str, Any] | None = None, *, namespace: str = "ops", release: str = "aso"
+    ) -> list[dict[str, Any]]:
         result = subprocess.run(
             [helm, "template", release, str(CHART), "--namespace", namespace, *helm_values_args(values)],
-            capture_output=True, text=True, timeout=60, env=helm_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=helm_env,
         )
         if result.returncode != 0:
             raise AssertionError(f"helm template failed:\n{result.stderr}")
@@ -65,10 +71,12 @@ def render_error(helm: str, helm_env: dict[str, str]) -> Callable[[dict[str, Any
     def _render_error(values: dict[str, Any]) -> str:
         result = subprocess.run(
             [helm, "template", "aso", str(CHART), *helm_values_args(values)],
-            capture_output=True, text=True, timeout=60, env=helm_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=helm_env,
         )
         assert result.returncode != 0, f"helm accepted {values!r}"
         return result.stderr
 
     return _render_error
-

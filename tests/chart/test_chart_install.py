@@ -14,26 +14,34 @@ import uuid
 import pytest
 import yaml
 
-from strategy_operator.controlplane import ControlPlane, find_kubectl
+from strategy_operator_dev.controlplane import ControlPlane
+from strategy_operator_dev.procs import find_kubectl
 
-from chart_helpers import CHART
+from .chart_helpers import CHART
 
 RELEASE = "aso"
 SERVICE_ACCOUNT = "aso-alchemiscale-strategy-operator"
 
 
-def kubectl_any(plane: ControlPlane, *args: str, check: bool = True,
-                input: str | None = None) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([str(find_kubectl()), f"--kubeconfig={plane.kubeconfig}", *args],
-                            input=input, capture_output=True, text=True, timeout=120)
+def kubectl_any(
+    plane: ControlPlane, *args: str, check: bool = True, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [str(find_kubectl()), f"--kubeconfig={plane.kubeconfig}", *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"kubectl {' '.join(args)}: {result.stderr}{result.stdout}")
     return result
 
 
 def helm_run(helm: str, plane: ControlPlane, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([helm, "--kubeconfig", str(plane.kubeconfig), *args],
-                            capture_output=True, text=True, timeout=180, env=env)
+    result = subprocess.run(
+        [helm, "--kubeconfig", str(plane.kubeconfig), *args], capture_output=True, text=True, timeout=180, env=env
+    )
     assert result.returncode == 0, f"helm {' '.join(args)}:\n{result.stderr}{result.stdout}"
     return result
 
@@ -44,11 +52,21 @@ def new_namespace(plane: ControlPlane, stem: str) -> str:
     return name
 
 
-def can_i(plane: ControlPlane, release_namespace: str, verb: str, resource: str, namespace: str | None,
-          *extra: str) -> bool:
+def can_i(
+    plane: ControlPlane, release_namespace: str, verb: str, resource: str, namespace: str | None, *extra: str
+) -> bool:
     where = [f"--namespace={namespace}"] if namespace else ["--all-namespaces"]
-    result = kubectl_any(plane, "auth", "can-i", verb, resource, *where, *extra,
-                         f"--as=system:serviceaccount:{release_namespace}:{SERVICE_ACCOUNT}", check=False)
+    result = kubectl_any(
+        plane,
+        "auth",
+        "can-i",
+        verb,
+        resource,
+        *where,
+        *extra,
+        f"--as=system:serviceaccount:{release_namespace}:{SERVICE_ACCOUNT}",
+        check=False,
+    )
     answer = result.stdout.strip()
     assert answer in ("yes", "no"), result.stderr
     return answer == "yes"
@@ -60,38 +78,53 @@ def installed(helm: str, helm_env: dict[str, str], control_plane: ControlPlane, 
     watched = new_namespace(control_plane, "watched")
     values = {
         "operator": {"watchNamespaces": [watched]},
-        "alchemiscale": {"server": "https://alchemiscale.example.org",
-                         "credentials": {"create": True, "identifier": "operator", "key": "k3y"}},
+        "alchemiscale": {
+            "server": "https://alchemiscale.example.org",
+            "credentials": {"create": True, "identifier": "operator", "key": "k3y"},
+        },
     }
     args = [a for key, value in values.items() for a in ("--set-json", f"{key}={json.dumps(value)}")]
     helm_run(helm, control_plane, "install", RELEASE, str(CHART), "--namespace", namespace, *args, env=helm_env)
     yield namespace, watched
-    subprocess.run([helm, "--kubeconfig", str(control_plane.kubeconfig), "uninstall", RELEASE,
-                    "--namespace", namespace], capture_output=True, timeout=120, env=helm_env)
+    subprocess.run(
+        [helm, "--kubeconfig", str(control_plane.kubeconfig), "uninstall", RELEASE, "--namespace", namespace],
+        capture_output=True,
+        timeout=120,
+        env=helm_env,
+    )
     kubectl_any(control_plane, "delete", "namespace", watched, "--wait=false", check=False)
 
 
-def test_install_and_uninstall_cluster_wide(helm: str, helm_env: dict[str, str], control_plane: ControlPlane, namespace: str,
-                                            crd_installed: str) -> None:
+def test_install_and_uninstall_cluster_wide(
+    helm: str, helm_env: dict[str, str], control_plane: ControlPlane, namespace: str, crd_installed: str
+) -> None:
     helm_run(helm, control_plane, "install", RELEASE, str(CHART), "--namespace", namespace, env=helm_env)
-    status = json.loads(helm_run(helm, control_plane, "status", RELEASE, "--namespace", namespace,
-                                 "-o", "json", env=helm_env).stdout)
+    status = json.loads(
+        helm_run(helm, control_plane, "status", RELEASE, "--namespace", namespace, "-o", "json", env=helm_env).stdout
+    )
     assert status["info"]["status"] == "deployed"
     manifest = helm_run(helm, control_plane, "get", "manifest", RELEASE, "--namespace", namespace, env=helm_env).stdout
     (cluster_role,) = [d["metadata"]["name"] for d in yaml.safe_load_all(manifest) if d and d["kind"] == "ClusterRole"]
     assert namespace in cluster_role or len(f"{namespace}-{SERVICE_ACCOUNT}") > 63
     kubectl_any(control_plane, "get", "clusterrole", cluster_role)
     kubectl_any(control_plane, "get", "clusterrolebinding", cluster_role)
-    for kind, name in (("deployment", SERVICE_ACCOUNT), ("serviceaccount", SERVICE_ACCOUNT),
-                       ("service", f"{SERVICE_ACCOUNT}-metrics")):
+    for kind, name in (
+        ("deployment", SERVICE_ACCOUNT),
+        ("serviceaccount", SERVICE_ACCOUNT),
+        ("service", f"{SERVICE_ACCOUNT}-metrics"),
+    ):
         kubectl_any(control_plane, "get", kind, name, f"--namespace={namespace}")
     kubectl_any(control_plane, "get", "crd", "networkstrategies.alchemiscale.org")
     assert can_i(control_plane, namespace, "watch", "networkstrategies.alchemiscale.org", None)
 
     helm_run(helm, control_plane, "uninstall", RELEASE, "--namespace", namespace, env=helm_env)
     assert kubectl_any(control_plane, "get", "clusterrole", cluster_role, check=False).returncode != 0
-    assert kubectl_any(control_plane, "get", "deployment", SERVICE_ACCOUNT, f"--namespace={namespace}",
-                       check=False).returncode != 0
+    assert (
+        kubectl_any(
+            control_plane, "get", "deployment", SERVICE_ACCOUNT, f"--namespace={namespace}", check=False
+        ).returncode
+        != 0
+    )
     # Helm never deletes CRDs from crds/: existing NetworkStrategies survive an uninstall.
     kubectl_any(control_plane, "get", "crd", "networkstrategies.alchemiscale.org")
 
@@ -109,8 +142,9 @@ def test_namespaced_install_grants_what_the_operator_uses(control_plane: Control
     ]
     for verb, resource, where in allowed:
         assert can_i(control_plane, release_namespace, verb, resource, where), (verb, resource, where)
-    assert can_i(control_plane, release_namespace, "patch", "networkstrategies.alchemiscale.org", watched,
-                 "--subresource=status")
+    assert can_i(
+        control_plane, release_namespace, "patch", "networkstrategies.alchemiscale.org", watched, "--subresource=status"
+    )
 
 
 def test_namespaced_install_denies_everything_else(control_plane: ControlPlane, installed) -> None:
@@ -141,22 +175,38 @@ def test_namespaced_install_denies_everything_else(control_plane: ControlPlane, 
     ]
     for verb, resource, where in denied:
         assert not can_i(control_plane, release_namespace, verb, resource, where), (verb, resource, where)
-    assert not can_i(control_plane, release_namespace, "patch", "networkstrategies.alchemiscale.org", elsewhere,
-                     "--subresource=status")
+    assert not can_i(
+        control_plane,
+        release_namespace,
+        "patch",
+        "networkstrategies.alchemiscale.org",
+        elsewhere,
+        "--subresource=status",
+    )
     rules = kubectl_any(control_plane, "get", "clusterrolebindings", "-o", "json").stdout
     assert f'"namespace": "{release_namespace}"' not in rules, "a namespaced install binds nothing cluster-wide"
 
 
-def test_operator_pod_is_admitted_under_pod_security_restricted(render, control_plane: ControlPlane,
-                                                                namespace: str) -> None:
+def test_operator_pod_is_admitted_under_pod_security_restricted(
+    render, control_plane: ControlPlane, namespace: str
+) -> None:
     """The API server's PodSecurity admission, enforcing `restricted`, accepts the chart's pod."""
-    kubectl_any(control_plane, "label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted",
-                "pod-security.kubernetes.io/enforce-version=latest")
+    kubectl_any(
+        control_plane,
+        "label",
+        "namespace",
+        namespace,
+        "pod-security.kubernetes.io/enforce=restricted",
+        "pod-security.kubernetes.io/enforce-version=latest",
+    )
     deployment = next(o for o in render(namespace=namespace) if o["kind"] == "Deployment")
     template = deployment["spec"]["template"]
-    pod = {"apiVersion": "v1", "kind": "Pod",
-           "metadata": {"name": "operator-pod", "namespace": namespace, "labels": template["metadata"]["labels"]},
-           "spec": template["spec"]}
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "operator-pod", "namespace": namespace, "labels": template["metadata"]["labels"]},
+        "spec": template["spec"],
+    }
     created = kubectl_any(control_plane, "create", "-f", "-", input=json.dumps(pod))
     assert "Warning" not in created.stderr, created.stderr
 
@@ -164,23 +214,41 @@ def test_operator_pod_is_admitted_under_pod_security_restricted(render, control_
     escalating = json.loads(json.dumps(pod))
     escalating["metadata"]["name"] = "escalating-pod"
     escalating["spec"]["containers"][0]["securityContext"]["allowPrivilegeEscalation"] = True
-    refused = subprocess.run([str(find_kubectl()), f"--kubeconfig={control_plane.kubeconfig}", "create", "-f", "-"],
-                             input=json.dumps(escalating), capture_output=True, text=True, timeout=60)
+    refused = subprocess.run(
+        [str(find_kubectl()), f"--kubeconfig={control_plane.kubeconfig}", "create", "-f", "-"],
+        input=json.dumps(escalating),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert refused.returncode != 0 and "violates PodSecurity" in refused.stderr, refused.stderr
 
 
 def test_upgrade_from_cluster_wide_to_namespaced_removes_the_cluster_grant(
-        helm: str, helm_env: dict[str, str], control_plane: ControlPlane, namespace: str, crd_installed: str) -> None:
+    helm: str, helm_env: dict[str, str], control_plane: ControlPlane, namespace: str, crd_installed: str
+) -> None:
     helm_run(helm, control_plane, "install", RELEASE, str(CHART), "--namespace", namespace, env=helm_env)
     try:
         assert can_i(control_plane, namespace, "list", "networkstrategies.alchemiscale.org", "default")
         watched = new_namespace(control_plane, "upgraded")
-        helm_run(helm, control_plane, "upgrade", RELEASE, str(CHART), "--namespace", namespace, "--reuse-values",
-                 "--set-json", f'operator.watchNamespaces=["{watched}"]', env=helm_env)
+        helm_run(
+            helm,
+            control_plane,
+            "upgrade",
+            RELEASE,
+            str(CHART),
+            "--namespace",
+            namespace,
+            "--reuse-values",
+            "--set-json",
+            f'operator.watchNamespaces=["{watched}"]',
+            env=helm_env,
+        )
         assert can_i(control_plane, namespace, "list", "networkstrategies.alchemiscale.org", watched)
         assert not can_i(control_plane, namespace, "list", "networkstrategies.alchemiscale.org", "default")
-        manifest = helm_run(helm, control_plane, "get", "manifest", RELEASE, "--namespace", namespace,
-                            env=helm_env).stdout
+        manifest = helm_run(
+            helm, control_plane, "get", "manifest", RELEASE, "--namespace", namespace, env=helm_env
+        ).stdout
         assert "kind: ClusterRole" not in manifest
     finally:
         helm_run(helm, control_plane, "uninstall", RELEASE, "--namespace", namespace, env=helm_env)

@@ -14,7 +14,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,10 +24,11 @@ from typing import Any
 import pytest
 import yaml
 
-from strategy_operator.controlplane import ControlPlane, find_kubectl
-from strategy_operator.sandbox.testing import ComputeSettings, running_sandbox
+from strategy_operator_dev.controlplane import ControlPlane
+from strategy_operator_dev.procs import find_kubectl, free_port
+from strategy_operator_dev.sandbox.testing import ComputeSettings, running_sandbox
 
-from chart_helpers import CHART
+from .chart_helpers import CHART
 
 RELEASE = "aso"
 SERVICE_ACCOUNT = "aso-alchemiscale-strategy-operator"
@@ -38,32 +38,50 @@ ALICE_KEY = "alice-key-" + uuid.uuid4().hex
 _HTTP_403 = re.compile(r"(?<![\d:,.])403(?!\d)")
 
 
-def kubectl_any(plane: ControlPlane, *args: str, input: str | None = None,
-                kubeconfig: Path | None = None) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([str(find_kubectl()), f"--kubeconfig={kubeconfig or plane.kubeconfig}", *args],
-                            input=input, capture_output=True, text=True, timeout=120)
+def kubectl_any(
+    plane: ControlPlane, *args: str, input: str | None = None, kubeconfig: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [str(find_kubectl()), f"--kubeconfig={kubeconfig or plane.kubeconfig}", *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}{result.stdout}"
     return result
 
 
 def service_account_kubeconfig(plane: ControlPlane, namespace: str, path: Path) -> Path:
-    token = kubectl_any(plane, "create", "token", SERVICE_ACCOUNT, f"--namespace={namespace}",
-                        "--duration=1h").stdout.strip()
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "operator",
-        "clusters": [{"name": "local", "cluster": {"server": plane.server_url,
-                                                   "certificate-authority": str(plane.ca_file)}}],
-        "users": [{"name": "operator", "user": {"token": token}}],
-        "contexts": [{"name": "operator", "context": {"cluster": "local", "user": "operator"}}],
-    }))
+    token = kubectl_any(
+        plane, "create", "token", SERVICE_ACCOUNT, f"--namespace={namespace}", "--duration=1h"
+    ).stdout.strip()
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "operator",
+                "clusters": [
+                    {
+                        "name": "local",
+                        "cluster": {"server": plane.server_url, "certificate-authority": str(plane.ca_file)},
+                    }
+                ],
+                "users": [{"name": "operator", "user": {"token": token}}],
+                "contexts": [{"name": "operator", "context": {"cluster": "local", "user": "operator"}}],
+            }
+        )
+    )
     path.chmod(0o600)
     return path
 
 
 def deployment_environment(plane: ControlPlane, namespace: str) -> dict[str, str]:
     """The operator container's environment exactly as the chart's Deployment declares it."""
-    deployment = json.loads(kubectl_any(plane, "get", "deployment", SERVICE_ACCOUNT, f"--namespace={namespace}",
-                                        "-o", "json").stdout)
+    deployment = json.loads(
+        kubectl_any(plane, "get", "deployment", SERVICE_ACCOUNT, f"--namespace={namespace}", "-o", "json").stdout
+    )
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     assert container["args"] == ["run"]
     env = {}
@@ -74,12 +92,6 @@ def deployment_environment(plane: ControlPlane, namespace: str) -> dict[str, str
             assert item["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace", item
             env[item["name"]] = namespace  # what the downward API would give the pod
     return env
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for(predicate, timeout: float, what: str, diagnostics=lambda: "") -> Any:
@@ -94,8 +106,8 @@ def wait_for(predicate, timeout: float, what: str, diagnostics=lambda: "") -> An
 
 @pytest.mark.e2e
 def test_operator_with_the_charts_service_account_runs_strategies_end_to_end(
-        helm: str, helm_env: dict[str, str], control_plane: ControlPlane, namespace: str,
-        crd_installed: str, tmp_path: Path) -> None:
+    helm: str, helm_env: dict[str, str], control_plane: ControlPlane, namespace: str, crd_installed: str, tmp_path: Path
+) -> None:
     release_namespace = namespace
     watched = f"watched-{uuid.uuid4().hex[:6]}"
     kubectl_any(control_plane, "create", "namespace", watched)
@@ -108,53 +120,116 @@ def test_operator_with_the_charts_service_account_runs_strategies_end_to_end(
             default_network = sandbox.state.generate_network("star", systems=4, scope="acme-tyk2-run1", seed=1)
             own_network = sandbox.state.generate_network("path", systems=4, scope="acme-tyk2-run2", seed=2)
             values = {
-                "operator": {"watchNamespaces": [watched], "minSleepInterval": 1, "tick": 0.5,
-                             "httpPort": free_port(), "allowedScopes": ["acme-tyk2-*"]},
-                "alchemiscale": {"server": sandbox.url,
-                                 "credentials": {"create": True, "identifier": "operator", "key": OPERATOR_KEY}},
+                "operator": {
+                    "watchNamespaces": [watched],
+                    "minSleepInterval": 1,
+                    "tick": 0.5,
+                    "httpPort": free_port(),
+                    "allowedScopes": ["acme-tyk2-*"],
+                },
+                "alchemiscale": {
+                    "server": sandbox.url,
+                    "credentials": {"create": True, "identifier": "operator", "key": OPERATOR_KEY},
+                },
                 "rbac": {"credentialsSecretNames": ["alice-credentials"]},
             }
             args = [a for key, value in values.items() for a in ("--set-json", f"{key}={json.dumps(value)}")]
-            installed = subprocess.run([helm, "--kubeconfig", str(control_plane.kubeconfig), "install", RELEASE,
-                                        str(CHART), "--namespace", release_namespace, *args],
-                                       capture_output=True, text=True, timeout=180, env=helm_env)
+            installed = subprocess.run(
+                [
+                    helm,
+                    "--kubeconfig",
+                    str(control_plane.kubeconfig),
+                    "install",
+                    RELEASE,
+                    str(CHART),
+                    "--namespace",
+                    release_namespace,
+                    *args,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=180,
+                env=helm_env,
+            )
             assert installed.returncode == 0, installed.stderr
 
-            kubectl_any(control_plane, "apply", "-f", "-", input=json.dumps({
-                "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "alice-credentials", "namespace": watched},
-                "stringData": {"identifier": "alice", "key": ALICE_KEY}}))
+            kubectl_any(
+                control_plane,
+                "apply",
+                "-f",
+                "-",
+                input=json.dumps(
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Secret",
+                        "metadata": {"name": "alice-credentials", "namespace": watched},
+                        "stringData": {"identifier": "alice", "key": ALICE_KEY},
+                    }
+                ),
+            )
             kubeconfig = service_account_kubeconfig(control_plane, release_namespace, tmp_path / "sa-kubeconfig")
-            env = {**os.environ, **deployment_environment(control_plane, release_namespace),
-                   "KUBECONFIG": str(kubeconfig)}
+            env = {
+                **os.environ,
+                **deployment_environment(control_plane, release_namespace),
+                "KUBECONFIG": str(kubeconfig),
+            }
             with log_path.open("w") as log:
-                operator = subprocess.Popen([sys.executable, "-m", "strategy_operator", "run"], env=env,
-                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                operator = subprocess.Popen(
+                    [sys.executable, "-m", "strategy_operator", "run"],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
 
             strategies = [
-                {"apiVersion": "alchemiscale.org/v1alpha1", "kind": "NetworkStrategy",
-                 "metadata": {"name": "on-default-server", "namespace": watched},
-                 "spec": {"network": default_network, "strategy": {"name": "ConnectivityStrategy"},
-                          "maxTasksPerTransformation": 2, "sleepInterval": 1}},
-                {"apiVersion": "alchemiscale.org/v1alpha1", "kind": "NetworkStrategy",
-                 "metadata": {"name": "on-own-server", "namespace": watched},
-                 "spec": {"network": own_network, "strategy": {"name": "ConnectivityStrategy"},
-                          "taskScaling": "linear", "maxTasksPerTransformation": 2, "sleepInterval": 1,
-                          "server": {"url": sandbox.url, "credentialsSecret": "alice-credentials"}}},
+                {
+                    "apiVersion": "alchemiscale.org/v1alpha1",
+                    "kind": "NetworkStrategy",
+                    "metadata": {"name": "on-default-server", "namespace": watched},
+                    "spec": {
+                        "network": default_network,
+                        "strategy": {"name": "ConnectivityStrategy"},
+                        "maxTasksPerTransformation": 2,
+                        "sleepInterval": 1,
+                    },
+                },
+                {
+                    "apiVersion": "alchemiscale.org/v1alpha1",
+                    "kind": "NetworkStrategy",
+                    "metadata": {"name": "on-own-server", "namespace": watched},
+                    "spec": {
+                        "network": own_network,
+                        "strategy": {"name": "ConnectivityStrategy"},
+                        "taskScaling": "linear",
+                        "maxTasksPerTransformation": 2,
+                        "sleepInterval": 1,
+                        "server": {"url": sandbox.url, "credentialsSecret": "alice-credentials"},
+                    },
+                },
             ]
             # Applied as the cluster admin: the operator itself may never create them.
             kubectl_any(control_plane, "apply", "-f", "-", input=yaml.safe_dump_all(strategies))
 
             def statuses() -> dict[str, dict[str, Any]]:
-                items = json.loads(kubectl_any(control_plane, "get", "networkstrategies", f"--namespace={watched}",
-                                               "-o", "json").stdout)["items"]
+                items = json.loads(
+                    kubectl_any(
+                        control_plane, "get", "networkstrategies", f"--namespace={watched}", "-o", "json"
+                    ).stdout
+                )["items"]
                 return {i["metadata"]["name"]: i.get("status") or {} for i in items}
 
             def diagnostics() -> str:
-                return f"statuses: {json.dumps(statuses(), indent=1)[:3000]}\noperator log:\n" + \
-                    "\n".join(log_path.read_text().splitlines()[-40:])
+                return f"statuses: {json.dumps(statuses(), indent=1)[:3000]}\noperator log:\n" + "\n".join(
+                    log_path.read_text().splitlines()[-40:]
+                )
 
-            wait_for(lambda: all(s.get("status") == "dormant" for s in statuses().values()), 180,
-                     "both strategies to go dormant", diagnostics)
+            wait_for(
+                lambda: all(s.get("status") == "dormant" for s in statuses().values()),
+                180,
+                "both strategies to go dormant",
+                diagnostics,
+            )
             final = statuses()
             for name, status in final.items():
                 assert status["iterations"] >= 2, (name, status)
@@ -164,8 +239,7 @@ def test_operator_with_the_charts_service_account_runs_strategies_end_to_end(
                 assert sandbox.state.network_status(network).get("complete", 0) > 0
 
             # Deleting works only if the operator may patch its finalizer away.
-            kubectl_any(control_plane, "delete", "networkstrategies", "--all", f"--namespace={watched}",
-                        "--wait=false")
+            kubectl_any(control_plane, "delete", "networkstrategies", "--all", f"--namespace={watched}", "--wait=false")
             wait_for(lambda: not statuses(), 60, "the operator to release its finalizers", diagnostics)
             assert operator.poll() is None, diagnostics()
     finally:
@@ -175,13 +249,38 @@ def test_operator_with_the_charts_service_account_runs_strategies_end_to_end(
                 operator.wait(20)
             except subprocess.TimeoutExpired:
                 operator.kill()
-        subprocess.run([helm, "--kubeconfig", str(control_plane.kubeconfig), "uninstall", RELEASE,
-                        "--namespace", release_namespace], capture_output=True, timeout=120, env=helm_env)
-        subprocess.run([str(find_kubectl()), f"--kubeconfig={control_plane.kubeconfig}", "delete", "namespace",
-                        watched, "--wait=false"], capture_output=True, timeout=60)
+        subprocess.run(
+            [
+                helm,
+                "--kubeconfig",
+                str(control_plane.kubeconfig),
+                "uninstall",
+                RELEASE,
+                "--namespace",
+                release_namespace,
+            ],
+            capture_output=True,
+            timeout=120,
+            env=helm_env,
+        )
+        subprocess.run(
+            [
+                str(find_kubectl()),
+                f"--kubeconfig={control_plane.kubeconfig}",
+                "delete",
+                "namespace",
+                watched,
+                "--wait=false",
+            ],
+            capture_output=True,
+            timeout=60,
+        )
 
     log = log_path.read_text()
-    denials = [line for line in log.splitlines()
-               if _HTTP_403.search(line) or "forbidden" in line.lower() or "permission" in line.lower()]
+    denials = [
+        line
+        for line in log.splitlines()
+        if _HTTP_403.search(line) or "forbidden" in line.lower() or "permission" in line.lower()
+    ]
     assert not denials, "the operator was denied something the chart should grant:\n" + "\n".join(denials)
     assert OPERATOR_KEY not in log and ALICE_KEY not in log, "credentials must never reach the logs"

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from strategy_operator import settings as operator_settings
+from strategy_operator.controller import config as operator_settings
 from strategy_operator.scopedkey import SCOPE_PATTERN, Scope
 
-from chart_helpers import CHART, Render, kinds, one
+from .chart_helpers import CHART, REPO_ROOT, Render, kinds, one
 
 pytestmark = pytest.mark.usefixtures("helm")
 
@@ -46,17 +46,25 @@ def plain_env(objects: list[dict[str, Any]]) -> dict[str, str]:
     return {k: v for k, v in env_of(objects).items() if isinstance(v, str)}
 
 
-@pytest.mark.parametrize("values", [
-    {},
-    {"operator": {"watchNamespaces": ["team-a", "team-b"]}},
-    {"alchemiscale": {"server": "https://alchemiscale.example.org",
-                      "credentials": {"create": True, "identifier": "alice", "key": "s3cret"}},
-     "metrics": {"serviceMonitor": {"enabled": True}}},
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        {},
+        {"operator": {"watchNamespaces": ["team-a", "team-b"]}},
+        {
+            "alchemiscale": {
+                "server": "https://alchemiscale.example.org",
+                "credentials": {"create": True, "identifier": "alice", "key": "s3cret"},
+            },
+            "metrics": {"serviceMonitor": {"enabled": True}},
+        },
+    ],
+)
 def test_helm_lint_strict_passes(helm: str, helm_env: dict[str, str], values: dict[str, Any]) -> None:
     args = [a for key, value in values.items() for a in ("--set-json", f"{key}={json.dumps(value)}")]
-    result = subprocess.run([helm, "lint", "--strict", str(CHART), *args], capture_output=True, text=True, timeout=60,
-                            env=helm_env)
+    result = subprocess.run(
+        [helm, "lint", "--strict", str(CHART), *args], capture_output=True, text=True, timeout=60, env=helm_env
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -119,24 +127,35 @@ def test_defaults_reach_the_operator_as_its_own_defaults(render: Render) -> None
     assert parsed.log_level == defaults.log_level
     assert parsed.http_port == defaults.http_port
     assert (parsed.tick, parsed.iteration_timeout, parsed.liveness_grace) == (
-        defaults.tick, defaults.iteration_timeout, defaults.liveness_grace)
+        defaults.tick,
+        defaults.iteration_timeout,
+        defaults.liveness_grace,
+    )
     assert parsed.default_server is None and parsed.default_credentials_secret is None and parsed.ca_bundle is None
 
 
 def test_every_value_reaches_the_operator_settings(render: Render, tmp_path) -> None:
-    objects = render({
-        "operator": {
-            "minSleepInterval": 60, "maxWorkers": 9, "watchNamespaces": ["team-a", "team-b"],
-            "allowedScopes": ["acme-tyk2-*", "beta-*-*"], "logLevel": "debug", "httpPort": 9000,
-            "tick": 2.5, "iterationTimeout": 120, "livenessGrace": 300,
-            "extraEnv": [{"name": "EXTRA", "value": "1"}],
-        },
-        "alchemiscale": {
-            "server": "https://alchemiscale.example.org",
-            "credentials": {"existingSecret": "alchemiscale-operator"},
-            "caBundle": {"pem": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"},
-        },
-    })
+    objects = render(
+        {
+            "operator": {
+                "minSleepInterval": 60,
+                "maxWorkers": 9,
+                "watchNamespaces": ["team-a", "team-b"],
+                "allowedScopes": ["acme-tyk2-*", "beta-*-*"],
+                "logLevel": "debug",
+                "httpPort": 9000,
+                "tick": 2.5,
+                "iterationTimeout": 120,
+                "livenessGrace": 300,
+                "extraEnv": [{"name": "EXTRA", "value": "1"}],
+            },
+            "alchemiscale": {
+                "server": "https://alchemiscale.example.org",
+                "credentials": {"existingSecret": "alchemiscale-operator"},
+                "caBundle": {"pem": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"},
+            },
+        }
+    )
     env = plain_env(objects)
     assert env["EXTRA"] == "1"
     bundle_path = env["STRATEGY_OPERATOR_CA_BUNDLE"]
@@ -163,10 +182,14 @@ def test_watching_all_namespaces_grants_exactly_the_minimal_cluster_rules(render
     role = one(objects, "ClusterRole")
     assert role["rules"] == WATCH_RULES
     binding = one(objects, "ClusterRoleBinding")
-    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                                  "name": role["metadata"]["name"]}
-    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": one(objects, "ServiceAccount")["metadata"]["name"],
-                                    "namespace": "ops"}]
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": role["metadata"]["name"],
+    }
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": one(objects, "ServiceAccount")["metadata"]["name"], "namespace": "ops"}
+    ]
     # Cluster-scoped names carry the release namespace: two releases must not collide.
     assert role["metadata"]["name"] == "ops-aso-alchemiscale-strategy-operator"
 
@@ -181,15 +204,19 @@ def test_long_namespaces_get_distinct_cluster_role_names(render: Render) -> None
 
 
 def test_no_rule_uses_wildcards_or_lists_secrets(render: Render) -> None:
-    for values in ({}, {"operator": {"watchNamespaces": ["a"]}},
-                   {"alchemiscale": {"credentials": {"existingSecret": "c"}}}):
+    for values in (
+        {},
+        {"operator": {"watchNamespaces": ["a"]}},
+        {"alchemiscale": {"credentials": {"existingSecret": "c"}}},
+    ):
         for obj in render(values):
             for rule in obj.get("rules", []):
                 assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"], (obj["kind"], rule)
                 if "secrets" in rule["resources"]:
                     assert rule["verbs"] == ["get"], rule
                 assert not set(rule["verbs"]) & {"delete", "deletecollection", "update", "create"} or (
-                    rule["resources"] == ["events"] and rule["verbs"] == ["create"]), rule
+                    rule["resources"] == ["events"] and rule["verbs"] == ["create"]
+                ), rule
 
 
 def test_watching_given_namespaces_uses_roles_there_and_nothing_cluster_wide(render: Render) -> None:
@@ -202,14 +229,19 @@ def test_watching_given_namespaces_uses_roles_there_and_nothing_cluster_wide(ren
         assert roles[namespace]["rules"] == WATCH_RULES
         assert bindings[namespace]["roleRef"]["name"] == roles[namespace]["metadata"]["name"]
         assert bindings[namespace]["subjects"] == [
-            {"kind": "ServiceAccount", "name": "aso-alchemiscale-strategy-operator", "namespace": "ops"}]
+            {"kind": "ServiceAccount", "name": "aso-alchemiscale-strategy-operator", "namespace": "ops"}
+        ]
     assert plain_env(objects)["STRATEGY_OPERATOR_NAMESPACES"] == "team-a,team-b"
 
 
 def test_secret_access_can_be_narrowed_to_names_or_dropped(render: Render) -> None:
     narrowed = one(render({"rbac": {"credentialsSecretNames": ["alchemiscale-credentials"]}}), "ClusterRole")
-    assert narrowed["rules"][-1] == {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"],
-                                     "resourceNames": ["alchemiscale-credentials"]}
+    assert narrowed["rules"][-1] == {
+        "apiGroups": [""],
+        "resources": ["secrets"],
+        "verbs": ["get"],
+        "resourceNames": ["alchemiscale-credentials"],
+    }
     dropped = one(render({"rbac": {"readCredentialsSecrets": False}}), "ClusterRole")
     assert dropped["rules"] == WATCH_RULES[:3]
 
@@ -228,21 +260,33 @@ def test_rbac_and_service_account_can_be_brought_by_the_user(render: Render) -> 
 
 
 def test_chart_created_credentials_secret(render: Render) -> None:
-    objects = render({"alchemiscale": {"server": "https://a.example.org",
-                                       "credentials": {"create": True, "identifier": "alice", "key": "s3cret"}}})
+    objects = render(
+        {
+            "alchemiscale": {
+                "server": "https://a.example.org",
+                "credentials": {"create": True, "identifier": "alice", "key": "s3cret"},
+            }
+        }
+    )
     secret = one(objects, "Secret")
     assert secret["metadata"]["name"] == "aso-alchemiscale-strategy-operator-credentials"
     assert secret["metadata"]["namespace"] == "ops"
-    assert {k: base64.b64decode(v).decode() for k, v in secret["data"].items()} == {"identifier": "alice", "key": "s3cret"}
+    assert {k: base64.b64decode(v).decode() for k, v in secret["data"].items()} == {
+        "identifier": "alice",
+        "key": "s3cret",
+    }
     env = plain_env(objects)
     assert env["STRATEGY_OPERATOR_DEFAULT_CREDENTIALS_SECRET"] == secret["metadata"]["name"]
     assert "s3cret" not in json.dumps(one(objects, "Deployment")), "the key must reach the pod only via the Secret"
     role = one(objects, "Role", "aso-alchemiscale-strategy-operator-credentials")
     assert role["metadata"]["namespace"] == "ops"
-    assert role["rules"] == [{"apiGroups": [""], "resources": ["secrets"],
-                              "resourceNames": [secret["metadata"]["name"]], "verbs": ["get"]}]
-    assert one(objects, "RoleBinding", "aso-alchemiscale-strategy-operator-credentials")["roleRef"]["name"] == \
-        role["metadata"]["name"]
+    assert role["rules"] == [
+        {"apiGroups": [""], "resources": ["secrets"], "resourceNames": [secret["metadata"]["name"]], "verbs": ["get"]}
+    ]
+    assert (
+        one(objects, "RoleBinding", "aso-alchemiscale-strategy-operator-credentials")["roleRef"]["name"]
+        == role["metadata"]["name"]
+    )
 
 
 def test_existing_credentials_secret_is_referenced_not_created(render: Render) -> None:
@@ -269,7 +313,9 @@ def test_ca_bundle_from_pem_or_existing_config_map(render: Render) -> None:
     assert plain_env(existing)["STRATEGY_OPERATOR_CA_BUNDLE"] == "/etc/strategy-operator/ca/bundle.crt"
     pod = one(existing, "Deployment")["spec"]["template"]["spec"]
     assert {v["name"]: v for v in pod["volumes"]}["ca-bundle"]["configMap"] == {
-        "name": "corp-ca", "items": [{"key": "bundle.crt", "path": "bundle.crt"}]}
+        "name": "corp-ca",
+        "items": [{"key": "bundle.crt", "path": "bundle.crt"}],
+    }
 
 
 def test_metrics_service_and_optional_service_monitor(render: Render) -> None:
@@ -290,10 +336,14 @@ def test_metrics_service_and_optional_service_monitor(render: Render) -> None:
 
 def test_image_digest_pins_the_image(render: Render) -> None:
     digest = "sha256:" + "a" * 64
-    assert container(render({"image": {"repository": "reg.example/aso", "digest": digest}}))["image"] == \
-        f"reg.example/aso@{digest}"
-    assert container(render({"image": {"repository": "reg.example/aso", "tag": "1.2.3"}}))["image"] == \
-        "reg.example/aso:1.2.3"
+    assert (
+        container(render({"image": {"repository": "reg.example/aso", "digest": digest}}))["image"]
+        == f"reg.example/aso@{digest}"
+    )
+    assert (
+        container(render({"image": {"repository": "reg.example/aso", "tag": "1.2.3"}}))["image"]
+        == "reg.example/aso:1.2.3"
+    )
 
 
 def test_schema_scope_pattern_is_the_operators() -> None:
@@ -301,25 +351,30 @@ def test_schema_scope_pattern_is_the_operators() -> None:
     assert schema["properties"]["operator"]["properties"]["allowedScopes"]["items"]["pattern"] == SCOPE_PATTERN
 
 
-@pytest.mark.parametrize(("values", "message"), [
-    ({"operator": {"maxWorkers": 0}}, "/operator/maxWorkers"),
-    ({"operator": {"minSleepInterval": "5m"}}, "/operator/minSleepInterval"),
-    ({"operator": {"logLevel": "verbose"}}, "/operator/logLevel"),
-    ({"operator": {"allowedScopes": ["acme-*-tyk2"]}}, "/operator/allowedScopes/0"),
-    ({"operator": {"allowedScopes": []}}, "/operator/allowedScopes"),
-    ({"operator": {"watchNamespaces": ["Team_A"]}}, "/operator/watchNamespaces/0"),
-    ({"operator": {"httpPort": 80}}, "/operator/httpPort"),
-    ({"operator": {"maxWorker": 3}}, "maxWorker"),
-    ({"alchemiscale": {"server": "alchemiscale.example.org"}}, "/alchemiscale/server"),
-    ({"alchemiscale": {"credentials": {"create": True}}}, "/alchemiscale/credentials/identifier"),
-    ({"alchemiscale": {"credentials": {"create": True, "identifier": "a", "key": "k", "existingSecret": "s"}}},
-     "/alchemiscale/credentials/existingSecret"),
-    ({"alchemiscale": {"caBundle": {"pem": "not a certificate"}}}, "/alchemiscale/caBundle/pem"),
-    ({"image": {"pullPolicy": "Sometimes"}}, "/image/pullPolicy"),
-    ({"securityContext": {"allowPrivilegeEscalation": True}}, "/securityContext/allowPrivilegeEscalation"),
-    ({"podSecurityContext": {"runAsNonRoot": False}}, "/podSecurityContext/runAsNonRoot"),
-    ({"metrics": {"serviceMonitor": {"interval": "often"}}}, "/metrics/serviceMonitor/interval"),
-])
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"operator": {"maxWorkers": 0}}, "/operator/maxWorkers"),
+        ({"operator": {"minSleepInterval": "5m"}}, "/operator/minSleepInterval"),
+        ({"operator": {"logLevel": "verbose"}}, "/operator/logLevel"),
+        ({"operator": {"allowedScopes": ["acme-*-tyk2"]}}, "/operator/allowedScopes/0"),
+        ({"operator": {"allowedScopes": []}}, "/operator/allowedScopes"),
+        ({"operator": {"watchNamespaces": ["Team_A"]}}, "/operator/watchNamespaces/0"),
+        ({"operator": {"httpPort": 80}}, "/operator/httpPort"),
+        ({"operator": {"maxWorker": 3}}, "maxWorker"),
+        ({"alchemiscale": {"server": "alchemiscale.example.org"}}, "/alchemiscale/server"),
+        ({"alchemiscale": {"credentials": {"create": True}}}, "/alchemiscale/credentials/identifier"),
+        (
+            {"alchemiscale": {"credentials": {"create": True, "identifier": "a", "key": "k", "existingSecret": "s"}}},
+            "/alchemiscale/credentials/existingSecret",
+        ),
+        ({"alchemiscale": {"caBundle": {"pem": "not a certificate"}}}, "/alchemiscale/caBundle/pem"),
+        ({"image": {"pullPolicy": "Sometimes"}}, "/image/pullPolicy"),
+        ({"securityContext": {"allowPrivilegeEscalation": True}}, "/securityContext/allowPrivilegeEscalation"),
+        ({"podSecurityContext": {"runAsNonRoot": False}}, "/podSecurityContext/runAsNonRoot"),
+        ({"metrics": {"serviceMonitor": {"interval": "often"}}}, "/metrics/serviceMonitor/interval"),
+    ],
+)
 def test_schema_rejects_bad_values_naming_the_field(render_error, values: dict[str, Any], message: str) -> None:
     error = render_error(values)
     assert "values don't meet the specifications of the schema" in error
@@ -339,6 +394,6 @@ def test_chart_app_version_is_the_packages_version() -> None:
     from strategy_operator import __version__
 
     chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
-    pyproject = tomllib.loads((CHART.parents[1] / "pyproject.toml").read_text())
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
     # The default image tag is the appVersion: it must name the image built from this source.
     assert chart["appVersion"] == __version__ == pyproject["project"]["version"]

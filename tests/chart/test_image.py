@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from chart_helpers import REPO_ROOT
+from .chart_helpers import REPO_ROOT
 
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 LOCK = REPO_ROOT / "requirements.lock"
@@ -116,9 +117,12 @@ def test_lock_pins_every_runtime_dependency_with_hashes() -> None:
     for text in pyproject["project"]["dependencies"]:
         requirement = Requirement(text)
         name = canonicalize_name(requirement.name)
-        assert name in pins, f"{requirement.name} is in pyproject but not in requirements.lock; run hack/update-requirements-lock.sh"
-        assert requirement.specifier.contains(pins[name], prereleases=True), \
+        assert name in pins, (
+            f"{requirement.name} is in pyproject but not in requirements.lock; run hack/update-requirements-lock.sh"
+        )
+        assert requirement.specifier.contains(pins[name], prereleases=True), (
             f"requirements.lock pins {name}=={pins[name]}, outside pyproject's {requirement.specifier}"
+        )
     blocks = re.split(r"\n(?=[A-Za-z0-9_.\-]+==)", LOCK.read_text().split("\n", 1)[1])
     for block in blocks:
         if "==" in block.split("\n", 1)[0]:
@@ -141,15 +145,17 @@ def test_build_steps_install_a_working_operator(tmp_path: Path) -> None:
 
     run(sys.executable, "-m", "venv", "--without-pip", venv)
     python = venv / "bin" / "python"
-    run(*host_pip, "--python", python, "install", "--require-hashes", "--no-deps", "--only-binary=:all:",
-        "-r", LOCK)
+    run(*host_pip, "--python", python, "install", "--require-hashes", "--no-deps", "--only-binary=:all:", "-r", LOCK)
     # The build context: only what .dockerignore admits, so the wheel builds from exactly that.
     context = tmp_path / "context"
     context.mkdir()
     for name in ("pyproject.toml", "README.md", "requirements.lock"):
         shutil.copy2(REPO_ROOT / name, context / name)
-    shutil.copytree(REPO_ROOT / "operator", context / "operator",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+    shutil.copytree(
+        REPO_ROOT / "operator",
+        context / "operator",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"),
+    )
     run(*host_pip, "wheel", "--no-deps", "--wheel-dir", tmp_path / "wheels", ".", cwd=context)
     wheels = list((tmp_path / "wheels").glob("*.whl"))
     assert len(wheels) == 1
@@ -160,13 +166,24 @@ def test_build_steps_install_a_working_operator(tmp_path: Path) -> None:
     entrypoint = venv / "bin" / "strategy-operator"
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    assert "run" in run(entrypoint, "--help", cwd=outside)
+    top_help = run(entrypoint, "--help", cwd=outside)
+    assert "run" in top_help
+    # Only what the image can run: the dev tooling's commands are strategy-operator-dev's.
+    assert "sandbox" not in top_help and "controlplane" not in top_help, top_help
+    wheel_files = zipfile.ZipFile(wheels[0]).namelist()
+    assert not [
+        name for name in wheel_files if not name.startswith(("strategy_operator/", "alchemiscale_strategy_operator-"))
+    ], wheel_files
     assert "--min-sleep-interval" in run(entrypoint, "run", "--help", cwd=outside)
     # `run --help` stops before the handlers are imported: import everything `run` needs, in the
     # image's environment, which has no sandbox or test extras.
-    run(python, "-c", "import strategy_operator.handlers, strategy_operator.iteration, "
-        "strategy_operator.runner; import importlib.util as u; assert u.find_spec('fastapi') is None",
-        cwd=outside)
+    run(
+        python,
+        "-c",
+        "import strategy_operator.controller.register, strategy_operator.controller.reconcile, "
+        "strategy_operator.controller.main; import importlib.util as u; assert u.find_spec('fastapi') is None; assert u.find_spec('strategy_operator_dev') is None",
+        cwd=outside,
+    )
     crd = yaml.safe_load(run(entrypoint, "crd", cwd=outside))
     assert crd["kind"] == "CustomResourceDefinition"
     assert crd["metadata"]["name"] == "networkstrategies.alchemiscale.org"

@@ -1,6 +1,6 @@
 """Builders for snapshot documents, and a slow, obviously-correct reference of the strategies.
 
-The reference follows strategy-semantics.md 2.4/2.5 line by line with networkx (per-component
+The reference follows docs/engine.md ("ConnectivityStrategy", "RadialGrowthStrategy") line by line with networkx (per-component
 proposal, canonical L, multigraph degrees), so the fast engine can be compared against it.
 """
 
@@ -28,12 +28,26 @@ def edge(a: str, b: str, results: int = 0, name: str | None = None) -> dict[str,
     return {"key": transformation(name or f"{a}_{b}"), "stateA": system(a), "stateB": system(b), "results": results}
 
 
-def task(transformation_name: str, status: str = "waiting", actioned: bool = False, name: str | None = None) -> dict[str, Any]:
+def task(
+    transformation_name: str, status: str = "waiting", actioned: bool = False, name: str | None = None
+) -> dict[str, Any]:
     token = name or f"k{next(_task_numbers)}"
-    return {"key": f"Task-{token}-{SCOPE}", "transformation": transformation(transformation_name), "status": status, "actioned": actioned}
+    return {
+        "key": f"Task-{token}-{SCOPE}",
+        "transformation": transformation(transformation_name),
+        "status": status,
+        "actioned": actioned,
+    }
 
 
-def snapshot(edges: list[dict], tasks: list[dict] = (), *, strategy: str = "ConnectivityStrategy", settings: dict | None = None, **fields: Any) -> dict[str, Any]:
+def snapshot(
+    edges: list[dict],
+    tasks: list[dict] = (),
+    *,
+    strategy: str = "ConnectivityStrategy",
+    settings: dict | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "network": NETWORK,
         "strategy": {"name": strategy} if settings is None else {"name": strategy, "settings": settings},
@@ -73,7 +87,9 @@ def reference_connectivity(edges, systems, results, *, decay_rate=0.5, cutoff=No
     return weights
 
 
-def reference_radialgrowth(edges, systems, results, *, max_runs=3, candidacy_max_distance=1, decay_repeat_rate=0.5, decay_distance_rate=0.5):
+def reference_radialgrowth(
+    edges, systems, results, *, max_runs=3, candidacy_max_distance=1, decay_repeat_rate=0.5, decay_distance_rate=0.5
+):
     graph = _multigraph(edges, systems)
     weights = {}
     for nodes in nx.connected_components(graph):
@@ -82,11 +98,7 @@ def reference_radialgrowth(edges, systems, results, *, max_runs=3, candidacy_max
         ecc = nx.eccentricity(component)
         diameter = max(ecc.values())
         mine = [(k, a, b) for k, a, b in edges if a in nodes]
-        levels = [
-            min(ecc[a], ecc[b])
-            for k, a, b in mine
-            if results.get(k, 0) == 0 and max(ecc[a], ecc[b]) < diameter
-        ]
+        levels = [min(ecc[a], ecc[b]) for k, a, b in mine if results.get(k, 0) == 0 and max(ecc[a], ecc[b]) < diameter]
         level = min(levels) if levels else diameter
         for k, a, b in mine:
             n = results.get(k, 0)

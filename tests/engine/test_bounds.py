@@ -12,13 +12,15 @@ import subprocess
 import sys
 
 import pytest
-from engine_helpers import edge, path, snapshot, task, transformation
 from pydantic import ValidationError
 
 from strategy_operator.engine import Snapshot, plan_iteration
 from strategy_operator.engine.iteration import cap_creation
-from strategy_operator.models import NetworkStrategySpec, describe
-from strategy_operator.models.resource import MAX_SLEEP_INTERVAL, MAX_TASKS_PER_TRANSFORMATION
+from strategy_operator.api.v1alpha1 import NetworkStrategySpec
+from strategy_operator.engine.vocabulary import MAX_SLEEP_INTERVAL, MAX_TASKS_PER_TRANSFORMATION
+from strategy_operator.validation import describe
+
+from .engine_helpers import edge, path, snapshot, task, transformation
 
 NETWORK = "AlchemicalNetwork-0a1b2c-acme-tyk2-run1"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from strategy_operator.models.resource import MAX_SLEEP_INTERVAL, MAX_TASKS_PER_TRANSFORMATION
+from strategy_operator.engine.vocabulary import MAX_SLEEP_INTERVAL, MAX_TASKS_PER_TRANSFORMATION
 
 NETWORK = "AlchemicalNetwork-0a1b2c-acme-tyk2-run1"
 

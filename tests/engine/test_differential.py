@@ -13,12 +13,13 @@ import math
 import random
 
 import pytest
-from engine_helpers import SCOPE, system, transformation
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from upstream_oracle import oracle_plan
 
 from strategy_operator.engine import Snapshot, StrategyError, plan_iteration
+
+from .engine_helpers import SCOPE, system, transformation
+from .upstream_oracle import oracle_plan
 
 STATUSES = ("waiting", "running", "complete", "error", "invalid", "deleted")
 ACTIONABLE = ("waiting", "running", "error")
@@ -70,7 +71,12 @@ def snapshots(draw):
         for a, b in draw(st.lists(st.sampled_from(pairs), max_size=4)):
             pairs.append(draw(st.sampled_from([(a, b), (b, a)])))
     transformations = [
-        {"key": transformation(f"t{draw(st.integers(0, 999)):03d}x{i}"), "stateA": system(a), "stateB": system(b), "results": draw(st.integers(0, 5))}
+        {
+            "key": transformation(f"t{draw(st.integers(0, 999)):03d}x{i}"),
+            "stateA": system(a),
+            "stateB": system(b),
+            "results": draw(st.integers(0, 5)),
+        }
         for i, (a, b) in enumerate(pairs)
     ]
     tasks = []
@@ -78,13 +84,22 @@ def snapshots(draw):
         for _ in range(draw(st.integers(0, 5))):
             status = draw(st.sampled_from(STATUSES + ("waiting", "running")))
             actioned = status in ACTIONABLE and draw(st.booleans())
-            tasks.append({"key": f"Task-k{draw(st.integers(0, 99)):02d}n{len(tasks)}-{SCOPE}", "transformation": t["key"], "status": status, "actioned": actioned})
+            tasks.append(
+                {
+                    "key": f"Task-k{draw(st.integers(0, 99)):02d}n{len(tasks)}-{SCOPE}",
+                    "transformation": t["key"],
+                    "status": status,
+                    "actioned": actioned,
+                }
+            )
     tasks = draw(st.permutations(tasks))
 
     name = draw(st.sampled_from(["ConnectivityStrategy", "RadialGrowthStrategy"]))
     strategy: dict = {"name": name}
     if draw(st.booleans()):
-        strategy["settings"] = draw(connectivity_settings() if name == "ConnectivityStrategy" else radialgrowth_settings())
+        strategy["settings"] = draw(
+            connectivity_settings() if name == "ConnectivityStrategy" else radialgrowth_settings()
+        )
 
     doc: dict = {"network": f"AlchemicalNetwork-n0-{SCOPE}", "strategy": strategy, "transformations": transformations}
     result_count = sum(t["results"] for t in transformations)
@@ -105,7 +120,9 @@ def snapshots(draw):
         "mode": st.sampled_from(["partial", "full", "disabled"]),
         "taskScaling": st.sampled_from(["linear", "exponential"]),
         "maxTasksPerTransformation": st.integers(1, 10),
-        "chemicalSystems": st.lists(st.sampled_from(names), unique=True).map(lambda chosen: [system(n) for n in chosen]),
+        "chemicalSystems": st.lists(st.sampled_from(names), unique=True).map(
+            lambda chosen: [system(n) for n in chosen]
+        ),
     }
     for field, values in optional.items():
         if draw(st.integers(0, 4)):  # mostly given, sometimes omitted (the defaults apply)
@@ -133,7 +150,9 @@ def assert_plans_agree(doc) -> None:
         if weight is None:
             assert actual["weights"][key] is None, key
         else:
-            assert actual["weights"][key] is not None and math.isclose(actual["weights"][key], weight, rel_tol=0, abs_tol=1e-12), key
+            assert actual["weights"][key] is not None and math.isclose(
+                actual["weights"][key], weight, rel_tol=0, abs_tol=1e-12
+            ), key
     for field in ("weights", "targets", "create"):
         assert list(actual[field]) == sorted(actual[field]), f"{field} keys are not sorted"
 
@@ -161,7 +180,12 @@ def _long_component_doc(rng: random.Random, length: int) -> dict:
     edges = [(a, b) for a, b in zip(names, names[1:])]
     edges += [("q0", "q1"), ("q1", "q2"), ("q1", "q1"), ("p005", "p006")]
     transformations = [
-        {"key": transformation(f"t{i:03d}"), "stateA": system(a), "stateB": system(b), "results": rng.choice([0, 0, 0, 1, 3])}
+        {
+            "key": transformation(f"t{i:03d}"),
+            "stateA": system(a),
+            "stateB": system(b),
+            "results": rng.choice([0, 0, 0, 1, 3]),
+        }
         for i, (a, b) in enumerate(edges)
     ]
     return {
@@ -180,15 +204,19 @@ def test_long_networks_agree_with_the_upstream_oracle(seed):
 
 
 def test_the_oracle_reproduces_the_worked_examples():
-    """The oracle itself against strategy-semantics.md section 4 (M = 6), so it is not only self-consistent."""
-    from engine_helpers import edge, path, snapshot, task
+    """The oracle itself against docs/engine.md's worked examples (M = 6), so it is not only self-consistent."""
+    from .engine_helpers import edge, path, snapshot, task
 
     T = transformation
     example_1 = path("A", "B", "C", "D", results={"B_C": 1})
     plan = oracle_plan(snapshot(example_1, maxTasksPerTransformation=6, taskScaling="linear"))
     assert plan["weights"] == {T("A_B"): 0.375, T("B_C"): 0.25, T("C_D"): 0.375}
     assert plan["targets"] == {T("A_B"): 3, T("B_C"): 2, T("C_D"): 3}
-    assert oracle_plan(snapshot(example_1, maxTasksPerTransformation=6))["targets"] == {T("A_B"): 2, T("B_C"): 1, T("C_D"): 2}
+    assert oracle_plan(snapshot(example_1, maxTasksPerTransformation=6))["targets"] == {
+        T("A_B"): 2,
+        T("B_C"): 1,
+        T("C_D"): 2,
+    }
     free_running = [task("A_B", "waiting", True), task("A_B", "running", False)]
     plan = oracle_plan(snapshot(example_1, free_running, maxTasksPerTransformation=6, taskScaling="linear"))
     assert plan["action"] == [free_running[1]["key"]] and plan["create"][T("A_B")] == 1
@@ -197,11 +225,23 @@ def test_the_oracle_reproduces_the_worked_examples():
     assert plan["cancel"] == sorted(t["key"] for t in five[:2])
 
     example_2 = path("A", "B", "C", "D", results={"A_B": 2, "B_C": 1}) + [edge("D", "A", 3)]
-    assert oracle_plan(snapshot(example_2, maxTasksPerTransformation=6, taskScaling="linear"))["targets"] == {T("A_B"): 1, T("B_C"): 2, T("C_D"): 4, T("D_A"): 0}
-    assert oracle_plan(snapshot(example_2, maxTasksPerTransformation=6))["targets"] == {T("A_B"): 1, T("B_C"): 1, T("C_D"): 3, T("D_A"): 0}
+    assert oracle_plan(snapshot(example_2, maxTasksPerTransformation=6, taskScaling="linear"))["targets"] == {
+        T("A_B"): 1,
+        T("B_C"): 2,
+        T("C_D"): 4,
+        T("D_A"): 0,
+    }
+    assert oracle_plan(snapshot(example_2, maxTasksPerTransformation=6))["targets"] == {
+        T("A_B"): 1,
+        T("B_C"): 1,
+        T("C_D"): 3,
+        T("D_A"): 0,
+    }
 
     diamond = [edge("A", "B"), edge("B", "C"), edge("C", "D"), edge("D", "A"), edge("A", "C", 1)]
-    plan = oracle_plan(snapshot(diamond, strategy="RadialGrowthStrategy", maxTasksPerTransformation=6, taskScaling="linear"))
+    plan = oracle_plan(
+        snapshot(diamond, strategy="RadialGrowthStrategy", maxTasksPerTransformation=6, taskScaling="linear")
+    )
     assert plan["weights"][T("A_C")] == pytest.approx(1 / 3) and plan["weights"][T("A_B")] == pytest.approx(1 / 6)
     assert plan["targets"] == {T("A_C"): 3, T("A_B"): 2, T("B_C"): 2, T("C_D"): 2, T("D_A"): 2}
 

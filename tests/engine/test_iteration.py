@@ -1,4 +1,4 @@
-"""One iteration, snapshot to plan: strategy-semantics.md section 1 and the worked examples of section 4."""
+"""One iteration, snapshot to plan: docs/engine.md's "One iteration" and its worked examples."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import math
 from collections.abc import Mapping
 
 import pytest
-from engine_helpers import edge, path, snapshot, task, transformation
 
 from strategy_operator.engine import Plan, Snapshot, Strategy, StrategyError, plan_iteration, register_strategy
 from strategy_operator.engine.graph import NetworkGraph
-from strategy_operator.models.settings import StrategySettings
+from strategy_operator.engine.strategies.settings import StrategySettings
+
+from .engine_helpers import edge, path, snapshot, task, transformation
 
 
 def run(doc) -> Plan:
@@ -102,19 +103,44 @@ def test_example_3a_and_3b():
 
 def test_dormant_and_unchanged_is_a_no_op_even_in_full_mode():
     tasks = [task("A_B", "waiting", True)]
-    plan = run(snapshot(path("A", "B", results={"A_B": 3}), tasks, mode="full", state={"status": "dormant", "lastIterationResultCount": 3}))
-    assert plan.to_json() == {"ran": False, "status": "dormant", "resultCount": 3, "weights": {}, "targets": {}, "action": [], "create": {}, "cancel": []}
+    plan = run(
+        snapshot(
+            path("A", "B", results={"A_B": 3}),
+            tasks,
+            mode="full",
+            state={"status": "dormant", "lastIterationResultCount": 3},
+        )
+    )
+    assert plan.to_json() == {
+        "ran": False,
+        "status": "dormant",
+        "resultCount": 3,
+        "weights": {},
+        "targets": {},
+        "action": [],
+        "create": {},
+        "cancel": [],
+    }
 
 
 @pytest.mark.parametrize("stored", [2, 4])
 def test_dormant_wakes_when_the_count_differs_either_way(stored):
-    plan = run(snapshot(path("A", "B", "C", results={"A_B": 3}), state={"status": "dormant", "lastIterationResultCount": stored}))
+    plan = run(
+        snapshot(
+            path("A", "B", "C", results={"A_B": 3}), state={"status": "dormant", "lastIterationResultCount": stored}
+        )
+    )
     assert plan.ran and plan.status == "awake" and plan.create == {T("B_C"): 3}
 
 
 def test_every_weight_none_goes_dormant_and_full_mode_cancels_everything_actioned():
     edges = path("A", "B", "C", results={"A_B": 3, "B_C": 3})
-    tasks = [task("A_B", "error", True), task("B_C", "running", True), task("B_C", "waiting", False), task("A_B", "complete")]
+    tasks = [
+        task("A_B", "error", True),
+        task("B_C", "running", True),
+        task("B_C", "waiting", False),
+        task("A_B", "complete"),
+    ]
     full = run(snapshot(edges, tasks, mode="full"))
     assert (full.status, full.ran) == ("dormant", True)
     assert full.cancel == sorted(tasks[i]["key"] for i in (0, 1))  # errored ones too (1.5)
@@ -229,7 +255,9 @@ register_strategy(FixedWeights)
 
 
 def test_a_third_strategy_plugs_in_by_name():
-    plan = run(snapshot(path("A", "B", "C"), strategy="FixedWeights", settings={"value": 2.0}, maxTasksPerTransformation=4))
+    plan = run(
+        snapshot(path("A", "B", "C"), strategy="FixedWeights", settings={"value": 2.0}, maxTasksPerTransformation=4)
+    )
     assert plan.weights == {T("A_B"): 0.5, T("B_C"): 0.5}
 
 

@@ -1,14 +1,15 @@
-"""Property-based tests of one iteration (hypothesis): the invariants of strategy-semantics.md 1.3-1.5."""
+"""Property-based tests of one iteration (hypothesis): the invariants of docs/engine.md ("Weights to target counts" to "Going dormant")."""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from engine_helpers import SCOPE, system, transformation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from strategy_operator.engine import Plan, Snapshot, plan_iteration
+
+from .engine_helpers import SCOPE, system, transformation
 
 ACTIONABLE = ("waiting", "running", "error")
 STATUSES = ("waiting", "running", "complete", "error", "invalid", "deleted")
@@ -27,18 +28,35 @@ def snapshots(draw):
         for _ in range(draw(st.integers(0, 4))):
             status = draw(st.sampled_from(STATUSES + ("waiting", "running")))
             actioned = status in ACTIONABLE and draw(st.booleans())
-            tasks.append({"key": f"Task-k{len(tasks)}-{SCOPE}", "transformation": t["key"], "status": status, "actioned": actioned})
+            tasks.append(
+                {
+                    "key": f"Task-k{len(tasks)}-{SCOPE}",
+                    "transformation": t["key"],
+                    "status": status,
+                    "actioned": actioned,
+                }
+            )
     name = draw(st.sampled_from(["ConnectivityStrategy", "RadialGrowthStrategy"]))
     strategy: dict = {"name": name}
     if draw(st.booleans()):
         if name == "ConnectivityStrategy":
-            strategy["settings"] = {"max_runs": draw(st.integers(1, 4)), "decay_rate": draw(st.sampled_from([0.1, 0.5, 0.9]))}
+            strategy["settings"] = {
+                "max_runs": draw(st.integers(1, 4)),
+                "decay_rate": draw(st.sampled_from([0.1, 0.5, 0.9])),
+            }
         else:
-            strategy["settings"] = {"max_runs": draw(st.integers(1, 4)), "candidacy_max_distance": draw(st.integers(1, 3))}
+            strategy["settings"] = {
+                "max_runs": draw(st.integers(1, 4)),
+                "candidacy_max_distance": draw(st.integers(1, 3)),
+            }
     result_count = sum(t["results"] for t in transformations)
     state = draw(
         st.sampled_from(
-            [{"status": "awake"}, {"status": "dormant", "lastIterationResultCount": result_count}, {"status": "dormant", "lastIterationResultCount": result_count + 1}]
+            [
+                {"status": "awake"},
+                {"status": "dormant", "lastIterationResultCount": result_count},
+                {"status": "dormant", "lastIterationResultCount": result_count + 1},
+            ]
         )
     )
     return {
@@ -132,7 +150,9 @@ def _apply(doc, plan: Plan):
             t["actioned"] = False
     for key, count in plan.create.items():
         for _ in range(count):
-            tasks.append({"key": f"Task-new{len(tasks)}-{SCOPE}", "transformation": key, "status": "waiting", "actioned": True})
+            tasks.append(
+                {"key": f"Task-new{len(tasks)}-{SCOPE}", "transformation": key, "status": "waiting", "actioned": True}
+            )
     state = {"status": plan.status, "lastIterationResultCount": plan.result_count}
     return {**doc, "tasks": tasks, "state": state}
 

@@ -1,4 +1,4 @@
-"""Weights to target counts: strategy-semantics.md 1.3 (table) and the doc/code discrepancies of 1.7."""
+"""Weights to target counts: docs/engine.md, "Weights to target counts" (where upstream's user guide and code disagree, the code)."""
 
 from __future__ import annotations
 

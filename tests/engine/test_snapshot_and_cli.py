@@ -7,11 +7,12 @@ import subprocess
 import sys
 
 import pytest
-from engine_helpers import path, snapshot, task
 from pydantic import ValidationError
 
 from strategy_operator.engine import Snapshot
-from strategy_operator.models import describe
+from strategy_operator.validation import describe
+
+from .engine_helpers import path, snapshot, task
 
 
 def problems(doc) -> str:
@@ -22,7 +23,11 @@ def problems(doc) -> str:
 
 def test_defaults_follow_plan_format():
     parsed = Snapshot.model_validate(snapshot(path("A", "B")))
-    assert (parsed.mode.value, parsed.task_scaling.value, parsed.max_tasks_per_transformation) == ("partial", "exponential", 3)
+    assert (parsed.mode.value, parsed.task_scaling.value, parsed.max_tasks_per_transformation) == (
+        "partial",
+        "exponential",
+        3,
+    )
     assert (parsed.state.status, parsed.state.last_iteration_result_count) == ("awake", 0)
 
 
@@ -57,14 +62,23 @@ def _bad(mutate):
         (lambda d: d["tasks"][0].update(actioned="yes"), "tasks[0].actioned"),
         (lambda d: d["tasks"].append(dict(d["tasks"][0])), "tasks[1].key"),
         (lambda d: d.update(strategy={"name": "Nope"}), "strategy.name"),
-        (lambda d: d.update(strategy={"name": "ConnectivityStrategy", "settings": {"max_runs": 0}}), "strategy.settings.max_runs"),
+        (
+            lambda d: d.update(strategy={"name": "ConnectivityStrategy", "settings": {"max_runs": 0}}),
+            "strategy.settings.max_runs",
+        ),
         (lambda d: d.update(strategy={"name": "ConnectivityStrategy", "settings": {}}), "max_runs or cutoff"),
-        (lambda d: d.update(strategy={"name": "RadialGrowthStrategy", "settings": {"cutoff": 1}}), "strategy.settings.cutoff"),
+        (
+            lambda d: d.update(strategy={"name": "RadialGrowthStrategy", "settings": {"cutoff": 1}}),
+            "strategy.settings.cutoff",
+        ),
         (lambda d: d.update(chemicalSystems=["bad key"]), "chemicalSystems[0]"),
         # A trailing newline is not part of any key (Python's `$` would let it through).
         (lambda d: d.update(network=d["network"] + "\n"), "network"),
         (lambda d: d.update(chemicalSystems=["ChemicalSystem-a-acme-tyk2-run1\n"]), "chemicalSystems[0]"),
-        (lambda d: d["transformations"][0].update(stateB=d["transformations"][0]["stateB"] + "\n"), "transformations[0].stateB"),
+        (
+            lambda d: d["transformations"][0].update(stateB=d["transformations"][0]["stateB"] + "\n"),
+            "transformations[0].stateB",
+        ),
         (lambda d: d["tasks"][0].update(key=d["tasks"][0]["key"] + "\n"), "tasks[0].key"),
     ],
 )
@@ -96,7 +110,10 @@ def test_plan_command_prints_the_plan(tmp_path):
         ("{not json", "not valid JSON"),
         ("[]", "must be a JSON object"),
         (json.dumps(snapshot(path("A", "B"), maxTasksPerTransformation=0)), "maxTasksPerTransformation"),
-        (json.dumps(snapshot(path("A", "B", results={"A_B": 2**64}), strategy="RadialGrowthStrategy")), "transformations[0].results"),
+        (
+            json.dumps(snapshot(path("A", "B", results={"A_B": 2**64}), strategy="RadialGrowthStrategy")),
+            "transformations[0].results",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_nothing_on_stdout(stdin, words):
@@ -110,7 +127,11 @@ def test_missing_file_exits_2(tmp_path):
 
 
 def test_strategy_failure_exits_1_with_nothing_on_stdout():
-    doc = snapshot(path("a", "b", "c", "d", results={"a_b": 1, "b_c": 1}), strategy="RadialGrowthStrategy", settings={"decay_distance_rate": 1e-200})
+    doc = snapshot(
+        path("a", "b", "c", "d", results={"a_b": 1, "b_c": 1}),
+        strategy="RadialGrowthStrategy",
+        settings={"decay_distance_rate": 1e-200},
+    )
     result = _cli("-", stdin=json.dumps(doc))
     assert result.returncode == 1 and result.stdout == "" and "strategy failed" in result.stderr
     assert "decay_distance_rate" in result.stderr and "Traceback" not in result.stderr

@@ -1,4 +1,4 @@
-"""ConnectivityStrategy and RadialGrowthStrategy: strategy-semantics.md section 2."""
+"""ConnectivityStrategy and RadialGrowthStrategy: docs/engine.md, "ConnectivityStrategy" and "RadialGrowthStrategy"."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import random
 import networkx as nx
 import numpy as np
 import pytest
-from engine_helpers import normalise, reference_connectivity, reference_radialgrowth
 
 from strategy_operator.engine import NetworkGraph, StrategyError, build_strategy
 from strategy_operator.engine.eccentricity import eccentricities
 from strategy_operator.engine.strategies import resolve_weights
+
+from .engine_helpers import normalise, reference_connectivity, reference_radialgrowth
 
 
 def weigh(name, edges, results=None, systems=(), settings=None):
@@ -231,4 +232,9 @@ def test_weights_summing_beyond_the_float_range_are_a_strategy_error():
     # Reached by RadialGrowth's inner boost: rate^-2 = 1e308 on two transformations inside L.
     edges = [("ab", "a", "b"), ("bc", "b", "c"), ("cd", "c", "d"), ("de", "d", "e")]
     with pytest.raises(StrategyError):
-        weigh("RadialGrowthStrategy", edges, {"ab": 1, "bc": 1, "cd": 1}, settings={"decay_distance_rate": 1e-154, "decay_repeat_rate": 0.999})
+        weigh(
+            "RadialGrowthStrategy",
+            edges,
+            {"ab": 1, "bc": 1, "cd": 1},
+            settings={"decay_distance_rate": 1e-154, "decay_repeat_rate": 0.999},
+        )

@@ -2,13 +2,13 @@
 
 Transcribed as literally as practical from alchemiscale 0.8.0's
 `strategist/service.py::_execute_strategy` (and the helpers it calls), operating on a raw
-plan-format snapshot document (a dict, defaults applied here, not by the engine's models).
-The strategies' weights are transcribed from strategy-semantics.md 2.4/2.5 with plain BFS,
+snapshot document (docs/engine.md, "Formats"; a dict, defaults applied here, not by the engine's models).
+The strategies' weights are transcribed from docs/engine.md ("ConnectivityStrategy", "RadialGrowthStrategy") with plain BFS,
 independently of the engine (no numpy, no scipy, no networkx).
 
 Only these deviations from upstream, each one documented:
-- strategy-semantics.md 2.6(a): every transformation is weighted on its own (parallel ones too);
-- strategy-semantics.md 2.6(b): RadialGrowth's canonical L;
+- docs/engine.md, "Differences from upstream": every transformation is weighted on its own (parallel ones too);
+- docs/engine.md, "Differences from upstream": RadialGrowth's canonical L;
 - docs/engine.md: `resolve` sums with `math.fsum`; among equal tasks, actioning takes them in
   listing order and trimming takes actioned tasks from the end of the listing;
 - docs/engine.md: `mode: disabled` gives `ran: false` (upstream's scheduler never selects it);
@@ -114,7 +114,12 @@ def radialgrowth_weights(component, component_edges, n, settings) -> dict[str, f
 
 CONNECTIVITY_DEFAULTS = {"max_runs": 3, "decay_rate": 0.5, "cutoff": None}
 CONNECTIVITY_FIELD_DEFAULTS = {"max_runs": None, "decay_rate": 0.5, "cutoff": None}
-RADIALGROWTH_DEFAULTS = {"max_runs": 3, "candidacy_max_distance": 1, "decay_repeat_rate": 0.5, "decay_distance_rate": 0.5}
+RADIALGROWTH_DEFAULTS = {
+    "max_runs": 3,
+    "candidacy_max_distance": 1,
+    "decay_repeat_rate": 0.5,
+    "decay_distance_rate": 0.5,
+}
 
 
 def propose(strategy: dict[str, Any], systems, edges, n) -> dict[str, float | None]:
@@ -201,11 +206,20 @@ def _select_tasks_to_cancel(actioned_tasks: list[str], actioned_status: list[str
 
 
 def _not_run(status: str, result_count: int) -> dict[str, Any]:
-    return {"ran": False, "status": status, "resultCount": result_count, "weights": {}, "targets": {}, "action": [], "create": {}, "cancel": []}
+    return {
+        "ran": False,
+        "status": status,
+        "resultCount": result_count,
+        "weights": {},
+        "targets": {},
+        "action": [],
+        "create": {},
+        "cancel": [],
+    }
 
 
 def oracle_plan(doc: dict[str, Any]) -> dict[str, Any]:
-    """The plan JSON (plan-format.md) upstream's iteration would produce for snapshot `doc`."""
+    """The plan JSON (docs/engine.md, "Plan (output)") upstream's iteration would produce for snapshot `doc`."""
     mode = doc.get("mode", "partial")
     task_scaling = doc.get("taskScaling", "exponential")
     max_tasks = doc.get("maxTasksPerTransformation", 3)
@@ -234,8 +248,14 @@ def oracle_plan(doc: dict[str, Any]) -> dict[str, Any]:
     if all(w is None for w in weights.values()):
         cancel = [t["key"] for t in tasks if t.get("actioned", False)] if mode == "full" else []
         return {
-            "ran": True, "status": "dormant", "resultCount": current_result_count,
-            "weights": weights, "targets": {}, "action": [], "create": {}, "cancel": sorted(cancel),
+            "ran": True,
+            "status": "dormant",
+            "resultCount": current_result_count,
+            "weights": weights,
+            "targets": {},
+            "action": [],
+            "create": {},
+            "cancel": sorted(cancel),
         }
 
     # _filter_errored_transformations
@@ -257,7 +277,9 @@ def oracle_plan(doc: dict[str, Any]) -> dict[str, Any]:
         if target_count > actioned_count:
             required = target_count - actioned_count
             actionable_tasks_status = {
-                t["key"]: t["status"] for t in mine if t["status"] in (WAITING, RUNNING) and t["key"] not in actioned_tasks
+                t["key"]: t["status"]
+                for t in mine
+                if t["status"] in (WAITING, RUNNING) and t["key"] not in actioned_tasks
             }
             tasks_to_action = _select_tasks_to_action(actionable_tasks_status, required)
             if len(tasks_to_action) < required:
@@ -269,7 +291,12 @@ def oracle_plan(doc: dict[str, Any]) -> dict[str, Any]:
             cancel.extend(_select_tasks_to_cancel(actioned_tasks, [status_of[k] for k in actioned_tasks], excess))
 
     return {
-        "ran": True, "status": status, "resultCount": current_result_count,
-        "weights": weights, "targets": task_counts,
-        "action": sorted(action), "create": create, "cancel": sorted(cancel),
+        "ran": True,
+        "status": status,
+        "resultCount": current_result_count,
+        "weights": weights,
+        "targets": task_counts,
+        "action": sorted(action),
+        "create": create,
+        "cancel": sorted(cancel),
     }

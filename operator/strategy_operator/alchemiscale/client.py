@@ -50,8 +50,9 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 TASK_STATUSES = ("waiting", "running", "complete", "error", "invalid", "deleted")
 
 
-def scoped_key(text: str, *, what: str = "scoped key",
-               parse: Callable[[str], ScopedKey] = ScopedKey.from_str) -> ScopedKey:
+def scoped_key(
+    text: str, *, what: str = "scoped key", parse: Callable[[str], ScopedKey] = ScopedKey.from_str
+) -> ScopedKey:
     """Parse a scoped key with `parse`, raising `MalformedScopedKey` naming `what` it was meant to be."""
     try:
         return parse(text)
@@ -146,7 +147,7 @@ class AlchemiscaleClient:
     def __repr__(self) -> str:
         return f"AlchemiscaleClient(url={self.url!r}, identifier={self.credentials.identifier!r})"
 
-    async def __aenter__(self) -> "AlchemiscaleClient":
+    async def __aenter__(self) -> AlchemiscaleClient:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

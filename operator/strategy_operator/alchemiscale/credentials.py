@@ -32,7 +32,7 @@ class Credentials:
     __str__ = __repr__
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "Credentials":
+    def from_env(cls, environ: dict[str, str] | None = None) -> Credentials:
         """Read the variables the official alchemiscale client uses."""
         env = os.environ if environ is None else environ
         missing = [name for name in (IDENTIFIER_ENV, KEY_ENV) if not env.get(name)]
@@ -41,7 +41,7 @@ class Credentials:
         return cls(env[IDENTIFIER_ENV], env[KEY_ENV])
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str]) -> "Credentials":
+    def from_file(cls, path: str | os.PathLike[str]) -> Credentials:
         """Read a YAML or JSON mapping with the keys `identifier` and `key`."""
         text = pathlib.Path(path).read_text()
         try:

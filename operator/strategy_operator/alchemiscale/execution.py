@@ -98,8 +98,14 @@ async def execute_plan(client: AlchemiscaleClient, network_key: str, plan: PlanL
         cancelled_tasks=tuple(cancelled),
     )
     if failure is not None:
-        log.warning("plan for %s partly carried out (%d created, %d actioned, %d cancelled): %s",
-                    network_key, report.created, report.actioned, report.cancelled, failure)
+        log.warning(
+            "plan for %s partly carried out (%d created, %d actioned, %d cancelled): %s",
+            network_key,
+            report.created,
+            report.actioned,
+            report.cancelled,
+            failure,
+        )
         failure.partial_report = report  # type: ignore[attr-defined]
         raise failure
     return report

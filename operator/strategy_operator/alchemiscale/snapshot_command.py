@@ -1,6 +1,6 @@
 """`strategy-operator snapshot`: write a live snapshot of a network to stdout.
 
-The output is the plan-format snapshot document, so `strategy-operator plan` can show
+The output is the engine's snapshot document (docs/engine.md, "Formats"), so `strategy-operator plan` can show
 what an iteration would do on real data:
 
     strategy-operator snapshot --server URL --network SK > snap.json
@@ -44,10 +44,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", choices=("partial", "full", "disabled"), default="partial")
     parser.add_argument("--task-scaling", choices=("exponential", "linear"), default="exponential")
     parser.add_argument("--max-tasks-per-transformation", type=int, default=3)
-    parser.add_argument("--state-status", choices=("awake", "dormant"), default=None,
-                        help="include a strategy state with this status")
-    parser.add_argument("--last-iteration-result-count", type=int, default=None,
-                        help="the state's result count (default: the count observed now)")
+    parser.add_argument(
+        "--state-status", choices=("awake", "dormant"), default=None, help="include a strategy state with this status"
+    )
+    parser.add_argument(
+        "--last-iteration-result-count",
+        type=int,
+        default=None,
+        help="the state's result count (default: the count observed now)",
+    )
     parser.add_argument("--credentials-file", help="YAML/JSON file with 'identifier' and 'key' (default: environment)")
     tls = parser.add_mutually_exclusive_group()
     tls.add_argument("--ca-bundle", help="PEM CA bundle to verify the server's certificate")
@@ -61,7 +66,9 @@ async def _snapshot(args: argparse.Namespace, credentials: Credentials) -> dict:
         observation = await NetworkSnapshotter(client, args.network).observe()
     state = None
     if args.state_status:
-        count = observation.result_count if args.last_iteration_result_count is None else args.last_iteration_result_count
+        count = (
+            observation.result_count if args.last_iteration_result_count is None else args.last_iteration_result_count
+        )
         state = {"status": args.state_status, "lastIterationResultCount": count}
     print(f"{observation.requests} requests, result count {observation.result_count}", file=sys.stderr)
     return build_snapshot(

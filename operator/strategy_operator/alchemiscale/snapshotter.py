@@ -10,7 +10,8 @@ it learnt between iterations. Per observation it sends, when nothing changed:
 — at most five requests, whatever the network's size; everything else is cached, and once
 per resync interval the results of every transformation are re-read (one request each).
 
-What the result-count cache relies on (alchemiscale 0.8.0, api reference §5.8 and §6):
+What the result-count cache relies on (alchemiscale 0.8.0; docs/alchemiscale-client.md,
+"What the result count relies on"):
 
 * Results exist only through tasks; a transformation without tasks has 0 results.
 * A result normally arrives with a status change of its task (running -> complete or
@@ -274,7 +275,8 @@ class NetworkSnapshotter:
             self.resyncs += not cold
 
         transformations = tuple(
-            TransformationObservation(e.key, e.state_a, e.state_b, results.get(e.key, 0)) for e in structure.transformations
+            TransformationObservation(e.key, e.state_a, e.state_b, results.get(e.key, 0))
+            for e in structure.transformations
         )
         tasks = tuple(
             sorted(
@@ -310,7 +312,7 @@ def build_snapshot(
     max_tasks_per_transformation: int = 3,
     state: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The plan-format snapshot document (camelCase) for one observation.
+    """The engine's snapshot document (camelCase, docs/engine.md) for one observation.
 
     `strategy` is `{"name": ..., "settings": {...}}` (settings may be omitted or None for the
     strategy's defaults); `state` is `{"status": ..., "lastIterationResultCount": ...}` or None.
@@ -331,7 +333,8 @@ def build_snapshot(
         document["state"] = dict(state)
     document["chemicalSystems"] = list(observation.chemical_systems)
     document["transformations"] = [
-        {"key": t.key, "stateA": t.state_a, "stateB": t.state_b, "results": t.results} for t in observation.transformations
+        {"key": t.key, "stateA": t.state_a, "stateB": t.state_b, "results": t.results}
+        for t in observation.transformations
     ]
     document["tasks"] = [
         {"key": t.key, "transformation": t.transformation, "status": t.status, "actioned": t.actioned}

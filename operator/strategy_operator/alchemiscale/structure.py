@@ -59,7 +59,9 @@ def structure_from_keyed_chain(network: str, chain: Any) -> NetworkStructure:
         raise UnreadableChain("keyed chain is not a non-empty list")
     objects: dict[str, dict[str, Any]] = {}
     for entry in chain:
-        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str) and isinstance(entry[1], dict)):
+        if not (
+            isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str) and isinstance(entry[1], dict)
+        ):
             raise UnreadableChain("keyed chain entries must be [gufe_key, keyed_dict] pairs")
         objects[entry[0]] = entry[1]
     root = chain[-1][1]
@@ -74,7 +76,10 @@ def structure_from_keyed_chain(network: str, chain: Any) -> NetworkStructure:
         if "system" in body:
             state_a = state_b = _ref(body["system"], f"{gufe_key}.system")
         else:
-            state_a, state_b = _ref(body.get("stateA"), f"{gufe_key}.stateA"), _ref(body.get("stateB"), f"{gufe_key}.stateB")
+            state_a, state_b = (
+                _ref(body.get("stateA"), f"{gufe_key}.stateA"),
+                _ref(body.get("stateB"), f"{gufe_key}.stateB"),
+            )
         edges.append(Edge(f"{gufe_key}-{scope}", f"{state_a}-{scope}", f"{state_b}-{scope}"))
     nodes = [f"{_ref(n, f'nodes[{i}]')}-{scope}" for i, n in enumerate(root.get("nodes") or [])]
     return NetworkStructure(network, tuple(sorted(edges, key=lambda e: e.key)), tuple(sorted(set(nodes))))

@@ -77,13 +77,17 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 request=request,
             ) from None
         except aiohttp.ClientConnectorError as exc:
-            raise httpx.ConnectError(f"cannot connect to {request.url.host}:{request.url.port}: {exc.os_error}", request=request) from None
+            raise httpx.ConnectError(
+                f"cannot connect to {request.url.host}:{request.url.port}: {exc.os_error}", request=request
+            ) from None
         except aiohttp.ConnectionTimeoutError:
             raise httpx.ConnectTimeout("timed out while connecting", request=request) from None
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
+        except (TimeoutError, aiohttp.ServerTimeoutError):
             raise httpx.ReadTimeout("timed out waiting for the response", request=request) from None
         except aiohttp.ServerDisconnectedError:
-            raise httpx.RemoteProtocolError("server disconnected without a complete response", request=request) from None
+            raise httpx.RemoteProtocolError(
+                "server disconnected without a complete response", request=request
+            ) from None
         except aiohttp.ClientError as exc:
             raise httpx.ReadError(f"{type(exc).__name__}: {exc}", request=request) from None
 

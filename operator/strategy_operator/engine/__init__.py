@@ -1,6 +1,6 @@
 """The strategy engine: snapshot in, plan out. Pure: no Kopf, no HTTP, no clock.
 
-    plan = plan_iteration(Snapshot.model_validate(document))
+plan = plan_iteration(Snapshot.model_validate(document))
 """
 
 from strategy_operator.engine.errors import StrategyError

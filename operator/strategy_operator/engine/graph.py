@@ -26,7 +26,7 @@ class NetworkGraph:
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def build(cls, edges: Iterable[tuple[str, str, str]], systems: Iterable[str] = ()) -> "NetworkGraph":
+    def build(cls, edges: Iterable[tuple[str, str, str]], systems: Iterable[str] = ()) -> NetworkGraph:
         """`edges` are (transformation key, stateA, stateB); `systems` adds isolated ones."""
         ordered = sorted(edges)
         names = sorted({*systems, *(e[1] for e in ordered), *(e[2] for e in ordered)})

@@ -1,6 +1,6 @@
 """One strategy iteration as a pure function: snapshot in, plan out.
 
-The single implementation of strategy-semantics.md section 1 (the operator and
+The single implementation of docs/engine.md's "One iteration" (the operator and
 `strategy-operator plan` both call `plan_iteration`). Where the reference leaves the choice
 among equal tasks open, tasks are taken in the order the snapshot lists them:
 - actioning picks the first listed unactioned running tasks, then the first listed waiting ones;
@@ -20,7 +20,7 @@ from strategy_operator.engine.scaling import target_count
 from strategy_operator.engine.snapshot import Snapshot, SnapshotTask
 from strategy_operator.engine.strategies.base import resolve_weights
 from strategy_operator.engine.strategies.registry import build_strategy
-from strategy_operator.models.resource import Mode
+from strategy_operator.engine.vocabulary import Mode
 
 
 def plan_iteration(snapshot: Snapshot) -> Plan:
@@ -50,7 +50,7 @@ def plan_iteration(snapshot: Snapshot) -> Plan:
         everything = sorted(task.key for task in snapshot.tasks if task.actioned) if full else []
         return Plan(ran=True, status="dormant", result_count=result_count, weights=weights, cancel=everything)
 
-    # After normalisation and the stop check, with no renormalisation (strategy-semantics.md 1.2 step 6).
+    # After normalisation and the stop check, with no renormalisation (docs/engine.md, "One iteration", step 6).
     blocked = frozenset(
         key
         for key, tasks in tasks_by_transformation.items()

@@ -1,4 +1,4 @@
-"""The plan (plan-format.md's output): what one iteration decided, before anything is done."""
+"""The plan (docs/engine.md, "Plan (output)"): what one iteration decided, before anything is done."""
 
 from __future__ import annotations
 
@@ -40,14 +40,14 @@ class Plan(BaseModel):
     _blocked: frozenset[str] = PrivateAttr(default_factory=frozenset)
 
     @classmethod
-    def with_blocked(cls, blocked: frozenset[str], **fields) -> "Plan":
+    def with_blocked(cls, blocked: frozenset[str], **fields) -> Plan:
         plan = cls(**fields)
         plan._blocked = blocked
         return plan
 
     @property
     def blocked(self) -> frozenset[str]:
-        """Transformations held at 0 tasks by errored tasks (strategy-semantics.md 1.2 step 6)."""
+        """Transformations held at 0 tasks by errored tasks (docs/engine.md, "One iteration", step 6)."""
         return self._blocked
 
     @property

@@ -1,6 +1,6 @@
 """`strategy-operator plan SNAPSHOT.json`: print what the next iteration would do.
 
-Reads a snapshot (plan-format.md) from a file or `-` for stdin and prints the plan as JSON.
+Reads a snapshot (format: docs/engine.md) from a file or `-` for stdin and prints the plan as JSON.
 Bad input exits 2 with a message naming the field on stderr and nothing on stdout; a strategy
 failure (StrategyError) exits 1.
 """
@@ -16,11 +16,11 @@ from pydantic import ValidationError
 from strategy_operator.engine.errors import StrategyError
 from strategy_operator.engine.iteration import plan_iteration
 from strategy_operator.engine.snapshot import Snapshot
-from strategy_operator.models.errors import describe
+from strategy_operator.validation import describe
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("snapshot", help="snapshot JSON file (plan-format.md), or - for stdin")
+    parser.add_argument("snapshot", help="snapshot JSON file (the format is in docs/engine.md), or - for stdin")
     parser.add_argument("--compact", action="store_true", help="print the plan on one line")
 
 

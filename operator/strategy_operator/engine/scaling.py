@@ -7,7 +7,7 @@ trunc((1 + M)^w), capped at M. Plain IEEE doubles on purpose: band edges such as
 
 from __future__ import annotations
 
-from strategy_operator.models.resource import TaskScaling
+from strategy_operator.engine.vocabulary import TaskScaling
 
 
 def target_count(weight: float | None, max_tasks: int, scaling: TaskScaling | str) -> int:

@@ -1,4 +1,4 @@
-"""The iteration snapshot (plan-format.md's input): everything one iteration looks at.
+"""The iteration snapshot (docs/engine.md, "Snapshot (input)"): everything one iteration looks at.
 
 camelCase JSON, like the CRD. Validation is strict and every message names its field:
 unknown fields, wrong types, booleans for numbers, malformed scoped keys, duplicate keys,
@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_
 from pydantic.alias_generators import to_camel
 
 from strategy_operator.engine.strategies.registry import settings_classes, strategy_names
-from strategy_operator.models.resource import MAX_TASKS_PER_TRANSFORMATION, Mode, TaskScaling, settings_for
-from strategy_operator.models.settings import StrategySettings
+from strategy_operator.engine.strategies.settings import StrategySettings, settings_for
+from strategy_operator.engine.vocabulary import MAX_TASKS_PER_TRANSFORMATION, Mode, TaskScaling
 from strategy_operator.scopedkey import SCOPED_KEY_PATTERN, InvalidScopedKey, ScopedKey, parse_network_key
 
 TaskStatus = Literal["waiting", "running", "complete", "error", "invalid", "deleted"]
@@ -47,7 +47,7 @@ class SnapshotStrategy(_Model):
     settings: dict[str, Any] | None = None
 
     @model_validator(mode="after")
-    def _known(self) -> "SnapshotStrategy":
+    def _known(self) -> SnapshotStrategy:
         if self.name not in strategy_names():
             raise ValueError(f"name: unknown strategy {self.name!r}; known: {', '.join(strategy_names())}")
         settings_for(self.name, self.settings, settings_classes())
@@ -121,7 +121,7 @@ class Snapshot(_Model):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Snapshot":
+    def _consistent(self) -> Snapshot:
         seen: dict[str, int] = {}
         for i, transformation in enumerate(self.transformations):
             if transformation.key in seen:
@@ -136,7 +136,9 @@ class Snapshot(_Model):
                 raise ValueError(f"tasks[{i}].key: {task.key} is listed twice (also tasks[{tasks_seen[task.key]}])")
             tasks_seen[task.key] = i
             if task.transformation not in seen:
-                raise ValueError(f"tasks[{i}].transformation: {task.transformation} is not a transformation of the snapshot")
+                raise ValueError(
+                    f"tasks[{i}].transformation: {task.transformation} is not a transformation of the snapshot"
+                )
             if task.actioned and task.status not in ACTIONABLE_STATUSES:
                 raise ValueError(
                     f"tasks[{i}].actioned: a {task.status} task cannot be actioned "

@@ -15,7 +15,7 @@ from typing import ClassVar
 
 from strategy_operator.engine.errors import StrategyError
 from strategy_operator.engine.graph import NetworkGraph
-from strategy_operator.models.settings import StrategySettings
+from strategy_operator.engine.strategies.settings import StrategySettings
 
 Weights = dict[str, float | None]
 
@@ -57,7 +57,9 @@ def validate_weights(strategy_name: str, weights: Mapping[str, object], keys: tu
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise StrategyError(f"{strategy_name} weight of {key}: must be a number or null, not {type(value).__name__}")
+            raise StrategyError(
+                f"{strategy_name} weight of {key}: must be a number or null, not {type(value).__name__}"
+            )
         if not math.isfinite(value) or value < 0:
             raise StrategyError(f"{strategy_name} weight of {key}: must be finite and >= 0, not {value!r}")
 

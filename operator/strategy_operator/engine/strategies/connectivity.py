@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from strategy_operator.engine.graph import NetworkGraph
 from strategy_operator.engine.strategies.base import Strategy, Weights
-from strategy_operator.models.settings import ConnectivitySettings
+from strategy_operator.engine.strategies.settings import ConnectivitySettings
 
 
 class ConnectivityStrategy(Strategy):

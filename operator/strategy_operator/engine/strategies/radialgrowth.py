@@ -5,7 +5,7 @@ t from a to b: lo/hi = min/max of ecc(a), ecc(b); L, the lowest incomplete level
 component, is the smallest lo(t) over result-less transformations with hi(t) < D (the
 component's largest eccentricity), or D when there is none. This canonical L is what
 stratocaster computes when its edge walk happens to visit the lowest level first; its
-actual result depends on the hash seed (strategy-semantics.md 2.6b).
+actual result depends on the hash seed (docs/engine.md, "Differences from upstream").
 With d = hi(t) - L: f = 1 for d = 0, rate^(d-1) for 0 != d <= candidacy_max_distance
 (so d = 1 is unpenalised and d < 0 is boosted, as upstream), and 0 beyond it.
 """
@@ -19,7 +19,7 @@ import numpy as np
 from strategy_operator.engine.errors import StrategyError
 from strategy_operator.engine.graph import NetworkGraph
 from strategy_operator.engine.strategies.base import Strategy, Weights
-from strategy_operator.models.settings import RadialGrowthSettings
+from strategy_operator.engine.strategies.settings import RadialGrowthSettings
 
 
 class RadialGrowthStrategy(Strategy):
@@ -45,7 +45,11 @@ class RadialGrowthStrategy(Strategy):
         np.minimum.at(level, component[open_inner], lo[open_inner])
 
         distance = (hi - level[component]).tolist()
-        repeat, spread, reach = settings.decay_repeat_rate, settings.decay_distance_rate, settings.candidacy_max_distance
+        repeat, spread, reach = (
+            settings.decay_repeat_rate,
+            settings.decay_distance_rate,
+            settings.candidacy_max_distance,
+        )
         weights: Weights = {}
         for key, count, d in zip(graph.keys, counts.tolist(), distance):
             if count >= settings.max_runs:

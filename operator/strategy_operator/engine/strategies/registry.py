@@ -7,8 +7,7 @@ from typing import Any
 from strategy_operator.engine.strategies.base import Strategy
 from strategy_operator.engine.strategies.connectivity import ConnectivityStrategy
 from strategy_operator.engine.strategies.radialgrowth import RadialGrowthStrategy
-from strategy_operator.models.resource import settings_for
-from strategy_operator.models.settings import StrategySettings
+from strategy_operator.engine.strategies.settings import StrategySettings, settings_for
 
 _STRATEGIES: dict[str, type[Strategy]] = {}
 

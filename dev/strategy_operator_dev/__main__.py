@@ -1,0 +1,3 @@
+from strategy_operator_dev.cli import main
+
+raise SystemExit(main())

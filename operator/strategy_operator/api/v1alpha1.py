@@ -1,0 +1,363 @@
+"""The NetworkStrategy custom resource: spec (user intent) and status (written by the operator).
+
+These pydantic models are the single source of truth: `strategy-operator crd` renders the
+CustomResourceDefinition's schema from them, and the operator parses specs and builds status
+patches with them, so the API server and the operator agree on every field.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timezone
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from strategy_operator.engine.strategies.settings import BUILTIN_SETTINGS, Integer, StrategySettings, settings_for
+from strategy_operator.engine.vocabulary import MAX_SLEEP_INTERVAL, MAX_TASKS_PER_TRANSFORMATION, Mode, TaskScaling
+from strategy_operator.scopedkey import NETWORK_KEY_PATTERN, InvalidScopedKey, parse_network_key
+
+NETWORK_KEY_MAX_LENGTH = 512
+TRACEBACK_MAX_LENGTH = 8192
+EXCEPTION_MESSAGE_MAX_LENGTH = 2048
+TRUNCATION_MARKER = "...(truncated)\n"
+DNS_SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+URL_PATTERN = r"^https?://[^\s/?#]+[^\s]*$"
+CONDITION_TYPE_PATTERN = (
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"
+)
+CONDITION_REASON_PATTERN = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
+
+
+class Status(str, Enum):
+    awake = "awake"
+    dormant = "dormant"
+    error = "error"
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("must carry a time zone (RFC 3339, e.g. 2026-11-25T12:00:00Z)")
+    return value.astimezone(UTC)
+
+
+def format_rfc3339(value: datetime) -> str:
+    """Whole-second UTC with a `Z`, the form Kubernetes itself writes."""
+    return _utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+Timestamp = Annotated[
+    datetime, AfterValidator(_utc), PlainSerializer(format_rfc3339, return_type=str, when_used="json")
+]
+
+
+def _keep_tail(limit: int):
+    def bound(value: str | None) -> str | None:
+        if value is None or len(value) <= limit:
+            return value
+        return TRUNCATION_MARKER + value[-(limit - len(TRUNCATION_MARKER)) :]
+
+    return bound
+
+
+def _keep_head(limit: int):
+    def bound(value: str | None) -> str | None:
+        if value is None or len(value) <= limit:
+            return value
+        return value[: limit - 3] + "..."
+
+    return bound
+
+
+class CamelModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+# --------------------------------------------------------------------------------------- spec
+
+
+def _settings_rules() -> list[JsonValue]:
+    """CEL rules: each settings key only for the strategies that have it."""
+    all_keys = sorted({key for cls in BUILTIN_SETTINGS.values() for key in cls.model_fields})
+    rules: list[JsonValue] = [
+        {
+            "rule": "self.name != 'ConnectivityStrategy' || !has(self.settings) "
+            "|| has(self.settings.max_runs) || has(self.settings.cutoff)",
+            "message": "ConnectivityStrategy settings need max_runs or cutoff (or both); "
+            "omit settings entirely to use the defaults (max_runs 3, decay_rate 0.5)",
+            "fieldPath": ".settings",
+            "reason": "FieldValueInvalid",
+        }
+    ]
+    for name, cls in BUILTIN_SETTINGS.items():
+        accepted = ", ".join(cls.model_fields)
+        for key in all_keys:
+            if key in cls.model_fields:
+                continue
+            rules.append(
+                {
+                    "rule": f"self.name != '{name}' || !has(self.settings) || !has(self.settings.{key})",
+                    "message": f"settings.{key} is not a setting of {name} (it accepts: {accepted})",
+                    "fieldPath": f".settings.{key}",
+                    "reason": "FieldValueForbidden",
+                }
+            )
+    return rules
+
+
+class StrategySpec(BaseModel):
+    """The strategy to run: stratocaster's class name and its settings (snake_case keys, as in stratocaster)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"x-kubernetes-validations": _settings_rules()})
+
+    name: Literal["ConnectivityStrategy", "RadialGrowthStrategy"] = Field(
+        description="The strategy: ConnectivityStrategy or RadialGrowthStrategy (stratocaster's names)."
+    )
+    settings: dict[str, Any] | None = Field(
+        default=None,
+        description="The strategy's settings, with stratocaster's keys. Omitted: the strategy's default settings "
+        "(ConnectivityStrategy: max_runs 3, decay_rate 0.5; RadialGrowthStrategy: max_runs 3, "
+        "candidacy_max_distance 1, decay_repeat_rate 0.5, decay_distance_rate 0.5). Given: missing keys take "
+        "the settings class's defaults, and ConnectivityStrategy then needs max_runs or cutoff.",
+    )
+
+    @model_validator(mode="after")
+    def _check_settings(self) -> StrategySpec:
+        settings_for(self.name, self.settings, BUILTIN_SETTINGS)
+        return self
+
+    def resolved_settings(self) -> StrategySettings:
+        return settings_for(self.name, self.settings, BUILTIN_SETTINGS)
+
+
+class ServerSpec(CamelModel):
+    """Where the network lives, when not on the operator's default alchemiscale server."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "minProperties": 1,
+            "x-kubernetes-validations": [
+                {
+                    "rule": "!has(self.url) || has(self.credentialsSecret)",
+                    "message": "server.credentialsSecret is required when server.url is set: the operator never "
+                    "sends its default credentials to a server named by a resource",
+                    "fieldPath": ".credentialsSecret",
+                    "reason": "FieldValueRequired",
+                }
+            ],
+        }
+    )
+
+    url: str | None = Field(
+        default=None,
+        pattern=URL_PATTERN,
+        max_length=2048,
+        description="Base URL of the alchemiscale user API (http or https). Omitted: the operator's default server.",
+    )
+    credentials_secret: str | None = Field(
+        default=None,
+        pattern=DNS_SUBDOMAIN_PATTERN,
+        max_length=253,
+        description="Name of a Secret in this resource's namespace with keys `identifier` and `key` "
+        "(an alchemiscale user identity). Required when url is set; omitted: the operator's default credentials.",
+    )
+
+    @model_validator(mode="after")
+    def _credentials_with_url(self) -> ServerSpec:
+        if self.url is None and self.credentials_secret is None:
+            raise ValueError("give url and credentialsSecret, or only credentialsSecret, or omit server")
+        if self.url is not None and self.credentials_secret is None:
+            raise ValueError(
+                "server.credentialsSecret is required when server.url is set: the operator never "
+                "sends its default credentials to a server named by a resource"
+            )
+        return self
+
+
+class NetworkStrategySpec(CamelModel):
+    """A Strategy attached to an AlchemicalNetwork on an alchemiscale server."""
+
+    network: str = Field(
+        pattern=NETWORK_KEY_PATTERN,
+        max_length=NETWORK_KEY_MAX_LENGTH,
+        description="Scoped key of the AlchemicalNetwork, e.g. AlchemicalNetwork-<token>-<org>-<campaign>-<project>. "
+        "Immutable: create another NetworkStrategy for another network.",
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "self == oldSelf",
+                    "message": "network is immutable; create a new NetworkStrategy for another network",
+                    "reason": "FieldValueInvalid",
+                }
+            ]
+        },
+    )
+    strategy: StrategySpec = Field(description="The strategy and its settings.")
+    mode: Mode = Field(
+        default=Mode.partial,
+        description="partial (default): create and action tasks, never cancel. full: also un-action tasks above "
+        "a transformation's target, and un-action everything on the network when going dormant. "
+        "disabled: do nothing.",
+    )
+    task_scaling: TaskScaling = Field(
+        default=TaskScaling.exponential,
+        description="How a transformation's weight (its share of the network's total) becomes a task count: "
+        "exponential (default) trunc((1+M)^w) or linear trunc(1+w*M), capped at maxTasksPerTransformation M.",
+    )
+    max_tasks_per_transformation: Integer = Field(
+        default=3,
+        ge=1,
+        le=MAX_TASKS_PER_TRANSFORMATION,
+        description="The most tasks actioned per transformation (M). From 1 to "
+        f"{MAX_TASKS_PER_TRANSFORMATION}; default 3.",
+    )
+    sleep_interval: Integer = Field(
+        default=3600,
+        ge=1,
+        le=MAX_SLEEP_INTERVAL,
+        description=f"Seconds between iterations, from 1 to {MAX_SLEEP_INTERVAL} (30 days); default 3600. "
+        "The operator's minimum sleep interval "
+        "(default 300) applies when this is smaller.",
+    )
+    server: ServerSpec | None = Field(
+        default=None,
+        description="The alchemiscale server and credentials to use. Omitted: the operator's defaults.",
+    )
+    cancel_tasks_on_delete: bool = Field(
+        default=False,
+        strict=True,
+        description="When true, deleting this resource un-actions every task actioned on the network "
+        "before the resource goes away. Default false.",
+    )
+    take_over_server_strategy: bool = Field(
+        default=False,
+        strict=True,
+        description="When the alchemiscale server holds a strategy for the network (set with "
+        "set_network_strategy, run by upstream's Strategist), the operator refuses to act unless this is "
+        "true; then it sets that strategy's mode to disabled on the server (its settings and state are "
+        "kept) and runs this resource instead. Default false.",
+    )
+
+    @field_validator("network")
+    @classmethod
+    def _network_key(cls, value: str) -> str:
+        try:
+            parse_network_key(value)
+        except InvalidScopedKey as error:
+            raise ValueError(str(error)) from None
+        return value
+
+
+# ------------------------------------------------------------------------------------- status
+
+
+class ExceptionInfo(CamelModel):
+    """The error that put the strategy into the error status."""
+
+    type: str = Field(max_length=256, description="The exception's class name.")
+    message: Annotated[str, AfterValidator(_keep_head(EXCEPTION_MESSAGE_MAX_LENGTH))] = Field(
+        description=f"The exception's message (at most {EXCEPTION_MESSAGE_MAX_LENGTH} characters).",
+        json_schema_extra={"maxLength": EXCEPTION_MESSAGE_MAX_LENGTH},
+    )
+
+
+class Condition(CamelModel):
+    """A standard Kubernetes condition (metav1.Condition)."""
+
+    type: str = Field(max_length=316, pattern=CONDITION_TYPE_PATTERN, description="Condition type, e.g. Ready.")
+    status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")
+    reason: str = Field(
+        min_length=1,
+        max_length=1024,
+        pattern=CONDITION_REASON_PATTERN,
+        description="CamelCase reason of the last transition.",
+    )
+    message: str = Field(default="", max_length=32768, description="Human-readable details.")
+    last_transition_time: Timestamp = Field(description="When the status last changed (RFC 3339 UTC).")
+    observed_generation: int | None = Field(
+        default=None, ge=0, description="The .metadata.generation the condition was set for."
+    )
+
+
+class IterationSummary(CamelModel):
+    """What the last iteration found and did."""
+
+    transformations_weighted: int = Field(default=0, ge=0, description="Transformations with a non-null weight.")
+    transformations_finished: int = Field(default=0, ge=0, description="Transformations with weight null (done).")
+    transformations_blocked: int = Field(
+        default=0, ge=0, description="Transformations held at 0 tasks because they have errored tasks."
+    )
+    tasks_actioned: int = Field(default=0, ge=0, description="Existing tasks actioned.")
+    tasks_created: int = Field(default=0, ge=0, description="New tasks created and actioned.")
+    tasks_cancelled: int = Field(default=0, ge=0, description="Tasks un-actioned.")
+    tasks_deferred: int = Field(
+        default=0, ge=0,
+        description="Tasks the plan wanted created but the operator's per-iteration creation cap held back "
+        "for the next iterations.",
+    )
+
+
+class NetworkTaskCounts(CamelModel):
+    """The network's tasks by status: what alchemiscale's get_network_status reports."""
+
+    waiting: int = Field(default=0, ge=0, description="Tasks waiting to be claimed.")
+    running: int = Field(default=0, ge=0, description="Tasks claimed by a compute service.")
+    complete: int = Field(default=0, ge=0, description="Tasks finished with a successful result.")
+    error: int = Field(default=0, ge=0, description="Tasks whose last attempt failed.")
+    invalid: int = Field(default=0, ge=0, description="Tasks marked invalid.")
+    deleted: int = Field(default=0, ge=0, description="Tasks marked deleted.")
+
+
+class NetworkStrategyStatus(CamelModel):
+    """Written by the operator only."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: Status | None = Field(default=None, description="awake, dormant or error.")
+    iterations: int | None = Field(default=None, ge=0, description="Completed iterations.")
+    last_iteration: Timestamp | None = Field(
+        default=None, description="When the last iteration finished (RFC 3339 UTC)."
+    )
+    last_iteration_result_count: int | None = Field(
+        default=None, ge=0, description="The network's successful result count measured by the last iteration."
+    )
+    exception: ExceptionInfo | None = Field(default=None, description="Set when status is error.")
+    traceback: Annotated[str | None, AfterValidator(_keep_tail(TRACEBACK_MAX_LENGTH))] = Field(
+        default=None,
+        description=f"Traceback of the error (its last {TRACEBACK_MAX_LENGTH} characters, credentials scrubbed).",
+        json_schema_extra={"maxLength": TRACEBACK_MAX_LENGTH},
+    )
+    observed_generation: int | None = Field(default=None, ge=0, description="The .metadata.generation last acted on.")
+    conditions: list[Condition] | None = Field(
+        default=None,
+        max_length=16,
+        description="Standard conditions.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )
+    last_iteration_summary: IterationSummary | None = Field(default=None, description="What the last iteration did.")
+    task_counts: NetworkTaskCounts | None = Field(
+        default=None,
+        description="Every task of the network's transformations by status, whoever created it, "
+        "as seen by the last check (before that iteration's changes).",
+    )
+    last_wake_token: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="The alchemiscale.org/wake annotation value last honoured.",
+    )
+    next_iteration: Timestamp | None = Field(default=None, description="When the next iteration is due (RFC 3339 UTC).")
+    effective_sleep_interval: int | None = Field(
+        default=None, ge=1, description="Seconds between iterations after the operator's minimum is applied."
+    )
+    kopf: dict[str, Any] | None = Field(default=None, description="Kopf's own bookkeeping; not part of the API.")

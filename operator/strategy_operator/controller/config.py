@@ -1,0 +1,264 @@
+"""The operator's own settings: one command-line flag and one environment variable each.
+
+A flag given on the command line wins over its environment variable, which wins over the
+default. Every value is validated here, so a typo stops the operator at start-up with a
+message naming the flag and the variable instead of surfacing later as odd behaviour.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from strategy_operator.scopedkey import InvalidScopedKey, Scope
+
+ENV_PREFIX = "STRATEGY_OPERATOR_"
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+class SettingsError(ValueError):
+    """An operator setting has an invalid value; the message names the flag and variable."""
+
+
+@dataclass(frozen=True)
+class OperatorSettings:
+    min_sleep_interval: int = 300
+    max_workers: int = 4
+    namespaces: tuple[str, ...] = ()
+    allowed_scopes: tuple[Scope, ...] = (Scope(),)
+    default_server: str | None = None
+    default_credentials_secret: str | None = None
+    operator_namespace: str | None = None
+    ca_bundle: str | None = None
+    log_level: str = "info"
+    http_port: int = 8080
+    # How often each resource's timer wakes to see whether it is due; bounds the lateness of
+    # an iteration and of a wake-up. Tests use about a second.
+    tick: float = 10.0
+    # The longest one iteration may take (HTTP and compute) before it is abandoned as transient.
+    iteration_timeout: float = 600.0
+    # /healthz fails once a due resource has gone this long without being iterated.
+    liveness_grace: float = 900.0
+    # Every network's results are re-read in full this often (and on every wake), so a late
+    # result the snapshotter's change inference missed is counted within one interval.
+    resync_interval: float = 10800.0
+    # The most tasks one iteration of one resource creates; a larger plan is spread over the
+    # next iterations (run at the next tick) instead of sent at once.
+    max_tasks_created_per_iteration: int = 1000
+    standalone: bool = True
+
+    @property
+    def all_namespaces(self) -> bool:
+        return not self.namespaces
+
+    def scope_allowed(self, scope: Scope) -> bool:
+        return any(allowed.covers(scope) for allowed in self.allowed_scopes)
+
+
+@dataclass(frozen=True)
+class _Option:
+    flag: str
+    env: str
+    help: str
+
+
+_OPTIONS: dict[str, _Option] = {
+    "min_sleep_interval": _Option(
+        "--min-sleep-interval",
+        "MIN_SLEEP_INTERVAL",
+        "lower bound in seconds on every resource's sleepInterval (default 300)",
+    ),
+    "max_workers": _Option(
+        "--max-workers", "MAX_WORKERS", "iterations run concurrently across all resources (default 4)"
+    ),
+    "namespaces": _Option(
+        "--namespace", "NAMESPACES", "namespace to watch; repeatable (env: comma-separated); default all namespaces"
+    ),
+    "allowed_scopes": _Option(
+        "--allowed-scopes",
+        "ALLOWED_SCOPES",
+        "comma-separated alchemiscale scopes networks must fall in (default *-*-*)",
+    ),
+    "default_server": _Option(
+        "--default-server", "DEFAULT_SERVER", "alchemiscale URL for resources without spec.server.url"
+    ),
+    "default_credentials_secret": _Option(
+        "--default-credentials-secret",
+        "DEFAULT_CREDENTIALS_SECRET",
+        "Secret (keys identifier, key) in the operator's namespace used "
+        "for resources without spec.server.credentialsSecret",
+    ),
+    "operator_namespace": _Option(
+        "--operator-namespace", "NAMESPACE", "namespace the operator runs in (holds the default credentials Secret)"
+    ),
+    "ca_bundle": _Option("--ca-bundle", "CA_BUNDLE", "PEM file of CAs to trust for alchemiscale HTTPS"),
+    "log_level": _Option("--log-level", "LOG_LEVEL", "debug, info, warning or error (default info)"),
+    "http_port": _Option("--http-port", "HTTP_PORT", "port of /metrics, /healthz and /readyz (default 8080; 0 = off)"),
+    "tick": _Option("--tick", "TICK", "seconds between checks whether a resource is due (default 10)"),
+    "iteration_timeout": _Option("--iteration-timeout", "ITERATION_TIMEOUT",
+                                 "seconds after which one iteration is abandoned (default 600)"),
+    "liveness_grace": _Option("--liveness-grace", "LIVENESS_GRACE",
+                              "seconds a due resource may wait before /healthz fails (default 900)"),
+    "resync_interval": _Option("--resync-interval", "RESYNC_INTERVAL",
+                               "seconds between full re-reads of a network's results (default 10800)"),
+    "max_tasks_created_per_iteration": _Option(
+        "--max-tasks-created-per-iteration", "MAX_TASKS_CREATED_PER_ITERATION",
+        "the most tasks one iteration of one resource creates; the rest waits for the next "
+        "iterations (default 1000)"),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add every operator flag; values stay None when absent so the environment can fill them."""
+    for name, option in _OPTIONS.items():
+        help_text = f"{option.help} [env {ENV_PREFIX}{option.env}]"
+        if name == "namespaces":
+            parser.add_argument(option.flag, dest=name, action="append", default=None, help=help_text)
+        else:
+            parser.add_argument(option.flag, dest=name, default=None, help=help_text)
+    parser.add_argument(
+        "--all-namespaces",
+        "-A",
+        dest="all_namespaces",
+        action="store_true",
+        help="watch every namespace (the default when no namespace is given)",
+    )
+    parser.add_argument(
+        "--standalone",
+        dest="standalone",
+        action="store_true",
+        default=True,
+        help="run without Kopf peering (the default; run one replica)",
+    )
+    parser.add_argument(
+        "--peering", dest="standalone", action="store_false", help="coordinate replicas through Kopf peering objects"
+    )
+
+
+def _raw(args: argparse.Namespace | None, environ: Mapping[str, str], name: str) -> tuple[object, str] | None:
+    """The raw value and where it came from, or None when neither flag nor variable is set."""
+    option = _OPTIONS[name]
+    value = getattr(args, name, None) if args is not None else None
+    if value is not None:
+        return value, option.flag
+    env_name = ENV_PREFIX + option.env
+    if environ.get(env_name, "").strip():
+        return environ[env_name].strip(), env_name
+    return None
+
+
+def _number(raw: object, where: str, *, minimum: float, integer: bool) -> float:
+    try:
+        value = int(str(raw)) if integer else float(str(raw))
+    except ValueError:
+        kind = "an integer" if integer else "a number"
+        raise SettingsError(f"{where}: {raw!r} is not {kind}") from None
+    if not math.isfinite(value) or value < minimum:
+        raise SettingsError(f"{where}: {raw!r} must be at least {minimum:g}")
+    return value
+
+
+def _url(raw: str, where: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"{where}: {raw!r} is not an http(s) URL")
+    if parts.username or parts.password:
+        raise SettingsError(f"{where}: put credentials in a Secret, not in the URL")
+    return raw.rstrip("/")
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def from_arguments(
+    args: argparse.Namespace | None = None, environ: Mapping[str, str] | None = None
+) -> OperatorSettings:
+    """Build validated settings from parsed flags and the environment."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+
+    def raw(name: str) -> tuple[object, str] | None:
+        return _raw(args, environ, name)
+
+    if (found := raw("min_sleep_interval")) is not None:
+        values["min_sleep_interval"] = int(_number(*found, minimum=1, integer=True))
+    if (found := raw("max_workers")) is not None:
+        values["max_workers"] = int(_number(*found, minimum=1, integer=True))
+    if (found := raw("tick")) is not None:
+        values["tick"] = _number(*found, minimum=0.1, integer=False)
+    if (found := raw("iteration_timeout")) is not None:
+        values["iteration_timeout"] = _number(*found, minimum=1, integer=False)
+    if (found := raw("liveness_grace")) is not None:
+        values["liveness_grace"] = _number(*found, minimum=1, integer=False)
+    if (found := raw("resync_interval")) is not None:
+        values["resync_interval"] = _number(*found, minimum=1, integer=False)
+    if (found := raw("max_tasks_created_per_iteration")) is not None:
+        values["max_tasks_created_per_iteration"] = int(_number(*found, minimum=1, integer=True))
+    if (found := raw("http_port")) is not None:
+        port = int(_number(*found, minimum=0, integer=True))
+        if port > 65535:
+            raise SettingsError(f"{found[1]}: {found[0]!r} is not a TCP port")
+        values["http_port"] = port
+
+    all_namespaces = bool(getattr(args, "all_namespaces", False))
+    if (found := raw("namespaces")) is not None:
+        value, where = found
+        names = [n for item in (value if isinstance(value, list) else [value]) for n in _split(str(item))]
+        if all_namespaces and getattr(args, "namespaces", None):
+            raise SettingsError("--all-namespaces and --namespace exclude each other")
+        if not all_namespaces:
+            values["namespaces"] = tuple(dict.fromkeys(names))
+
+    if (found := raw("allowed_scopes")) is not None:
+        value, where = found
+        scopes = []
+        for text in _split(str(value)):
+            try:
+                scopes.append(Scope.from_str(text))
+            except InvalidScopedKey as exc:
+                raise SettingsError(f"{where}: {exc}") from None
+        if not scopes:
+            raise SettingsError(f"{where}: give at least one scope (use *-*-* for all)")
+        values["allowed_scopes"] = tuple(scopes)
+
+    if (found := raw("default_server")) is not None:
+        values["default_server"] = _url(str(found[0]).strip(), found[1])
+    for name in ("default_credentials_secret", "operator_namespace"):
+        if (found := raw(name)) is not None:
+            values[name] = str(found[0]).strip()
+    if (found := raw("ca_bundle")) is not None:
+        path, where = str(found[0]), found[1]
+        if not os.path.isfile(path):
+            raise SettingsError(f"{where}: CA bundle {path!r} is not a readable file")
+        values["ca_bundle"] = path
+    if (found := raw("log_level")) is not None:
+        level = str(found[0]).strip().lower()
+        if level not in LOG_LEVELS:
+            raise SettingsError(f"{found[1]}: {found[0]!r} is not one of {', '.join(LOG_LEVELS)}")
+        values["log_level"] = level
+
+    if "default_credentials_secret" in values and "operator_namespace" not in values:
+        namespace = _service_account_namespace()
+        if namespace is None:
+            raise SettingsError(
+                "--default-credentials-secret needs --operator-namespace "
+                f"({ENV_PREFIX}NAMESPACE) when not running in a pod"
+            )
+        values["operator_namespace"] = namespace
+
+    if args is not None and hasattr(args, "standalone"):
+        values["standalone"] = bool(args.standalone)
+    return OperatorSettings(**values)  # type: ignore[arg-type]
+
+
+def _service_account_namespace() -> str | None:
+    try:
+        with open("/var/run/secrets/kubernetes.io/serviceaccount/namespace", encoding="utf-8") as handle:
+            return handle.read().strip() or None
+    except OSError:
+        return None

@@ -1,0 +1,84 @@
+"""When a NetworkStrategy is due, from what its status records.
+
+The clock lives in the resource's status, never in the operator's memory, so a restart
+neither resets nor skips it. A resource is due at `status.nextIteration` when that was
+planned with the interval in force now, otherwise `effective interval` after
+`status.lastIteration`; a resource that never ran is due at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from strategy_operator.api import WAKE_ANNOTATION
+from strategy_operator.api.v1alpha1 import format_rfc3339
+
+# Transient failures are retried after FIRST_BACKOFF x 2^(n-1) seconds (n = consecutive
+# failures), never later than the resource's own interval nor MAX_BACKOFF.
+MAX_BACKOFF = 300.0
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# Status timestamps are formatted exactly as the status model serialises them (RFC 3339, UTC,
+# whole seconds, `Z`); a naive datetime is refused there with a ValueError.
+format_time = format_rfc3339
+
+
+def parse_time(text: Any) -> datetime | None:
+    """Parse an RFC 3339 timestamp from status; anything unreadable counts as absent."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def effective_interval(sleep_interval: float, min_sleep_interval: float) -> float:
+    """The resource's own interval, raised to the operator-wide minimum."""
+    return float(max(sleep_interval, min_sleep_interval))
+
+
+def due_at(status: Mapping[str, Any], interval: float) -> datetime | None:
+    """When the next iteration (or dormant check) is due; None means now."""
+    planned = parse_time(status.get("nextIteration"))
+    planned_with = status.get("effectiveSleepInterval")
+    if planned is not None and planned_with is not None and float(planned_with) == float(interval):
+        return planned
+    last = parse_time(status.get("lastIteration"))
+    if last is None:
+        return planned
+    return last + timedelta(seconds=interval)
+
+
+def is_due(status: Mapping[str, Any], interval: float, now: datetime) -> bool:
+    moment = due_at(status, interval)
+    return moment is None or now >= moment
+
+
+def wake_token(annotations: Mapping[str, str] | None) -> str | None:
+    if not annotations:
+        return None
+    token = annotations.get(WAKE_ANNOTATION)
+    return token if token else None
+
+
+def is_woken(annotations: Mapping[str, str] | None, status: Mapping[str, Any]) -> bool:
+    """A wake annotation whose value has not been acted upon yet."""
+    token = wake_token(annotations)
+    return token is not None and token != status.get("lastWakeToken")
+
+
+def transient_backoff(failures: int, interval: float, first: float) -> float:
+    """Seconds to wait after `failures` consecutive transient failures (failures >= 1)."""
+    exponent = max(0, failures - 1)
+    delay = first * (2.0 ** min(exponent, 16))
+    return max(first, min(delay, interval, MAX_BACKOFF))

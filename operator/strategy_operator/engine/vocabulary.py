@@ -1,0 +1,26 @@
+"""The engine's words: strategy modes and task scaling, as the spec and snapshots spell them.
+
+The engine owns these; the resource types (`strategy_operator.api.v1alpha1`) import them, so
+the CRD's enums and the engine's branches cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+# Upper bounds on the numbers a resource author sets, so a typo cannot flood alchemiscale or
+# the operator. Upstream's default is 3 tasks per transformation and the user guide's
+# examples use 3-10; a sleep interval above 30 days is no schedule at all.
+MAX_TASKS_PER_TRANSFORMATION = 100
+MAX_SLEEP_INTERVAL = 30 * 24 * 3600
+
+
+class Mode(str, Enum):
+    partial = "partial"
+    full = "full"
+    disabled = "disabled"
+
+
+class TaskScaling(str, Enum):
+    exponential = "exponential"
+    linear = "linear"
