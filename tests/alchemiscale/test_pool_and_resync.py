@@ -18,9 +18,16 @@ from strategy_operator.scopedkey import ScopedKey
 from .alchemiscale_helpers import ALICE_KEY, SCOPE
 
 ALICE = SecretCredentials("alice", ALICE_KEY)
-CHAIN = [["ConnectivityStrategy-0123456789abcdef0123456789abcdef",
-          {"__qualname__": "ConnectivityStrategy", "__module__": "stratocaster.strategies.connectivity",
-           "settings": {"decay_rate": 0.5, "max_runs": 3}}]]
+CHAIN = [
+    [
+        "ConnectivityStrategy-0123456789abcdef0123456789abcdef",
+        {
+            "__qualname__": "ConnectivityStrategy",
+            "__module__": "stratocaster.strategies.connectivity",
+            "settings": {"decay_rate": 0.5, "max_runs": 3},
+        },
+    ]
+]
 
 
 def _star(sandbox, transformations: int, seed: int = 0) -> str:
@@ -32,7 +39,7 @@ async def test_resources_on_one_server_share_one_client_and_one_login(sandbox) -
     pool = ClientPool(timeout=5.0)
     caches = [SessionCache(pool) for _ in networks]
     sandbox.requests.reset()
-    sessions = [await cache.get(sandbox.url, ALICE, network, True) for cache, network in zip(caches, networks)]
+    sessions = [await cache.get(sandbox.url, ALICE, network, True) for cache, network in zip(caches, networks, strict=True)]
     await asyncio.gather(*(s.snapshotter.observe() for s in sessions))
     assert len(pool) == 1 and pool.clients_created == 1
     assert len({id(s.client) for s in sessions}) == 1

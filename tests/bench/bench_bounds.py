@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bench_operator import _lag_monitor, _Secrets, _serve_sandbox
 
@@ -27,10 +27,15 @@ LAG_TARGET = 0.100
 async def _bench(url: str, network: str) -> dict[str, float]:
     config = OperatorSettings(default_server=url, min_sleep_interval=1, tick=1, iteration_timeout=600)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        runner = IterationRunner(config, _Secrets(), pool, clock=lambda: datetime.now(timezone.utc))  # type: ignore[arg-type]
-        spec = {"network": network, "strategy": {"name": "ConnectivityStrategy"}, "taskScaling": "linear",
-                "server": {"credentialsSecret": "creds"}, "maxTasksPerTransformation": MAX_TASKS_PER_TRANSFORMATION,
-                "sleepInterval": MAX_SLEEP_INTERVAL}
+        runner = IterationRunner(config, _Secrets(), pool, clock=lambda: datetime.now(UTC))  # type: ignore[arg-type]
+        spec = {
+            "network": network,
+            "strategy": {"name": "ConnectivityStrategy"},
+            "taskScaling": "linear",
+            "server": {"credentialsSecret": "creds"},
+            "maxTasksPerTransformation": MAX_TASKS_PER_TRANSFORMATION,
+            "sleepInterval": MAX_SLEEP_INTERVAL,
+        }
         sessions = SessionCache()
         worst = [0.0]
         stop = asyncio.Event()
@@ -40,8 +45,12 @@ async def _bench(url: str, network: str) -> dict[str, float]:
         try:
             for _ in range(20):
                 started = time.perf_counter()
-                outcome = await runner.run(ResourceView("ns", "bench", 1, spec, status, {}), sessions,
-                                           transient_failures=0, mode_now=lambda: "partial")
+                outcome = await runner.run(
+                    ResourceView("ns", "bench", 1, spec, status, {}),
+                    sessions,
+                    transient_failures=0,
+                    mode_now=lambda: "partial",
+                )
                 assert outcome.result == "iterated", outcome.log
                 figures["slowest pass s"] = max(figures["slowest pass s"], time.perf_counter() - started)
                 status = {**status, **{k: v for k, v in outcome.status.items() if v is not None}}
@@ -53,8 +62,12 @@ async def _bench(url: str, network: str) -> dict[str, float]:
                     break
             too_large = {**spec, "maxTasksPerTransformation": 2**63 - 1}
             started = time.perf_counter()
-            refused = await runner.run(ResourceView("ns", "bench", 2, too_large, {}, {}), sessions,
-                                       transient_failures=0, mode_now=lambda: "partial")
+            refused = await runner.run(
+                ResourceView("ns", "bench", 2, too_large, {}, {}),
+                sessions,
+                transient_failures=0,
+                mode_now=lambda: "partial",
+            )
             figures["int64 spec refused in s"] = time.perf_counter() - started
             assert refused.result == "error" and "maxTasksPerTransformation" in refused.status["exception"]["message"]
         finally:
@@ -74,11 +87,14 @@ def main() -> None:
             process.terminate()
             process.wait(timeout=30)
         verdict = "ok" if figures["worst loop lag s"] < LAG_TARGET else "OVER TARGET"
-        print(f"{systems} systems, maxTasksPerTransformation {MAX_TASKS_PER_TRANSFORMATION}, sleepInterval "
-              f"{MAX_SLEEP_INTERVAL}: {figures['created']:.0f} tasks created over {figures['passes']:.0f} pass(es) "
-              f"(at most {figures['most created in a pass']:.0f} per pass), slowest pass {figures['slowest pass s']:.2f} s; "
-              f"int64 maximum refused in {figures['int64 spec refused in s'] * 1000:.1f} ms; worst event-loop lag "
-              f"{figures['worst loop lag s'] * 1000:.0f} ms (target < {LAG_TARGET * 1000:.0f} ms: {verdict})", flush=True)
+        print(
+            f"{systems} systems, maxTasksPerTransformation {MAX_TASKS_PER_TRANSFORMATION}, sleepInterval "
+            f"{MAX_SLEEP_INTERVAL}: {figures['created']:.0f} tasks created over {figures['passes']:.0f} pass(es) "
+            f"(at most {figures['most created in a pass']:.0f} per pass), slowest pass {figures['slowest pass s']:.2f} s; "
+            f"int64 maximum refused in {figures['int64 spec refused in s'] * 1000:.1f} ms; worst event-loop lag "
+            f"{figures['worst loop lag s'] * 1000:.0f} ms (target < {LAG_TARGET * 1000:.0f} ms: {verdict})",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

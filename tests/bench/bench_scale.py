@@ -59,9 +59,25 @@ def _post(url: str) -> None:
 def _sandbox(count: int) -> tuple[subprocess.Popen[str], str, list[str]]:
     generate = [arg for i in range(count) for arg in ("--generate", f"star:{TRANSFORMATIONS + 1}:acme-bench-r{i}")]
     process = subprocess.Popen(
-        [sys.executable, "-m", "strategy_operator_dev.cli", "sandbox", "--port", "0", "--log-level", "warning",
-         "--identity", f"{IDENTITY}:{KEY}:acme-*-*", "--token-lifetime", "36000", *generate],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        [
+            sys.executable,
+            "-m",
+            "strategy_operator_dev.cli",
+            "sandbox",
+            "--port",
+            "0",
+            "--log-level",
+            "warning",
+            "--identity",
+            f"{IDENTITY}:{KEY}:acme-*-*",
+            "--token-lifetime",
+            "36000",
+            *generate,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     networks, url = [], ""
     assert process.stdout is not None
     for line in process.stdout:
@@ -86,10 +102,29 @@ class _Operator:
         self.port = _free_port()
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "strategy_operator.cli", "run", "--namespace", self.namespace,
-                 "--default-server", self.url, "--http-port", str(self.port), "--tick", "2",
-                 "--min-sleep-interval", str(INTERVAL), "--log-level", "warning"],
-                stdout=log, stderr=subprocess.STDOUT, env=self.plane.env(dict(os.environ)), start_new_session=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "strategy_operator.cli",
+                    "run",
+                    "--namespace",
+                    self.namespace,
+                    "--default-server",
+                    self.url,
+                    "--http-port",
+                    str(self.port),
+                    "--tick",
+                    "2",
+                    "--min-sleep-interval",
+                    str(INTERVAL),
+                    "--log-level",
+                    "warning",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.plane.env(dict(os.environ)),
+                start_new_session=True,
+            )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
@@ -122,8 +157,9 @@ def _kubectl(argv: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
 
 
 def _statuses(kubectl: list[str]) -> dict[str, dict]:
-    result = subprocess.run([*kubectl, "get", "networkstrategies", "-o", "json"], capture_output=True, text=True,
-                            timeout=120, check=True)
+    result = subprocess.run(
+        [*kubectl, "get", "networkstrategies", "-o", "json"], capture_output=True, text=True, timeout=120, check=True
+    )
     return {item["metadata"]["name"]: item.get("status") or {} for item in json.loads(result.stdout)["items"]}
 
 
@@ -145,8 +181,17 @@ def _run(plane, size: int, workdir: Path) -> dict[str, float]:
     namespace = f"bench-scale-{size}-{uuid.uuid4().hex[:6]}"
     kubectl = [str(find_kubectl()), f"--kubeconfig={plane.kubeconfig}", f"--namespace={namespace}"]
     _kubectl([*kubectl[:2], "create", "namespace", namespace])
-    _kubectl([*kubectl, "create", "secret", "generic", "creds", f"--from-literal=identifier={IDENTITY}",
-              f"--from-literal=key={KEY}"])
+    _kubectl(
+        [
+            *kubectl,
+            "create",
+            "secret",
+            "generic",
+            "creds",
+            f"--from-literal=identifier={IDENTITY}",
+            f"--from-literal=key={KEY}",
+        ]
+    )
     sandbox, url, networks = _sandbox(size)
     operator = _Operator(plane, namespace, url, workdir / f"operator-{size}.log")
     figures: dict[str, float] = {}
@@ -154,15 +199,25 @@ def _run(plane, size: int, workdir: Path) -> dict[str, float]:
         operator.start()
         time.sleep(3)
         figures["idle MiB"] = _rss_mib(operator.pid)
-        items = [{"apiVersion": "alchemiscale.org/v1alpha1", "kind": "NetworkStrategy",
-                  "metadata": {"name": f"s{i:04d}"},
-                  "spec": {"network": network, "strategy": {"name": "ConnectivityStrategy"},
-                           "sleepInterval": INTERVAL, "server": {"credentialsSecret": "creds"}}}
-                 for i, network in enumerate(networks)]
+        items = [
+            {
+                "apiVersion": "alchemiscale.org/v1alpha1",
+                "kind": "NetworkStrategy",
+                "metadata": {"name": f"s{i:04d}"},
+                "spec": {
+                    "network": network,
+                    "strategy": {"name": "ConnectivityStrategy"},
+                    "sleepInterval": INTERVAL,
+                    "server": {"credentialsSecret": "creds"},
+                },
+            }
+            for i, network in enumerate(networks)
+        ]
         _post(f"{url}/_sandbox/requests/reset")
         started = time.monotonic()
-        _kubectl([*kubectl, "apply", "-f", "-"], input=yaml.safe_dump({"apiVersion": "v1", "kind": "List",
-                                                                         "items": items}))
+        _kubectl(
+            [*kubectl, "apply", "-f", "-"], input=yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": items})
+        )
         peak = 0.0
         seen: dict[str, tuple[str, str]] = {}  # name -> (lastIteration, nextIteration)
         lateness: list[float] = []
@@ -235,24 +290,28 @@ def main() -> None:
     with ControlPlane.start() as plane:
         base = [str(find_kubectl()), f"--kubeconfig={plane.kubeconfig}"]
         _kubectl([*base, "apply", "--server-side", "-f", str(crd)])
-        _kubectl([*base, "wait", "--for=condition=Established", "--timeout=60s",
-                  "crd/networkstrategies.alchemiscale.org"])
+        _kubectl(
+            [*base, "wait", "--for=condition=Established", "--timeout=60s", "crd/networkstrategies.alchemiscale.org"]
+        )
         for size in SIZES:
             figures = _run(plane, size, workdir)
             rows.append((size, figures))
             growth = (figures["peak MiB"] - figures["idle MiB"]) / size * 1024
             verdict = ("ok" if figures["peak MiB"] <= RSS_TARGET_MIB else "OVER TARGET") if size >= 1000 else "-"
-            print(f"{size:5d} resources x {TRANSFORMATIONS} transformations: RSS idle {figures['idle MiB']:.0f} MiB, "
-                  f"peak {figures['peak MiB']:.0f} MiB ({growth:.0f} KiB per resource; 1000 target "
-                  f"<= {RSS_TARGET_MIB} MiB: {verdict}); first round {figures['first round s']:.0f} s "
-                  f"({figures['first round requests'] / size:.0f} requests per resource); "
-                  f"lateness p50 {figures['lateness p50 s']:.0f} s, p95 {figures['lateness p95 s']:.0f} s, "
-                  f"max {figures['lateness max s']:.0f} s ({figures['lateness samples']:.0f} passes); "
-                  f"{figures['steady requests/s']:.1f} requests/s steady "
-                  f"({figures['calm requests per resource per round']:.1f} per resource per round), "
-                  f"{figures['logins']:.0f} login(s); after a SIGKILL restart "
-                  f"{figures['restart requests per resource']:.1f} requests per resource, "
-                  f"{figures['restart logins']:.0f} login(s)", flush=True)
+            print(
+                f"{size:5d} resources x {TRANSFORMATIONS} transformations: RSS idle {figures['idle MiB']:.0f} MiB, "
+                f"peak {figures['peak MiB']:.0f} MiB ({growth:.0f} KiB per resource; 1000 target "
+                f"<= {RSS_TARGET_MIB} MiB: {verdict}); first round {figures['first round s']:.0f} s "
+                f"({figures['first round requests'] / size:.0f} requests per resource); "
+                f"lateness p50 {figures['lateness p50 s']:.0f} s, p95 {figures['lateness p95 s']:.0f} s, "
+                f"max {figures['lateness max s']:.0f} s ({figures['lateness samples']:.0f} passes); "
+                f"{figures['steady requests/s']:.1f} requests/s steady "
+                f"({figures['calm requests per resource per round']:.1f} per resource per round), "
+                f"{figures['logins']:.0f} login(s); after a SIGKILL restart "
+                f"{figures['restart requests per resource']:.1f} requests per resource, "
+                f"{figures['restart logins']:.0f} login(s)",
+                flush=True,
+            )
     if len(rows) >= 2:
         (small, a), (large, b) = rows[0], rows[-1]
         slope = (b["peak MiB"] - a["peak MiB"]) / (large - small) * 1024

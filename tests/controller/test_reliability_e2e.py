@@ -22,13 +22,19 @@ from .operator_harness import (
 pytestmark = [pytest.mark.e2e, pytest.mark.kubernetes, pytest.mark.timeout(240)]
 
 NETWORK_SCOPE = "acme-tyk2-run1"  # inside the test identity's acme-tyk2-*
-CHAIN = [["ConnectivityStrategy-0123456789abcdef0123456789abcdef",
-          {"__qualname__": "ConnectivityStrategy", "__module__": "stratocaster.strategies.connectivity",
-           "settings": {"decay_rate": 0.5, "max_runs": 3}}]]
+CHAIN = [
+    [
+        "ConnectivityStrategy-0123456789abcdef0123456789abcdef",
+        {
+            "__qualname__": "ConnectivityStrategy",
+            "__module__": "stratocaster.strategies.connectivity",
+            "settings": {"decay_rate": 0.5, "max_runs": 3},
+        },
+    ]
+]
 
 
-def test_a_second_strategy_on_a_network_stays_idle_until_the_owner_goes(sandbox, cluster, namespace,
-                                                                        start_operator):
+def test_a_second_strategy_on_a_network_stays_idle_until_the_owner_goes(sandbox, cluster, namespace, start_operator):
     network = sandbox.state.generate_network("star", systems=4, scope=NETWORK_SCOPE, seed=11)
     cluster.credentials(IDENTITY, KEY)
     cluster.apply(network_strategy("owner", network))
@@ -37,8 +43,14 @@ def test_a_second_strategy_on_a_network_stays_idle_until_the_owner_goes(sandbox,
     start_operator(default_server=True)
 
     wait_for(lambda: cluster.status("owner").get("iterations") == 1, timeout=60, what="the owner's first pass")
-    ready = wait_for(lambda: cluster.condition("newcomer", "Ready").get("reason") == "NetworkOwnedElsewhere"
-                     and cluster.condition("newcomer", "Ready"), timeout=30, what="the newcomer to report idle")
+    ready = wait_for(
+        lambda: (
+            cluster.condition("newcomer", "Ready").get("reason") == "NetworkOwnedElsewhere"
+            and cluster.condition("newcomer", "Ready")
+        ),
+        timeout=30,
+        what="the newcomer to report idle",
+    )
     assert ready["status"] == "False"
     assert f"NetworkStrategy {namespace}/owner" in ready["message"] and network in ready["message"]
     assert cluster.condition("newcomer", "Progressing")["reason"] == "Idle"
@@ -50,8 +62,11 @@ def test_a_second_strategy_on_a_network_stays_idle_until_the_owner_goes(sandbox,
     assert max(actioned_by_transformation(sandbox.state, network).values()) <= 3
 
     cluster.delete("owner")
-    status = wait_for(lambda: cluster.status("newcomer").get("iterations") == 1 and cluster.status("newcomer"),
-                      timeout=60, what="the newcomer to take over once the owner is gone")
+    status = wait_for(
+        lambda: cluster.status("newcomer").get("iterations") == 1 and cluster.status("newcomer"),
+        timeout=60,
+        what="the newcomer to take over once the owner is gone",
+    )
     assert status["status"] == "awake"
     assert cluster.condition("newcomer", "Ready")["reason"] == "Iterated"
 
@@ -63,8 +78,11 @@ def test_a_strategy_stored_on_the_server_is_refused_until_taken_over(sandbox, cl
     start_operator(default_server=True)
     cluster.apply(network_strategy("contested", network))
 
-    status = wait_for(lambda: cluster.status("contested").get("status") == "error" and cluster.status("contested"),
-                      timeout=60, what="the resource to refuse the network")
+    status = wait_for(
+        lambda: cluster.status("contested").get("status") == "error" and cluster.status("contested"),
+        timeout=60,
+        what="the resource to refuse the network",
+    )
     assert status["exception"]["type"] == "ServerStrategyActive"
     assert "spec.takeOverServerStrategy" in status["exception"]["message"]
     assert actioned_by_transformation(sandbox.state, network) == {}
@@ -72,8 +90,11 @@ def test_a_strategy_stored_on_the_server_is_refused_until_taken_over(sandbox, cl
 
     cluster.patch_spec("contested", {"takeOverServerStrategy": True})
     cluster.wake("contested", "take-over")
-    status = wait_for(lambda: cluster.status("contested").get("status") == "awake" and cluster.status("contested"),
-                      timeout=60, what="the resource to take the network over")
+    status = wait_for(
+        lambda: cluster.status("contested").get("status") == "awake" and cluster.status("contested"),
+        timeout=60,
+        what="the resource to take the network over",
+    )
     assert status["iterations"] == 2
     record = sandbox.state.strategy(network)
     assert record.state["mode"] == "disabled" and record.state["iterations"] == 7
@@ -82,7 +103,8 @@ def test_a_strategy_stored_on_the_server_is_refused_until_taken_over(sandbox, cl
 
 
 def test_a_late_result_on_a_complete_task_wakes_a_dormant_strategy_within_the_resync_interval(
-        sandbox, cluster, start_operator):
+    sandbox, cluster, start_operator
+):
     from strategy_operator_dev.sandbox.simulator import ComputeSettings, Simulator
 
     network = sandbox.state.generate_network("star", systems=3, scope=NETWORK_SCOPE, seed=13)
@@ -92,8 +114,11 @@ def test_a_late_result_on_a_complete_task_wakes_a_dormant_strategy_within_the_re
         cluster.credentials(IDENTITY, KEY)
         start_operator("--resync-interval", "4", default_server=True)
         cluster.apply(network_strategy("late", network, sleepInterval=1, maxTasksPerTransformation=2))
-        dormant = wait_for(lambda: cluster.status("late").get("status") == "dormant" and cluster.status("late"),
-                           timeout=120, what="the strategy to go dormant")
+        dormant = wait_for(
+            lambda: cluster.status("late").get("status") == "dormant" and cluster.status("late"),
+            timeout=120,
+            what="the strategy to go dormant",
+        )
     finally:
         simulator.stop()
     time.sleep(5)  # past one resync: the snapshotter's counts are fresh
@@ -102,9 +127,14 @@ def test_a_late_result_on_a_complete_task_wakes_a_dormant_strategy_within_the_re
     complete = sandbox.state.network_tasks(network, "complete")[0]
     sandbox.state.complete_task(complete, ok=True)
     posted = time.monotonic()
-    after = wait_for(lambda: cluster.status("late").get("lastIterationResultCount", 0)
-                     > settled["lastIterationResultCount"] and cluster.status("late"),
-                     timeout=30, what="a pass counting the late result")
+    after = wait_for(
+        lambda: (
+            cluster.status("late").get("lastIterationResultCount", 0) > settled["lastIterationResultCount"]
+            and cluster.status("late")
+        ),
+        timeout=30,
+        what="a pass counting the late result",
+    )
     assert time.monotonic() - posted <= 4 + 3  # one resync interval, plus a tick and a pass
     assert after["lastIterationResultCount"] == settled["lastIterationResultCount"] + 1
     assert after["iterations"] == settled["iterations"] + 1
@@ -120,12 +150,24 @@ def test_the_largest_values_the_crd_admits_run_capped_and_spread(sandbox, cluste
     # Linear scaling, five equal weights of 0.2: trunc(1 + 0.2 x 100) = 21 tasks each, 105 in all.
     target = int(1 + MAX_TASKS_PER_TRANSFORMATION / len(transformations))
     with peak_actioned_by_transformation(sandbox.state, network) as peak:
-        cluster.apply(network_strategy("largest", network, taskScaling="linear",
-                                       maxTasksPerTransformation=MAX_TASKS_PER_TRANSFORMATION,
-                                       sleepInterval=MAX_SLEEP_INTERVAL))
-        status = wait_for(lambda: sum(actioned_by_transformation(sandbox.state, network).values())
-                          == target * len(transformations) and cluster.status("largest").get("iterations", 0) >= 3
-                          and cluster.status("largest"), timeout=90, what="the capped plan to be carried out")
+        cluster.apply(
+            network_strategy(
+                "largest",
+                network,
+                taskScaling="linear",
+                maxTasksPerTransformation=MAX_TASKS_PER_TRANSFORMATION,
+                sleepInterval=MAX_SLEEP_INTERVAL,
+            )
+        )
+        status = wait_for(
+            lambda: (
+                sum(actioned_by_transformation(sandbox.state, network).values()) == target * len(transformations)
+                and cluster.status("largest").get("iterations", 0) >= 3
+                and cluster.status("largest")
+            ),
+            timeout=90,
+            what="the capped plan to be carried out",
+        )
         time.sleep(2)
     assert set(peak.values()) == {target}, peak  # never above the transformation's target
     assert status["effectiveSleepInterval"] == MAX_SLEEP_INTERVAL
@@ -137,7 +179,9 @@ def test_the_largest_values_the_crd_admits_run_capped_and_spread(sandbox, cluste
     assert final["lastIterationSummary"]["tasksDeferred"] == 0
     assert final["lastIterationSummary"]["tasksCreated"] == target * len(transformations) - 2 * cap
     # Done spreading: the next pass waits the whole (largest) interval.
-    assert (parse_time(final["nextIteration"]) - parse_time(final["lastIteration"])).total_seconds() == MAX_SLEEP_INTERVAL
+    assert (
+        parse_time(final["nextIteration"]) - parse_time(final["lastIteration"])
+    ).total_seconds() == MAX_SLEEP_INTERVAL
     assert operator.get("/healthz")[0] == 200
 
 
@@ -150,8 +194,11 @@ def test_resources_on_one_server_share_one_client_and_one_login(sandbox, cluster
     operator = start_operator(default_server=True)
     for i, network in enumerate(networks):
         cluster.apply(network_strategy(f"shared-{i}", network))
-    wait_for(lambda: all(cluster.status(f"shared-{i}").get("iterations") == 1 for i in range(len(networks))),
-             timeout=90, what="every resource's first pass")
+    wait_for(
+        lambda: all(cluster.status(f"shared-{i}").get("iterations") == 1 for i in range(len(networks))),
+        timeout=90,
+        what="every resource's first pass",
+    )
     assert sandbox.requests.count("POST", "/token") == 1
     code, text = operator.get("/metrics")
     counted = float(re.search(r"^strategy_operator_alchemiscale_requests_total (\S+)$", text, re.M).group(1))

@@ -14,9 +14,9 @@ import sys
 import pytest
 from pydantic import ValidationError
 
+from strategy_operator.api.v1alpha1 import NetworkStrategySpec
 from strategy_operator.engine import Snapshot, plan_iteration
 from strategy_operator.engine.iteration import cap_creation
-from strategy_operator.api.v1alpha1 import NetworkStrategySpec
 from strategy_operator.engine.vocabulary import MAX_SLEEP_INTERVAL, MAX_TASKS_PER_TRANSFORMATION
 from strategy_operator.validation import describe
 
@@ -26,8 +26,9 @@ NETWORK = "AlchemicalNetwork-0a1b2c-acme-tyk2-run1"
 
 
 def _cli(stdin: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "strategy_operator.cli", "plan", "-"], input=stdin,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "strategy_operator.cli", "plan", "-"], input=stdin, capture_output=True, text=True
+    )
 
 
 @pytest.mark.parametrize("value", [MAX_TASKS_PER_TRANSFORMATION + 1, 20000, 2**63 - 1, 2**64])
@@ -39,8 +40,9 @@ def test_snapshot_refuses_too_many_tasks_per_transformation(value):
 
 
 def test_the_largest_allowed_value_plans():
-    plan = plan_iteration(Snapshot.model_validate(
-        snapshot(path("A", "B"), maxTasksPerTransformation=MAX_TASKS_PER_TRANSFORMATION)))
+    plan = plan_iteration(
+        Snapshot.model_validate(snapshot(path("A", "B"), maxTasksPerTransformation=MAX_TASKS_PER_TRANSFORMATION))
+    )
     assert plan.create == {transformation("A_B"): MAX_TASKS_PER_TRANSFORMATION}
 
 
@@ -54,24 +56,34 @@ def test_plan_command_exits_2_naming_the_field(field, value):
 
 @pytest.mark.parametrize(
     "field, value, bound",
-    [("maxTasksPerTransformation", MAX_TASKS_PER_TRANSFORMATION + 1, MAX_TASKS_PER_TRANSFORMATION),
-     ("sleepInterval", MAX_SLEEP_INTERVAL + 1, MAX_SLEEP_INTERVAL),
-     ("sleepInterval", 2**63 - 1, MAX_SLEEP_INTERVAL)],
+    [
+        ("maxTasksPerTransformation", MAX_TASKS_PER_TRANSFORMATION + 1, MAX_TASKS_PER_TRANSFORMATION),
+        ("sleepInterval", MAX_SLEEP_INTERVAL + 1, MAX_SLEEP_INTERVAL),
+        ("sleepInterval", 2**63 - 1, MAX_SLEEP_INTERVAL),
+    ],
 )
 def test_spec_model_refuses_out_of_range_values(field, value, bound):
     with pytest.raises(ValidationError) as caught:
         NetworkStrategySpec.model_validate(
-            {"network": NETWORK, "strategy": {"name": "ConnectivityStrategy"}, field: value})
+            {"network": NETWORK, "strategy": {"name": "ConnectivityStrategy"}, field: value}
+        )
     message = describe(caught.value, "spec")
     assert f"spec.{field}" in message and str(bound) in message, message
 
 
 def test_spec_model_accepts_the_largest_values():
-    spec = NetworkStrategySpec.model_validate({
-        "network": NETWORK, "strategy": {"name": "ConnectivityStrategy"},
-        "maxTasksPerTransformation": MAX_TASKS_PER_TRANSFORMATION, "sleepInterval": MAX_SLEEP_INTERVAL})
-    assert (spec.max_tasks_per_transformation, spec.sleep_interval) == (MAX_TASKS_PER_TRANSFORMATION,
-                                                                         MAX_SLEEP_INTERVAL)
+    spec = NetworkStrategySpec.model_validate(
+        {
+            "network": NETWORK,
+            "strategy": {"name": "ConnectivityStrategy"},
+            "maxTasksPerTransformation": MAX_TASKS_PER_TRANSFORMATION,
+            "sleepInterval": MAX_SLEEP_INTERVAL,
+        }
+    )
+    assert (spec.max_tasks_per_transformation, spec.sleep_interval) == (
+        MAX_TASKS_PER_TRANSFORMATION,
+        MAX_SLEEP_INTERVAL,
+    )
 
 
 def test_cap_creation_is_breadth_first_and_exact():

@@ -27,7 +27,7 @@ class ClientKey:
     verify: bool | str
 
     @classmethod
-    def of(cls, url: str, credentials: Credentials, verify: bool | str) -> "ClientKey":
+    def of(cls, url: str, credentials: Credentials, verify: bool | str) -> ClientKey:
         digest = hashlib.sha256(credentials.key.encode()).hexdigest()
         return cls(url.rstrip("/"), credentials.identifier, digest, verify)
 
@@ -48,8 +48,9 @@ class ClientPool:
     def __len__(self) -> int:
         return len(self._clients)
 
-    async def acquire(self, holder: Hashable, url: str, credentials: Credentials,
-                      verify: bool | str) -> AlchemiscaleClient:
+    async def acquire(
+        self, holder: Hashable, url: str, credentials: Credentials, verify: bool | str
+    ) -> AlchemiscaleClient:
         """The shared client for (url, credentials, verify), now held by `holder`.
 
         A holder that held another client (its server or credentials changed) lets go of it,
@@ -60,8 +61,9 @@ class ClientPool:
             await self.release(holder)
         client = self._clients.get(key)
         if client is None:
-            client = AlchemiscaleClient(url, credentials, verify=verify, timeout=self.timeout,
-                                        max_connections=self.max_connections)
+            client = AlchemiscaleClient(
+                url, credentials, verify=verify, timeout=self.timeout, max_connections=self.max_connections
+            )
             self._clients[key] = client
             self.clients_created += 1
         self._holders.setdefault(key, set()).add(holder)

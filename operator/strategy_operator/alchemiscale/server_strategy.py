@@ -50,7 +50,10 @@ async def check_server_strategy(client: AlchemiscaleClient, network: str, *, tak
             f"the alchemiscale server holds {described} for network {network}, which upstream's Strategist "
             f"runs; two owners would both create tasks. Remove it (set_network_strategy(network, None)), or set "
             f"{TAKE_OVER_FIELD}: true to have the operator disable it on the server and run this resource "
-            "instead; then wake this resource (annotate it with a new alchemiscale.org/wake value)")
+            "instead; then wake this resource (annotate it with a new alchemiscale.org/wake value)"
+        )
     await client.set_network_strategy(network, chain, {**state, "mode": "disabled"})
-    return (f"took network {network} over from the server-side strategy: {described} is now mode disabled "
-            "on the server (its settings and state are kept)")
+    return (
+        f"took network {network} over from the server-side strategy: {described} is now mode disabled "
+        "on the server (its settings and state are kept)"
+    )

@@ -302,7 +302,8 @@ class IterationSummary(CamelModel):
     tasks_created: int = Field(default=0, ge=0, description="New tasks created and actioned.")
     tasks_cancelled: int = Field(default=0, ge=0, description="Tasks un-actioned.")
     tasks_deferred: int = Field(
-        default=0, ge=0,
+        default=0,
+        ge=0,
         description="Tasks the plan wanted created but the operator's per-iteration creation cap held back "
         "for the next iterations.",
     )

@@ -99,16 +99,20 @@ _OPTIONS: dict[str, _Option] = {
     "log_level": _Option("--log-level", "LOG_LEVEL", "debug, info, warning or error (default info)"),
     "http_port": _Option("--http-port", "HTTP_PORT", "port of /metrics, /healthz and /readyz (default 8080; 0 = off)"),
     "tick": _Option("--tick", "TICK", "seconds between checks whether a resource is due (default 10)"),
-    "iteration_timeout": _Option("--iteration-timeout", "ITERATION_TIMEOUT",
-                                 "seconds after which one iteration is abandoned (default 600)"),
-    "liveness_grace": _Option("--liveness-grace", "LIVENESS_GRACE",
-                              "seconds a due resource may wait before /healthz fails (default 900)"),
-    "resync_interval": _Option("--resync-interval", "RESYNC_INTERVAL",
-                               "seconds between full re-reads of a network's results (default 10800)"),
+    "iteration_timeout": _Option(
+        "--iteration-timeout", "ITERATION_TIMEOUT", "seconds after which one iteration is abandoned (default 600)"
+    ),
+    "liveness_grace": _Option(
+        "--liveness-grace", "LIVENESS_GRACE", "seconds a due resource may wait before /healthz fails (default 900)"
+    ),
+    "resync_interval": _Option(
+        "--resync-interval", "RESYNC_INTERVAL", "seconds between full re-reads of a network's results (default 10800)"
+    ),
     "max_tasks_created_per_iteration": _Option(
-        "--max-tasks-created-per-iteration", "MAX_TASKS_CREATED_PER_ITERATION",
-        "the most tasks one iteration of one resource creates; the rest waits for the next "
-        "iterations (default 1000)"),
+        "--max-tasks-created-per-iteration",
+        "MAX_TASKS_CREATED_PER_ITERATION",
+        "the most tasks one iteration of one resource creates; the rest waits for the next iterations (default 1000)",
+    ),
 }
 
 

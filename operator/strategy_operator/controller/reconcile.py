@@ -210,8 +210,9 @@ def _summary_text(plan: Plan, tasks: tuple[int, int, int]) -> str:
     )
 
 
-def plan_observation(observation: Observation, spec: NetworkStrategySpec, state: Mapping[str, Any],
-                     max_tasks_created: int | None = None) -> Plan:
+def plan_observation(
+    observation: Observation, spec: NetworkStrategySpec, state: Mapping[str, Any], max_tasks_created: int | None = None
+) -> Plan:
     """Snapshot document, validation and the engine's plan: all CPU work, run off the event loop."""
     document = build_snapshot(
         observation,
@@ -300,8 +301,9 @@ class IterationRunner:
         if checked is None or time.monotonic() - checked >= self.settings.resync_interval:
             # Once per session (start, wake, new server) and per resync interval: a strategy
             # stored on the server is rarely set, and its Strategist sleeps long too.
-            taken_over = await check_server_strategy(session.client, spec.network,
-                                                     take_over=spec.take_over_server_strategy)
+            taken_over = await check_server_strategy(
+                session.client, spec.network, take_over=spec.take_over_server_strategy
+            )
             session.server_strategy_checked = time.monotonic()
             if taken_over:
                 events.append(Event("Normal", "ServerStrategyDisabled", taken_over))
@@ -323,14 +325,17 @@ class IterationRunner:
                 fields["conditions"] = conditions.merge(
                     previous.get("conditions"),
                     conditions.dormant(f"no new results ({count} in total); next check at {next_due}"),
-                    now=now, generation=resource.generation)
+                    now=now,
+                    generation=resource.generation,
+                )
                 return PassOutcome("unchanged", fields, events, log=f"dormant, still {count} results")
 
         observation = await session.snapshotter.observe()
         state = {"status": "dormant" if status_now == "dormant" else "awake", "lastIterationResultCount": last_count}
         loop = asyncio.get_running_loop()
-        plan: Plan = await loop.run_in_executor(self.executor, plan_observation, observation, spec, state,
-                                                self.settings.max_tasks_created_per_iteration)
+        plan: Plan = await loop.run_in_executor(
+            self.executor, plan_observation, observation, spec, state, self.settings.max_tasks_created_per_iteration
+        )
 
         if mode_now() == "disabled":
             # The user disabled the strategy while it was being weighed: apply nothing.
@@ -351,8 +356,10 @@ class IterationRunner:
         if summary.tasks_deferred:
             # The rest of a capped plan follows at the next tick, not a whole interval later.
             next_due = format_time(now + timedelta(seconds=min(interval, max(1.0, self.settings.tick))))
-            text += (f"; {summary.tasks_deferred} more task(s) deferred to the next iteration (at most "
-                     f"{self.settings.max_tasks_created_per_iteration} created per iteration)")
+            text += (
+                f"; {summary.tasks_deferred} more task(s) deferred to the next iteration (at most "
+                f"{self.settings.max_tasks_created_per_iteration} created per iteration)"
+            )
         fields = {
             **base,
             "status": plan.status,

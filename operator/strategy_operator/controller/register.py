@@ -130,12 +130,22 @@ def _lister(config: OperatorSettings):
         if config.all_namespaces:
             pages = [api.list_cluster_custom_object(GROUP, VERSION, PLURAL, _request_timeout=30)]
         else:
-            pages = [api.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, _request_timeout=30)
-                     for namespace in config.namespaces]
-        return [_claim(item["metadata"]["uid"], item["metadata"]["namespace"], item["metadata"]["name"],
-                       item.get("spec") or {}, item["metadata"])
-                for page in pages for item in page.get("items", [])
-                if (item.get("spec") or {}).get("mode") != "disabled"]
+            pages = [
+                api.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, _request_timeout=30)
+                for namespace in config.namespaces
+            ]
+        return [
+            _claim(
+                item["metadata"]["uid"],
+                item["metadata"]["namespace"],
+                item["metadata"]["name"],
+                item.get("spec") or {},
+                item["metadata"],
+            )
+            for page in pages
+            for item in page.get("items", [])
+            if (item.get("spec") or {}).get("mode") != "disabled"
+        ]
 
     async def lister() -> list[Claim]:
         return await asyncio.to_thread(list_sync)
@@ -396,14 +406,26 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
         try:
             await runtime.owners.prime(_lister(runtime.config))
         except Exception as exc:  # noqa: BLE001 - the Kubernetes API's many failures: try next tick
-            logger.warning("cannot list NetworkStrategies to find each network's owner, retrying: %s",
-                           bound_head(scrub(f"{type(exc).__name__}: {exc}")))
+            logger.warning(
+                "cannot list NetworkStrategies to find each network's owner, retrying: %s",
+                bound_head(scrub(f"{type(exc).__name__}: {exc}")),
+            )
             return
         owner = runtime.owners.owner(str(spec.get("network")))
         if owner is not None and owner.uid != uid:
             if state.idle_for != owner.uid:
-                await _report_idle(owner, runtime=runtime, state=state, current=current, live=status, body=body,
-                                   namespace=namespace, name=name, generation=generation, log=logger)
+                await _report_idle(
+                    owner,
+                    runtime=runtime,
+                    state=state,
+                    current=current,
+                    live=status,
+                    body=body,
+                    namespace=namespace,
+                    name=name,
+                    generation=generation,
+                    log=logger,
+                )
             return
         state.idle_for = None
 
@@ -501,19 +523,41 @@ def register(registry: kopf.OperatorRegistry, config: OperatorSettings) -> None:
         kopf.info(body, reason="TasksCancelled", message=message)
 
 
-async def _report_idle(owner: Claim, *, runtime: Runtime, state: ResourceState, current: Mapping[str, Any],
-                       live: Mapping[str, Any], body: kopf.Body, namespace: str, name: str,
-                       generation: int | None, log: logging.Logger | logging.LoggerAdapter) -> None:
+async def _report_idle(
+    owner: Claim,
+    *,
+    runtime: Runtime,
+    state: ResourceState,
+    current: Mapping[str, Any],
+    live: Mapping[str, Any],
+    body: kopf.Body,
+    namespace: str,
+    name: str,
+    generation: int | None,
+    log: logging.Logger | logging.LoggerAdapter,
+) -> None:
     """Say once (per owner) that this resource waits: it names a network another one runs."""
-    message = (f"network {owner.network} is run by {owner}, which was created first; this NetworkStrategy "
-               "stays idle until that one is deleted (keep to one NetworkStrategy per network)")
+    message = (
+        f"network {owner.network} is run by {owner}, which was created first; this NetworkStrategy "
+        "stays idle until that one is deleted (keep to one NetworkStrategy per network)"
+    )
     fields: dict[str, Any] = {"observedGeneration": generation, "nextIteration": None}
-    fields["conditions"] = conditions.merge(current.get("conditions"), conditions.idle(message),
-                                            now=utcnow(), generation=generation)
+    fields["conditions"] = conditions.merge(
+        current.get("conditions"), conditions.idle(message), now=utcnow(), generation=generation
+    )
     outcome = PassOutcome("idle", fields, [Event("Warning", "NetworkOwnedElsewhere", message)], log=message)
     log.warning("%s", message)
-    await _apply(outcome, runtime=runtime, state=state, current=current, live=live, body=body,
-                 namespace=namespace, name=name, log=log)
+    await _apply(
+        outcome,
+        runtime=runtime,
+        state=state,
+        current=current,
+        live=live,
+        body=body,
+        namespace=namespace,
+        name=name,
+        log=log,
+    )
     state.idle_for = owner.uid
 
 
@@ -525,8 +569,9 @@ async def _cancel_actioned_tasks(runtime: Runtime, raw_spec: Mapping[str, Any], 
     choice = choose_server(spec, namespace, config)
     credentials = await runtime.runner.secrets.read(choice.secret_namespace, choice.secret_name)
     holder = object()
-    client = await runtime.pool.acquire(holder, choice.url, Credentials(credentials.identifier, credentials.key),
-                                        config.ca_bundle or True)
+    client = await runtime.pool.acquire(
+        holder, choice.url, Credentials(credentials.identifier, credentials.key), config.ca_bundle or True
+    )
     try:
         actioned = await client.network_actioned_tasks(spec.network)
         answer = await client.cancel_tasks(spec.network, actioned) if actioned else []
@@ -538,8 +583,9 @@ async def _cancel_actioned_tasks(runtime: Runtime, raw_spec: Mapping[str, Any], 
 def _describe(config: OperatorSettings) -> str:
     namespaces = "all namespaces" if config.all_namespaces else "namespaces " + ", ".join(config.namespaces)
     scopes = ", ".join(str(s) for s in config.allowed_scopes)
-    return (f"{namespaces}; minSleepInterval {config.min_sleep_interval}s; maxWorkers {config.max_workers}; "
-            f"allowed scopes {scopes}; default server {config.default_server or '(none)'}; tick {config.tick:g}s; "
-            f"resync every {config.resync_interval:g}s; at most {config.max_tasks_created_per_iteration} "
-            "tasks created per iteration")
-
+    return (
+        f"{namespaces}; minSleepInterval {config.min_sleep_interval}s; maxWorkers {config.max_workers}; "
+        f"allowed scopes {scopes}; default server {config.default_server or '(none)'}; tick {config.tick:g}s; "
+        f"resync every {config.resync_interval:g}s; at most {config.max_tasks_created_per_iteration} "
+        "tasks created per iteration"
+    )
