@@ -176,7 +176,7 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 def _run(plane, size: int, workdir: Path) -> dict[str, float]:
-    from strategy_operator_dev.controlplane import find_kubectl
+    from strategy_operator_dev.procs import find_kubectl
 
     namespace = f"bench-scale-{size}-{uuid.uuid4().hex[:6]}"
     kubectl = [str(find_kubectl()), f"--kubeconfig={plane.kubeconfig}", f"--namespace={namespace}"]
@@ -284,7 +284,7 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     rows = []
-    from strategy_operator_dev.controlplane import find_kubectl
+    from strategy_operator_dev.procs import find_kubectl
 
     crd = Path(__file__).resolve().parents[2] / "crds" / "networkstrategies.yaml"
     with ControlPlane.start() as plane:
