@@ -10,7 +10,7 @@ from strategy_operator.cli import dispatch
 COMMANDS: dict[str, tuple[str, str]] = {
     "sandbox": ("strategy_operator_dev.sandbox.command", "serve an alchemiscale-compatible sandbox API"),
     "controlplane": (
-        "strategy_operator_dev.controlplane",
+        "strategy_operator_dev.controlplane.command",
         "run a local kube-apiserver + etcd and print its KUBECONFIG",
     ),
     "localrun": (

@@ -416,6 +416,7 @@ def run(options: Options, out: TextIO = sys.stdout) -> int:
             options.namespace, options.workdir / "operator.log", OPERATOR_ARGS, env=kubectl.env()
         ).start(wait_ready=False)
         stack.callback(operator.stop, 15.0)
+        assert operator.process is not None  # start() started it
         _say(
             out,
             f"Operator started (pid {operator.process.pid}); log {operator.log_path}; "
@@ -460,10 +461,10 @@ def _watch(
     announced_dormant = False
     while not stop.is_set():
         if not operator.alive():
+            returncode = operator.process.returncode if operator.process is not None else None
             _say(
                 out,
-                f"\nThe operator exited with code {operator.process.returncode}; its log ends with:\n"
-                f"{operator.log_tail()}",
+                f"\nThe operator exited with code {returncode}; its log ends with:\n{operator.log_tail()}",
             )
             return 1
         listing = kubectl("get", PLURAL, "--namespace", options.namespace, "-o", "json", check=False)

@@ -51,8 +51,8 @@ class Scope:
                     "followed by letters, digits or '_'"
                 )
         seen_wildcard = False
-        for part in values:
-            if part is None:
+        for value in values:
+            if value is None:
                 seen_wildcard = True
             elif seen_wildcard:
                 raise InvalidScopedKey(f"scope {text!r}: once a component is '*', every later one must be '*'")

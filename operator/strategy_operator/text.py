@@ -10,8 +10,15 @@ import re
 from collections.abc import Iterable
 
 REDACTED = "***"
-MAX_MESSAGE = 1024
-MAX_TRACEBACK = 8192
+
+# The one set of size limits. The status schema's bounds (the CRD's maxLength, rendered from
+# `api.v1alpha1`): the operator fills status.exception.message and status.traceback up to them.
+EXCEPTION_MESSAGE_MAX_LENGTH = 2048
+TRACEBACK_MAX_LENGTH = 8192
+# Event messages and the one-line texts in conditions: Kubernetes keeps 1 KiB of an event's message.
+EVENT_MESSAGE_MAX_LENGTH = 1024
+HEAD_MARKER = " ...[truncated]"
+TAIL_MARKER = "...[truncated]...\n"
 
 _URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/\s@]+)@")
 _BEARER = re.compile(r"(?i)\b(bearer|token|authorization)(\s*[:=]?\s*)(['\"]?)[A-Za-z0-9._~+/=-]{8,}")
@@ -30,17 +37,15 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     return text
 
 
-def bound_head(text: str, limit: int = MAX_MESSAGE) -> str:
+def bound_head(text: str, limit: int = EVENT_MESSAGE_MAX_LENGTH) -> str:
     """Keep the beginning (messages say what went wrong first)."""
     if len(text) <= limit:
         return text
-    marker = " ...[truncated]"
-    return text[: limit - len(marker)] + marker
+    return text[: limit - len(HEAD_MARKER)] + HEAD_MARKER
 
 
-def bound_tail(text: str, limit: int = MAX_TRACEBACK) -> str:
+def bound_tail(text: str, limit: int = TRACEBACK_MAX_LENGTH) -> str:
     """Keep the end (a traceback's last frames and the exception line matter most)."""
     if len(text) <= limit:
         return text
-    marker = "...[truncated]...\n"
-    return marker + text[-(limit - len(marker)) :]
+    return TAIL_MARKER + text[-(limit - len(TAIL_MARKER)) :]

@@ -26,7 +26,7 @@ async def test_iterations_converge_with_exact_counts(sandbox, client) -> None:
     transformations = state.transformations(network)
     snapshotter = NetworkSnapshotter(client, network)
     status, last_count = "awake", 0
-    for iteration in range(20):
+    for iteration in range(20):  # noqa: B007 - read after the loop
         observation = await snapshotter.observe()
         # What the snapshot says matches the server exactly.
         assert observation.result_count == sum(len(state.transformation_results(t)) for t in transformations)

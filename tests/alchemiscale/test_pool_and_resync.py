@@ -39,7 +39,9 @@ async def test_resources_on_one_server_share_one_client_and_one_login(sandbox) -
     pool = ClientPool(timeout=5.0)
     caches = [SessionCache(pool) for _ in networks]
     sandbox.requests.reset()
-    sessions = [await cache.get(sandbox.url, ALICE, network, True) for cache, network in zip(caches, networks, strict=True)]
+    sessions = [
+        await cache.get(sandbox.url, ALICE, network, True) for cache, network in zip(caches, networks, strict=True)
+    ]
     await asyncio.gather(*(s.snapshotter.observe() for s in sessions))
     assert len(pool) == 1 and pool.clients_created == 1
     assert len({id(s.client) for s in sessions}) == 1

@@ -8,7 +8,7 @@ and that every status shape the model can produce survives the structural schema
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 

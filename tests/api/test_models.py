@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
 
-from strategy_operator.api.v1alpha1 import TRACEBACK_MAX_LENGTH, NetworkStrategySpec, NetworkStrategyStatus
-from strategy_operator.engine.strategies.settings import ConnectivitySettings, RadialGrowthSettings
+from strategy_operator.api.v1alpha1 import NetworkStrategySpec, NetworkStrategyStatus
+from strategy_operator.engine.strategies.connectivity import ConnectivitySettings
+from strategy_operator.engine.strategies.radialgrowth import RadialGrowthSettings
+from strategy_operator.text import TRACEBACK_MAX_LENGTH
 from strategy_operator.validation import describe
 
 NETWORK = "AlchemicalNetwork-0a1b2c-acme-tyk2-run1"

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from bench_operator import _lag_monitor, _Secrets, _serve_sandbox
 
-from strategy_operator.controller.config import OperatorSettings
+from strategy_operator.controller.config import OperatorConfig
 from strategy_operator.controller.reconcile import IterationRunner, ResourceView, SessionCache
 from strategy_operator.engine.vocabulary import MAX_SLEEP_INTERVAL, MAX_TASKS_PER_TRANSFORMATION
 
@@ -25,7 +25,7 @@ LAG_TARGET = 0.100
 
 
 async def _bench(url: str, network: str) -> dict[str, float]:
-    config = OperatorSettings(default_server=url, min_sleep_interval=1, tick=1, iteration_timeout=600)
+    config = OperatorConfig(default_server=url, min_sleep_interval=1, tick=1, iteration_timeout=600)
     with ThreadPoolExecutor(max_workers=1) as pool:
         runner = IterationRunner(config, _Secrets(), pool, clock=lambda: datetime.now(UTC))  # type: ignore[arg-type]
         spec = {

@@ -14,9 +14,9 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 
-from strategy_operator.controller.config import OperatorSettings
+from strategy_operator.controller.config import OperatorConfig
 from strategy_operator.controller.reconcile import IterationRunner, ResourceView, SessionCache
 from strategy_operator.controller.secrets import SecretCredentials
 
@@ -42,7 +42,7 @@ async def _lag_monitor(stop: asyncio.Event, worst: list[float]) -> None:
 
 
 async def _bench(url: str, network: str) -> dict[str, float]:
-    config = OperatorSettings(default_server=url, min_sleep_interval=1, tick=1, iteration_timeout=600)
+    config = OperatorConfig(default_server=url, min_sleep_interval=1, tick=1, iteration_timeout=600)
     with ThreadPoolExecutor(max_workers=1) as pool:
         runner = IterationRunner(config, _Secrets(), pool, clock=lambda: datetime.now(UTC))  # type: ignore[arg-type]
         spec = {

@@ -119,7 +119,7 @@ def test_defaults_reach_the_operator_as_its_own_defaults(render: Render) -> None
     assert env["STRATEGY_OPERATOR_NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
     assert "STRATEGY_OPERATOR_NAMESPACES" not in env, "no namespaces means all namespaces"
     parsed = operator_settings.from_arguments(None, plain_env(render()))
-    defaults = operator_settings.OperatorSettings()
+    defaults = operator_settings.OperatorConfig()
     assert parsed.all_namespaces
     assert parsed.min_sleep_interval == defaults.min_sleep_interval
     assert parsed.max_workers == defaults.max_workers

@@ -99,7 +99,7 @@ def test_build_stage_installs_only_hash_pinned_wheels() -> None:
 
 def test_dockerignore_admits_exactly_what_the_dockerfile_copies() -> None:
     ignore = (REPO_ROOT / ".dockerignore").read_text().splitlines()
-    rules = [l for l in ignore if l and not l.startswith("#")]
+    rules = [line for line in ignore if line and not line.startswith("#")]
     assert rules[0] == "*", "start from nothing: secrets, .venv and .git never reach the build context"
     admitted = {r[1:].rstrip("/") for r in rules if r.startswith("!")}
     copied = set()

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from strategy_operator.api.v1alpha1 import NetworkStrategySpec
-from strategy_operator.controller.config import OperatorSettings
+from strategy_operator.controller.config import OperatorConfig
 from strategy_operator.controller.reconcile import (
-    InvalidSpec,
     IterationRunner,
     ResourceView,
-    ServerNotConfigured,
     SessionCache,
-    choose_server,
     merged_status,
-    parse_spec,
     validate_status,
 )
+from strategy_operator.controller.resolve import InvalidSpec, ServerNotConfigured, choose_server, parse_spec
 from strategy_operator.controller.scheduling import format_time, parse_time
 from strategy_operator.controller.secrets import CredentialsSecretNotFound, SecretCredentials
 from strategy_operator.scopedkey import Scope
@@ -41,7 +38,7 @@ class StaticSecrets:
 
 
 def make_runner(sandbox, key: str = KEY, **settings) -> IterationRunner:
-    config = OperatorSettings(default_server=sandbox.url, min_sleep_interval=1, tick=1, **settings)
+    config = OperatorConfig(default_server=sandbox.url, min_sleep_interval=1, tick=1, **settings)
     secrets = StaticSecrets({("ns", "creds"): SecretCredentials("alice", key)})
     return IterationRunner(config, secrets, None, clock=lambda: NOW)  # type: ignore[arg-type]
 
@@ -164,7 +161,7 @@ def test_choose_server_prefers_the_resource_then_the_operator_defaults():
     spec = NetworkStrategySpec.model_validate(
         {"network": "AlchemicalNetwork-abc-acme-tyk2-run1", "strategy": {"name": "ConnectivityStrategy"}}
     )
-    defaults = OperatorSettings(
+    defaults = OperatorConfig(
         default_server="https://a.example.org", default_credentials_secret="creds", operator_namespace="ops"
     )
     choice = choose_server(spec, "team", defaults)
@@ -178,9 +175,9 @@ def test_choose_server_prefers_the_resource_then_the_operator_defaults():
     choice = choose_server(own, "team", defaults)
     assert (choice.url, choice.secret_namespace, choice.secret_name) == ("https://b.example.org", "team", "mine")
     with pytest.raises(ServerNotConfigured, match="default-server"):
-        choose_server(spec, "team", OperatorSettings())
+        choose_server(spec, "team", OperatorConfig())
     with pytest.raises(ServerNotConfigured, match="credentialsSecret"):
-        choose_server(spec, "team", OperatorSettings(default_server="https://a.example.org"))
+        choose_server(spec, "team", OperatorConfig(default_server="https://a.example.org"))
     with pytest.raises(InvalidSpec, match="spec"):
         parse_spec({"network": "nope"})
 
@@ -225,7 +222,7 @@ class _KubernetesApiAnswering503:
 def _secret_reader(host: str):
     from kubernetes import client
 
-    from strategy_operator.controller.secrets import SecretReader
+    from strategy_operator.controller.kube import SecretReader
 
     configuration = client.Configuration(host=host)
     configuration.retries = 0
@@ -236,7 +233,7 @@ def _secret_reader(host: str):
 async def test_kubernetes_api_failing_to_read_the_secret_is_transient_not_an_error(sandbox, kubernetes_api):
     # A hiccup of the Kubernetes API is no fault of the strategy: an error would stop it until woken.
     network = sandbox.state.generate_network("star", systems=3, scope="acme-tyk2-run1", seed=1)
-    config = OperatorSettings(default_server=sandbox.url, min_sleep_interval=1, tick=1)
+    config = OperatorConfig(default_server=sandbox.url, min_sleep_interval=1, tick=1)
     if kubernetes_api == "answers 503":
         with _KubernetesApiAnswering503() as host:
             runner = IterationRunner(config, _secret_reader(host), None, clock=lambda: NOW)

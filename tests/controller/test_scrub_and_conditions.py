@@ -1,4 +1,4 @@
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from strategy_operator.controller import conditions
 from strategy_operator.text import bound_head, bound_tail, scrub

@@ -2,7 +2,7 @@ import argparse
 
 import pytest
 
-from strategy_operator.controller.config import OperatorSettings, SettingsError, add_arguments, from_arguments
+from strategy_operator.controller.config import OperatorConfig, SettingsError, add_arguments, from_arguments
 from strategy_operator.scopedkey import Scope
 
 
@@ -14,7 +14,7 @@ def parse(argv, env=None):
 
 def test_defaults_match_the_agreed_interface():
     settings = parse([])
-    assert settings == OperatorSettings()
+    assert settings == OperatorConfig()
     assert settings.min_sleep_interval == 300
     assert settings.max_workers == 4
     assert settings.all_namespaces and settings.namespaces == ()

@@ -184,7 +184,7 @@ def test_ctrl_c_stops_everything_cleanly(tmp_path: Path) -> None:
         if not line:
             break
         lines.append(line)
-        if re.search(r"ITER", line) and any("Applied" in l for l in lines):
+        if re.search(r"ITER", line) and any("Applied" in seen for seen in lines):
             break
     output = "".join(lines)
     assert "Applied" in output, output

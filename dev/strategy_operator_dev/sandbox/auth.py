@@ -24,7 +24,7 @@ class InvalidToken(Exception):
 
 @dataclass(frozen=True, slots=True)
 class TokenData:
-    entity: str
+    entity: str | None  # upstream's TokenData allows a token without `sub`
     scopes: list[str]
 
 

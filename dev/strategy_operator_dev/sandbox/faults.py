@@ -12,16 +12,16 @@ import asyncio
 import json
 import threading
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
 ADMIN_PREFIX = "/_sandbox"
 ROUTE_TEMPLATE_KEY = "sandbox.route_template"  # set by handlers outside FastAPI's router
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
@@ -178,7 +178,7 @@ class SandboxFrontDoor:
         test reading the count right after its request returns never races the server."""
         recorded = False
 
-        async def counting_send(message: dict[str, Any]) -> None:
+        async def counting_send(message: MutableMapping[str, Any]) -> None:
             nonlocal recorded
             if not recorded and message["type"] == "http.response.start":
                 recorded = True
@@ -192,7 +192,7 @@ class SandboxFrontDoor:
         self.requests.record(scope["method"], template)
 
 
-async def _discard(message: dict[str, Any]) -> None:
+async def _discard(message: MutableMapping[str, Any]) -> None:
     return None
 
 

@@ -112,7 +112,7 @@ def _specific_scope(text: Any, field: str) -> Scope:
     return scope
 
 
-def parse_network(doc: Any, scope: str | None = None) -> NetworkDefinition:
+def parse_network(doc: Any, scope: str | None = None) -> NetworkDefinition:  # noqa: C901 - one check per field, in document order, each with its own message
     """Validate a network document; `scope` overrides the document's own."""
     if not isinstance(doc, dict):
         raise NetworkDefinitionError("network document: expected a mapping with systems and transformations")
@@ -162,7 +162,7 @@ def parse_network(doc: Any, scope: str | None = None) -> NetworkDefinition:
         if "system" in entry:
             if "stateA" in entry or "stateB" in entry:
                 raise NetworkDefinitionError(f"{where}: give either 'system' or 'stateA'/'stateB', not both")
-            ends = (entry["system"],)
+            ends: tuple[Any, ...] = (entry["system"],)
         elif "stateA" in entry and "stateB" in entry:
             ends = (entry["stateA"], entry["stateB"])
             if ends[0] == ends[1]:

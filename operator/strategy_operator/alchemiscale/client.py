@@ -90,7 +90,7 @@ def _ssl_context(verify: bool | str, scheme: str = "https") -> ssl.SSLContext | 
     return _shared_ssl_context(None if verify is True else verify)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _shared_ssl_context(cafile: str | None) -> ssl.SSLContext:
     try:
         return ssl.create_default_context(cafile=cafile)

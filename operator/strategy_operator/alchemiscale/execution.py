@@ -20,9 +20,14 @@ log = logging.getLogger("strategy_operator.alchemiscale")
 
 
 class PlanLike(Protocol):
-    action: Sequence[str]
-    create: Mapping[str, int]
-    cancel: Sequence[str]
+    @property
+    def action(self) -> Sequence[str]: ...
+
+    @property
+    def create(self) -> Mapping[str, int]: ...
+
+    @property
+    def cancel(self) -> Sequence[str]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from strategy_operator.alchemiscale.client import AlchemiscaleClient, scoped_key
@@ -157,10 +157,27 @@ class NetworkSnapshotter:
         started = client.requests_sent
         if self._structure is None:
             self._structure = await load_structure(client, self.network, concurrency=self.concurrency)
-        structure = self._structure
-        in_network = structure.transformation_keys
-        mapping = client.task_transformations
+        step = await self._read_counts_and_lists(read_hub)
+        await self._settle_tasks_gone(step)
+        self._note_status_changes(step)
+        cold = not self._results
+        resync = self._resync_due(time.monotonic())
+        tasks_per_transformation = await self._map_unknown_tasks(step)
+        ordered, results = await self._read_results(step, cold, tasks_per_transformation, resync=resync)
 
+        # Commit only after every request succeeded, so a failed observation is redone whole.
+        self._results = results
+        self._live = step.live
+        self._settled = step.settled
+        self._claim_lost = step.claim_lost
+        if resync or cold:
+            self._last_full_read = time.monotonic()
+            self.resyncs += not cold
+        return self._observation(step, results, requests=client.requests_sent - started, results_read=len(ordered))
+
+    async def _read_counts_and_lists(self, read_hub: bool) -> _Step:
+        """The network's status counts, then its live tasks by status and the hub's actioned ones."""
+        client = self.client
         # Counts first, lists after: a task finishing in between then looks "left the live
         # statuses" (handled), never "finished unseen" (which would cost a full listing).
         counts = (await client.networks_status([self.network]))[0] or {}
@@ -173,107 +190,138 @@ class NetworkSnapshotter:
         for status, tasks in zip(present, listings):
             for task in tasks:
                 live[task] = status
-        actioned = set(listings[-1])
-        settled_total = sum(counts.get(s, 0) for s in SETTLED_STATUSES)
-
         now = time.time()
-        resync = self._resync_due(time.monotonic())
-        dirty: set[str] = set()
-        settled = set(self._settled)
-        claim_lost = {t: v for t, v in self._claim_lost.items() if v[1] > now}
+        return _Step(
+            counts=counts,
+            live=live,
+            actioned=set(listings[-1]),
+            settled_total=sum(counts.get(s, 0) for s in SETTLED_STATUSES),
+            now=now,
+            settled=set(self._settled),
+            claim_lost={t: v for t, v in self._claim_lost.items() if v[1] > now},
+        )
 
-        # Tasks that left the live statuses since the last observation, and known tasks (e.g.
-        # created by us) never seen live and not in the lists: finished unseen, or changed
-        # status between the counts and the lists. Only their status tells which.
-        gone = [t for t in self._live if t not in live]
+    async def _settle_tasks_gone(self, step: _Step) -> None:
+        """Tasks that left the live statuses, or known and never seen live: ask their status.
+
+        Known tasks (e.g. created by us) never seen live and not in the lists finished unseen,
+        or changed status between the counts and the lists; only their status tells which.
+        """
+        assert self._structure is not None
+        in_network = self._structure.transformation_keys
+        mapping = self.client.task_transformations
+        gone = [t for t in self._live if t not in step.live]
         gone += [
             task
             for task, transformation in mapping.items()
-            if transformation in in_network and task not in live and task not in settled and task not in self._live
+            if transformation in in_network
+            and task not in step.live
+            and task not in step.settled
+            and task not in self._live
         ]
-        if gone:
-            statuses = await client.tasks_status(gone)
-            for task, status in zip(gone, statuses):
-                transformation = mapping.get(task)
-                if status in LIVE_STATUSES:
-                    live[task] = status  # changed status between two listings; still live
-                    continue
-                settled.add(task)
-                if transformation is not None:
-                    dirty.add(transformation)
-                    if self._live.get(task) == "running" and status in ("invalid", "deleted"):
-                        claim_lost[task] = (transformation, now + self.late_result_window)
-        for task, status in live.items():
-            previous = self._live.get(task)
-            if previous is not None and previous != status:
-                transformation = mapping.get(task)
-                if transformation is not None:
-                    dirty.add(transformation)
-                if previous == "running" and status == "waiting" and transformation is not None:
-                    claim_lost[task] = (transformation, now + self.late_result_window)
+        if not gone:
+            return
+        statuses = await self.client.tasks_status(gone)
+        for task, status in zip(gone, statuses):
+            transformation = mapping.get(task)
+            if status in LIVE_STATUSES:
+                step.live[task] = status  # changed status between two listings; still live
+                continue
+            step.settled.add(task)
+            if transformation is not None:
+                step.dirty.add(transformation)
+                if self._live.get(task) == "running" and status in ("invalid", "deleted"):
+                    step.claim_lost[task] = (transformation, step.now + self.late_result_window)
 
-        # Live tasks whose transformation we do not know yet, and settled tasks we never saw.
-        unknown = [t for t in live if t not in mapping]
-        cold = not self._results
-        needs_listing = settled_total > len(settled) or len(unknown) >= max(1, len(structure.transformations))
+    def _note_status_changes(self, step: _Step) -> None:
+        """Live tasks whose status changed: their transformation's results are re-read."""
+        mapping = self.client.task_transformations
+        for task, status in step.live.items():
+            previous = self._live.get(task)
+            if previous is None or previous == status:
+                continue
+            transformation = mapping.get(task)
+            if transformation is None:
+                continue
+            step.dirty.add(transformation)
+            if previous == "running" and status == "waiting":
+                step.claim_lost[task] = (transformation, step.now + self.late_result_window)
+
+    async def _map_unknown_tasks(self, step: _Step) -> dict[str, int] | None:
+        """Map live tasks of unknown transformation, and find settled tasks never seen.
+
+        One request per unknown task while few are unknown; one listing per transformation
+        otherwise (then returns the tasks per transformation, else None).
+        """
+        assert self._structure is not None
+        structure = self._structure
+        client = self.client
+        mapping = client.task_transformations
+        unknown = [t for t in step.live if t not in mapping]
+        needs_listing = step.settled_total > len(step.settled) or len(unknown) >= max(1, len(structure.transformations))
         if unknown and not needs_listing:
             try:
                 await self._map(client.task_transformation, unknown)
             except (TransientError, RequestRejected):
                 # alchemiscale 0.8.0 answers 500 for some tasks that extend another one.
                 needs_listing = True
-        tasks_per_transformation: dict[str, int] | None = None
-        if needs_listing:
-            tasks_per_transformation = {}
-            keys = [e.key for e in structure.transformations]
-            unlisted: list[str] = []
-            for transformation, tasks in zip(keys, await self._map(client.transformation_tasks, keys)):
-                tasks_per_transformation[transformation] = len(tasks)
-                for task in tasks:
-                    mapping[task] = transformation
-                    if task not in live and task not in settled:
-                        unlisted.append(task)
-            if len(settled) + len(unlisted) > settled_total:
-                # More than the counts call settled: some tasks were created or changed
-                # status after the status lists were read. Only their status tells which.
-                for task, status in zip(unlisted, await client.tasks_status(unlisted)):
-                    if status in LIVE_STATUSES:
-                        live[task] = status
-                unlisted = [task for task in unlisted if task not in live]
-            for task in unlisted:
-                settled.add(task)
-                dirty.add(mapping[task])
+        if not needs_listing:
+            return None
+        tasks_per_transformation: dict[str, int] = {}
+        keys = [e.key for e in structure.transformations]
+        unlisted: list[str] = []
+        for transformation, tasks in zip(keys, await self._map(client.transformation_tasks, keys)):
+            tasks_per_transformation[transformation] = len(tasks)
+            for task in tasks:
+                mapping[task] = transformation
+                if task not in step.live and task not in step.settled:
+                    unlisted.append(task)
+        if len(step.settled) + len(unlisted) > step.settled_total:
+            # More than the counts call settled: some tasks were created or changed
+            # status after the status lists were read. Only their status tells which.
+            for task, status in zip(unlisted, await client.tasks_status(unlisted)):
+                if status in LIVE_STATUSES:
+                    step.live[task] = status
+            unlisted = [task for task in unlisted if task not in step.live]
+        for task in unlisted:
+            step.settled.add(task)
+            step.dirty.add(mapping[task])
+        return tasks_per_transformation
 
-        # Which transformations' results to (re-)read.
+    async def _read_results(
+        self, step: _Step, cold: bool, tasks_per_transformation: dict[str, int] | None, *, resync: bool = False
+    ) -> tuple[list[str], dict[str, int]]:
+        """Re-read the results of the transformations that may have new ones: (read, all counts)."""
+        assert self._structure is not None
+        structure = self._structure
+        in_network = structure.transformation_keys
+        mapping = self.client.task_transformations
         if cold:
-            if not counts:
+            if not step.counts:
                 to_read: set[str] = set()
             elif tasks_per_transformation is not None:
                 to_read = {t for t, n in tasks_per_transformation.items() if n}
             else:
                 # Every task is live and now mapped, or settled and known (then dirty).
-                to_read = {mapping[t] for t in live if mapping.get(t) in in_network} | dirty
+                to_read = {mapping[t] for t in step.live if mapping.get(t) in in_network} | step.dirty
             results = {e.key: 0 for e in structure.transformations}
         elif resync:
             to_read = set(in_network)
             results = dict(self._results)
         else:
-            to_read = dirty | {transformation for transformation, _ in claim_lost.values()}
+            to_read = step.dirty | {transformation for transformation, _ in step.claim_lost.values()}
             results = dict(self._results)
         to_read &= in_network
         ordered = sorted(to_read)
-        for transformation, refs in zip(ordered, await self._map(client.transformation_results, ordered)):
+        for transformation, refs in zip(ordered, await self._map(self.client.transformation_results, ordered)):
             results[transformation] = len(set(refs))
+        return ordered, results
 
-        # Commit only after every request succeeded, so a failed observation is redone whole.
-        self._results = results
-        self._live = live
-        self._settled = settled
-        self._claim_lost = claim_lost
-        if resync or cold:
-            self._last_full_read = time.monotonic()
-            self.resyncs += not cold
-
+    def _observation(self, step: _Step, results: Mapping[str, int], *, requests: int, results_read: int) -> Observation:
+        assert self._structure is not None
+        structure = self._structure
+        in_network = structure.transformation_keys
+        mapping = self.client.task_transformations
         transformations = tuple(
             TransformationObservation(e.key, e.state_a, e.state_b, results.get(e.key, 0))
             for e in structure.transformations
@@ -281,8 +329,8 @@ class NetworkSnapshotter:
         tasks = tuple(
             sorted(
                 (
-                    TaskObservation(task, mapping[task], status, task in actioned)
-                    for task, status in live.items()
+                    TaskObservation(task, mapping[task], status, task in step.actioned)
+                    for task, status in step.live.items()
                     if mapping.get(task) in in_network
                 ),
                 key=lambda t: (t.transformation, t.key),
@@ -293,10 +341,24 @@ class NetworkSnapshotter:
             chemical_systems=structure.chemical_systems,
             transformations=transformations,
             tasks=tasks,
-            requests=client.requests_sent - started,
-            results_read=len(ordered),
-            task_counts={status: int(counts.get(status, 0)) for status in LIVE_STATUSES + SETTLED_STATUSES},
+            requests=requests,
+            results_read=results_read,
+            task_counts={status: int(step.counts.get(status, 0)) for status in LIVE_STATUSES + SETTLED_STATUSES},
         )
+
+
+@dataclass
+class _Step:
+    """One observation in progress: what was read so far, and which transformations to re-read."""
+
+    counts: Mapping[str, int]
+    live: dict[str, str]
+    actioned: set[str]
+    settled_total: int
+    now: float
+    settled: set[str]
+    claim_lost: dict[str, tuple[str, float]]
+    dirty: set[str] = field(default_factory=set)
 
 
 async def _empty() -> list[Any]:

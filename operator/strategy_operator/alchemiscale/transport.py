@@ -10,7 +10,6 @@ sent; anything later means it may have been.
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 import urllib.request
 

@@ -7,7 +7,8 @@ patches with them, so the API server and the operator agree on every field.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Any, Literal
 
@@ -23,14 +24,13 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from strategy_operator.engine.strategies.settings import BUILTIN_SETTINGS, Integer, StrategySettings, settings_for
+from strategy_operator.engine.strategies.registry import BUILTIN_SETTINGS
+from strategy_operator.engine.strategies.settings import Integer, StrategySettings, settings_for
 from strategy_operator.engine.vocabulary import MAX_SLEEP_INTERVAL, MAX_TASKS_PER_TRANSFORMATION, Mode, TaskScaling
 from strategy_operator.scopedkey import NETWORK_KEY_PATTERN, InvalidScopedKey, parse_network_key
+from strategy_operator.text import EXCEPTION_MESSAGE_MAX_LENGTH, TRACEBACK_MAX_LENGTH, bound_head, bound_tail
 
 NETWORK_KEY_MAX_LENGTH = 512
-TRACEBACK_MAX_LENGTH = 8192
-EXCEPTION_MESSAGE_MAX_LENGTH = 2048
-TRUNCATION_MARKER = "...(truncated)\n"
 DNS_SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 URL_PATTERN = r"^https?://[^\s/?#]+[^\s]*$"
 CONDITION_TYPE_PATTERN = (
@@ -62,20 +62,16 @@ Timestamp = Annotated[
 ]
 
 
-def _keep_tail(limit: int):
+def _keep_tail(limit: int) -> Callable[[str | None], str | None]:
     def bound(value: str | None) -> str | None:
-        if value is None or len(value) <= limit:
-            return value
-        return TRUNCATION_MARKER + value[-(limit - len(TRUNCATION_MARKER)) :]
+        return None if value is None else bound_tail(value, limit)
 
     return bound
 
 
-def _keep_head(limit: int):
+def _keep_head(limit: int) -> Callable[[str | None], str | None]:
     def bound(value: str | None) -> str | None:
-        if value is None or len(value) <= limit:
-            return value
-        return value[: limit - 3] + "..."
+        return None if value is None else bound_head(value, limit)
 
     return bound
 
@@ -90,16 +86,7 @@ class CamelModel(BaseModel):
 def _settings_rules() -> list[JsonValue]:
     """CEL rules: each settings key only for the strategies that have it."""
     all_keys = sorted({key for cls in BUILTIN_SETTINGS.values() for key in cls.model_fields})
-    rules: list[JsonValue] = [
-        {
-            "rule": "self.name != 'ConnectivityStrategy' || !has(self.settings) "
-            "|| has(self.settings.max_runs) || has(self.settings.cutoff)",
-            "message": "ConnectivityStrategy settings need max_runs or cutoff (or both); "
-            "omit settings entirely to use the defaults (max_runs 3, decay_rate 0.5)",
-            "fieldPath": ".settings",
-            "reason": "FieldValueInvalid",
-        }
-    ]
+    rules: list[JsonValue] = [dict(rule) for cls in BUILTIN_SETTINGS.values() for rule in cls.cel_rules]
     for name, cls in BUILTIN_SETTINGS.items():
         accepted = ", ".join(cls.model_fields)
         for key in all_keys:
@@ -121,7 +108,8 @@ class StrategySpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"x-kubernetes-validations": _settings_rules()})
 
-    name: Literal["ConnectivityStrategy", "RadialGrowthStrategy"] = Field(
+    # The registry's built-in names (a Literal built at import time, so the CRD's enum follows BUILTINS).
+    name: Literal[*BUILTIN_SETTINGS] = Field(  # type: ignore[valid-type]
         description="The strategy: ConnectivityStrategy or RadialGrowthStrategy (stratocaster's names)."
     )
     settings: dict[str, Any] | None = Field(

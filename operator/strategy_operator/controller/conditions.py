@@ -30,8 +30,8 @@ class Condition:
     def as_status(self, *, now: datetime, generation: int | None, previous: Mapping[str, Any] | None) -> dict[str, Any]:
         text = "True" if self.status else "False"
         doc = self._doc(text, generation)
-        unchanged = previous is not None and previous.get("status") == text and previous.get("lastTransitionTime")
-        doc["lastTransitionTime"] = previous["lastTransitionTime"] if unchanged else format_time(now)
+        kept = previous.get("lastTransitionTime") if previous is not None and previous.get("status") == text else None
+        doc["lastTransitionTime"] = kept or format_time(now)
         return doc
 
     def _doc(self, text: str, generation: int | None) -> dict[str, Any]:

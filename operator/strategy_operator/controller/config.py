@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -25,7 +25,7 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
-class OperatorSettings:
+class OperatorConfig:
     min_sleep_interval: int = 300
     max_workers: int = 4
     namespaces: tuple[str, ...] = ()
@@ -179,73 +179,81 @@ def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def from_arguments(
-    args: argparse.Namespace | None = None, environ: Mapping[str, str] | None = None
-) -> OperatorSettings:
+def _port(raw: object, where: str) -> int:
+    port = int(_number(raw, where, minimum=0, integer=True))
+    if port > 65535:
+        raise SettingsError(f"{where}: {raw!r} is not a TCP port")
+    return port
+
+
+def _scopes(raw: object, where: str) -> tuple[Scope, ...]:
+    scopes = []
+    for text in _split(str(raw)):
+        try:
+            scopes.append(Scope.from_str(text))
+        except InvalidScopedKey as exc:
+            raise SettingsError(f"{where}: {exc}") from None
+    if not scopes:
+        raise SettingsError(f"{where}: give at least one scope (use *-*-* for all)")
+    return tuple(scopes)
+
+
+def _ca_bundle(raw: object, where: str) -> str:
+    path = str(raw)
+    if not os.path.isfile(path):
+        raise SettingsError(f"{where}: CA bundle {path!r} is not a readable file")
+    return path
+
+
+def _log_level(raw: object, where: str) -> str:
+    level = str(raw).strip().lower()
+    if level not in LOG_LEVELS:
+        raise SettingsError(f"{where}: {raw!r} is not one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
+# How each option's raw text (flag or environment variable) becomes its value; `where` names
+# the flag or variable in every error. `namespaces` is handled apart: it meets --all-namespaces.
+_PARSERS: dict[str, Callable[[object, str], object]] = {
+    "min_sleep_interval": lambda raw, where: int(_number(raw, where, minimum=1, integer=True)),
+    "max_workers": lambda raw, where: int(_number(raw, where, minimum=1, integer=True)),
+    "tick": lambda raw, where: _number(raw, where, minimum=0.1, integer=False),
+    "iteration_timeout": lambda raw, where: _number(raw, where, minimum=1, integer=False),
+    "liveness_grace": lambda raw, where: _number(raw, where, minimum=1, integer=False),
+    "resync_interval": lambda raw, where: _number(raw, where, minimum=1, integer=False),
+    "max_tasks_created_per_iteration": lambda raw, where: int(_number(raw, where, minimum=1, integer=True)),
+    "http_port": _port,
+    "allowed_scopes": _scopes,
+    "default_server": lambda raw, where: _url(str(raw).strip(), where),
+    "default_credentials_secret": lambda raw, where: str(raw).strip(),
+    "operator_namespace": lambda raw, where: str(raw).strip(),
+    "ca_bundle": _ca_bundle,
+    "log_level": _log_level,
+}
+
+
+def _namespaces(args: argparse.Namespace | None, found: tuple[object, str] | None) -> tuple[str, ...] | None:
+    """The namespaces to watch; None means all (`--all-namespaces`, or none given)."""
+    all_namespaces = bool(getattr(args, "all_namespaces", False))
+    if found is None:
+        return None
+    value = found[0]
+    names = [n for item in (value if isinstance(value, list) else [value]) for n in _split(str(item))]
+    if all_namespaces and getattr(args, "namespaces", None):
+        raise SettingsError("--all-namespaces and --namespace exclude each other")
+    return None if all_namespaces else tuple(dict.fromkeys(names))
+
+
+def from_arguments(args: argparse.Namespace | None = None, environ: Mapping[str, str] | None = None) -> OperatorConfig:
     """Build validated settings from parsed flags and the environment."""
     environ = os.environ if environ is None else environ
     values: dict[str, object] = {}
-
-    def raw(name: str) -> tuple[object, str] | None:
-        return _raw(args, environ, name)
-
-    if (found := raw("min_sleep_interval")) is not None:
-        values["min_sleep_interval"] = int(_number(*found, minimum=1, integer=True))
-    if (found := raw("max_workers")) is not None:
-        values["max_workers"] = int(_number(*found, minimum=1, integer=True))
-    if (found := raw("tick")) is not None:
-        values["tick"] = _number(*found, minimum=0.1, integer=False)
-    if (found := raw("iteration_timeout")) is not None:
-        values["iteration_timeout"] = _number(*found, minimum=1, integer=False)
-    if (found := raw("liveness_grace")) is not None:
-        values["liveness_grace"] = _number(*found, minimum=1, integer=False)
-    if (found := raw("resync_interval")) is not None:
-        values["resync_interval"] = _number(*found, minimum=1, integer=False)
-    if (found := raw("max_tasks_created_per_iteration")) is not None:
-        values["max_tasks_created_per_iteration"] = int(_number(*found, minimum=1, integer=True))
-    if (found := raw("http_port")) is not None:
-        port = int(_number(*found, minimum=0, integer=True))
-        if port > 65535:
-            raise SettingsError(f"{found[1]}: {found[0]!r} is not a TCP port")
-        values["http_port"] = port
-
-    all_namespaces = bool(getattr(args, "all_namespaces", False))
-    if (found := raw("namespaces")) is not None:
-        value, where = found
-        names = [n for item in (value if isinstance(value, list) else [value]) for n in _split(str(item))]
-        if all_namespaces and getattr(args, "namespaces", None):
-            raise SettingsError("--all-namespaces and --namespace exclude each other")
-        if not all_namespaces:
-            values["namespaces"] = tuple(dict.fromkeys(names))
-
-    if (found := raw("allowed_scopes")) is not None:
-        value, where = found
-        scopes = []
-        for text in _split(str(value)):
-            try:
-                scopes.append(Scope.from_str(text))
-            except InvalidScopedKey as exc:
-                raise SettingsError(f"{where}: {exc}") from None
-        if not scopes:
-            raise SettingsError(f"{where}: give at least one scope (use *-*-* for all)")
-        values["allowed_scopes"] = tuple(scopes)
-
-    if (found := raw("default_server")) is not None:
-        values["default_server"] = _url(str(found[0]).strip(), found[1])
-    for name in ("default_credentials_secret", "operator_namespace"):
-        if (found := raw(name)) is not None:
-            values[name] = str(found[0]).strip()
-    if (found := raw("ca_bundle")) is not None:
-        path, where = str(found[0]), found[1]
-        if not os.path.isfile(path):
-            raise SettingsError(f"{where}: CA bundle {path!r} is not a readable file")
-        values["ca_bundle"] = path
-    if (found := raw("log_level")) is not None:
-        level = str(found[0]).strip().lower()
-        if level not in LOG_LEVELS:
-            raise SettingsError(f"{found[1]}: {found[0]!r} is not one of {', '.join(LOG_LEVELS)}")
-        values["log_level"] = level
-
+    for name, parse in _PARSERS.items():
+        if (found := _raw(args, environ, name)) is not None:
+            values[name] = parse(*found)
+    namespaces = _namespaces(args, _raw(args, environ, "namespaces"))
+    if namespaces is not None:
+        values["namespaces"] = namespaces
     if "default_credentials_secret" in values and "operator_namespace" not in values:
         namespace = _service_account_namespace()
         if namespace is None:
@@ -254,10 +262,9 @@ def from_arguments(
                 f"({ENV_PREFIX}NAMESPACE) when not running in a pod"
             )
         values["operator_namespace"] = namespace
-
     if args is not None and hasattr(args, "standalone"):
         values["standalone"] = bool(args.standalone)
-    return OperatorSettings(**values)  # type: ignore[arg-type]
+    return OperatorConfig(**values)  # type: ignore[arg-type]
 
 
 def _service_account_namespace() -> str | None:

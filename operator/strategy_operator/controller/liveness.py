@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -26,10 +27,10 @@ class _Tracked:
 @dataclass
 class LivenessTracker:
     grace: float
-    clock: callable = time.monotonic  # type: ignore[valid-type]
+    clock: Callable[[], float] = time.monotonic
     _resources: dict[str, _Tracked] = field(default_factory=dict)
     _last_progress: float | None = None
-    _started: float | None = None
+    _started: float = 0.0
 
     def __post_init__(self) -> None:
         self._started = self.clock()

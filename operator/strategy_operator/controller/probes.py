@@ -38,7 +38,7 @@ class HealthServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
-        sockets = site._server.sockets if getattr(site, "_server", None) else []
+        sockets = getattr(getattr(site, "_server", None), "sockets", None) or []
         if sockets:
             self.port = sockets[0].getsockname()[1]
         logger.info("serving /healthz, /readyz and /metrics on port %d", self.port)

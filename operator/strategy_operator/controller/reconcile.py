@@ -27,7 +27,8 @@ from strategy_operator.alchemiscale.server_strategy import check_server_strategy
 from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter, Observation, build_snapshot
 from strategy_operator.api.v1alpha1 import NetworkStrategySpec, NetworkStrategyStatus
 from strategy_operator.controller import conditions
-from strategy_operator.controller.config import OperatorSettings
+from strategy_operator.controller.config import OperatorConfig
+from strategy_operator.controller.resolve import IterationError, resolve, verify_of
 from strategy_operator.controller.scheduling import (
     effective_interval,
     format_time,
@@ -39,30 +40,11 @@ from strategy_operator.controller.secrets import (
     CredentialsSecretError,
     CredentialsSecretUnavailable,
     SecretCredentials,
-    SecretReader,
+    SecretSource,
 )
 from strategy_operator.engine import Plan, Snapshot, plan_iteration
-from strategy_operator.scopedkey import InvalidScopedKey, parse_network_key
-from strategy_operator.text import bound_head, bound_tail, scrub
+from strategy_operator.text import EXCEPTION_MESSAGE_MAX_LENGTH, TRACEBACK_MAX_LENGTH, bound_head, bound_tail, scrub
 from strategy_operator.validation import describe
-
-TRACEBACK_LIMIT = 8000
-
-
-class IterationError(Exception):
-    """A problem of the resource's configuration, found before talking to alchemiscale."""
-
-
-class InvalidSpec(IterationError):
-    pass
-
-
-class ScopeNotAllowed(IterationError):
-    pass
-
-
-class ServerNotConfigured(IterationError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -125,6 +107,7 @@ class SessionCache:
         return self.pool.requests_sent()
 
     async def get(self, url: str, credentials: SecretCredentials, network: str, verify: bool | str) -> _Session:
+        """The resource's session: the pool's client for (url, credentials, verify), its snapshotter."""
         client = await self.pool.acquire(self, url, Credentials(credentials.identifier, credentials.key), verify)
         session = self._session
         if session is not None and session.client is client and session.snapshotter.network == network:
@@ -146,51 +129,6 @@ class SessionCache:
             session, self._session = self._session, None
             session.snapshotter.forget()
         await self.pool.release(self)
-
-
-@dataclass(frozen=True)
-class ServerChoice:
-    url: str
-    secret_namespace: str
-    secret_name: str
-
-
-def choose_server(spec: NetworkStrategySpec, namespace: str, settings: OperatorSettings) -> ServerChoice:
-    """The server and credentials Secret for a resource: its own, or the operator's defaults."""
-    server = spec.server
-    url = server.url if server is not None and server.url else settings.default_server
-    if not url:
-        raise ServerNotConfigured(
-            "spec.server.url is not set and the operator has no --default-server (STRATEGY_OPERATOR_DEFAULT_SERVER)"
-        )
-    if server is not None and server.credentials_secret:
-        return ServerChoice(url.rstrip("/"), namespace, server.credentials_secret)
-    if settings.default_credentials_secret and settings.operator_namespace:
-        return ServerChoice(url.rstrip("/"), settings.operator_namespace, settings.default_credentials_secret)
-    raise ServerNotConfigured(
-        "spec.server.credentialsSecret is not set and the operator has no --default-credentials-secret "
-        "(STRATEGY_OPERATOR_DEFAULT_CREDENTIALS_SECRET)"
-    )
-
-
-def parse_spec(raw: Mapping[str, Any]) -> NetworkStrategySpec:
-    try:
-        return NetworkStrategySpec.model_validate(dict(raw))
-    except ValidationError as exc:
-        raise InvalidSpec(describe(exc, "spec")) from None
-
-
-def check_scope(network: str, settings: OperatorSettings) -> None:
-    try:
-        key = parse_network_key(network)
-    except InvalidScopedKey as exc:
-        raise InvalidSpec(f"spec.network: {exc}") from None
-    if not settings.scope_allowed(key.scope):
-        allowed = ", ".join(str(s) for s in settings.allowed_scopes)
-        raise ScopeNotAllowed(
-            f"spec.network {network!r} is in scope {key.scope}, which this operator may not touch "
-            f"(allowed scopes: {allowed})"
-        )
 
 
 def _task_counts(report: ExecutionReport) -> tuple[int, int, int]:
@@ -231,12 +169,12 @@ class IterationRunner:
 
     def __init__(
         self,
-        settings: OperatorSettings,
-        secrets: SecretReader,
+        config: OperatorConfig,
+        secrets: SecretSource,
         executor: Executor | None,
         clock: Callable[[], datetime],
     ) -> None:
-        self.settings = settings
+        self.config = config
         self.secrets = secrets
         self.executor = executor
         self.clock = clock
@@ -247,7 +185,7 @@ class IterationRunner:
             own = int(raw)
         except (TypeError, ValueError):
             own = 3600
-        return int(effective_interval(own, self.settings.min_sleep_interval))
+        return int(effective_interval(own, self.config.min_sleep_interval))
 
     async def run(
         self, resource: ResourceView, sessions: SessionCache, *, transient_failures: int, mode_now: Callable[[], str]
@@ -265,13 +203,13 @@ class IterationRunner:
         previous = {**resource.status, **{k: v for k, v in base.items()}}
         secrets_seen: list[str] = []
         try:
-            async with asyncio.timeout(self.settings.iteration_timeout):
+            async with asyncio.timeout(self.config.iteration_timeout):
                 return await self._iterate(resource, sessions, now, interval, base, previous, secrets_seen, mode_now)
         except (TransientError, CredentialsSecretUnavailable) as exc:
             return self._transient(resource, now, interval, base, previous, exc, transient_failures, secrets_seen)
         except TimeoutError as exc:
             wrapped = TransientError(
-                f"the iteration took longer than {self.settings.iteration_timeout:g} s and was abandoned"
+                f"the iteration took longer than {self.config.iteration_timeout:g} s and was abandoned"
             )
             wrapped.__cause__ = exc
             return self._transient(resource, now, interval, base, previous, wrapped, transient_failures, secrets_seen)
@@ -289,16 +227,14 @@ class IterationRunner:
         secrets_seen: list[str],
         mode_now: Callable[[], str],
     ) -> PassOutcome:
-        spec = parse_spec(resource.spec)
-        check_scope(spec.network, self.settings)
-        choice = choose_server(spec, resource.namespace, self.settings)
-        credentials = await self.secrets.read(choice.secret_namespace, choice.secret_name)
-        secrets_seen.append(credentials.key)
-        verify: bool | str = self.settings.ca_bundle or True
-        session = await sessions.get(choice.url, credentials, spec.network, verify)
+        resolved = await resolve(
+            resource.spec, resource.namespace, self.config, self.secrets, secrets_seen=secrets_seen
+        )
+        spec = resolved.spec
+        session = await sessions.get(resolved.server.url, resolved.credentials, spec.network, verify_of(self.config))
         events: list[Event] = []
         checked = session.server_strategy_checked
-        if checked is None or time.monotonic() - checked >= self.settings.resync_interval:
+        if checked is None or time.monotonic() - checked >= self.config.resync_interval:
             # Once per session (start, wake, new server) and per resync interval: a strategy
             # stored on the server is rarely set, and its Strategist sleeps long too.
             taken_over = await check_server_strategy(
@@ -334,7 +270,7 @@ class IterationRunner:
         state = {"status": "dormant" if status_now == "dormant" else "awake", "lastIterationResultCount": last_count}
         loop = asyncio.get_running_loop()
         plan: Plan = await loop.run_in_executor(
-            self.executor, plan_observation, observation, spec, state, self.settings.max_tasks_created_per_iteration
+            self.executor, plan_observation, observation, spec, state, self.config.max_tasks_created_per_iteration
         )
 
         if mode_now() == "disabled":
@@ -355,10 +291,10 @@ class IterationRunner:
         text = _summary_text(plan, tasks)
         if summary.tasks_deferred:
             # The rest of a capped plan follows at the next tick, not a whole interval later.
-            next_due = format_time(now + timedelta(seconds=min(interval, max(1.0, self.settings.tick))))
+            next_due = format_time(now + timedelta(seconds=min(interval, max(1.0, self.config.tick))))
             text += (
                 f"; {summary.tasks_deferred} more task(s) deferred to the next iteration (at most "
-                f"{self.settings.max_tasks_created_per_iteration} created per iteration)"
+                f"{self.config.max_tasks_created_per_iteration} created per iteration)"
             )
         fields = {
             **base,
@@ -408,7 +344,7 @@ class IterationRunner:
         secrets_seen: list[str],
     ) -> PassOutcome:
         failures = failures_before + 1
-        delay = transient_backoff(failures, interval, first=max(1.0, self.settings.tick))
+        delay = transient_backoff(failures, interval, first=max(1.0, self.config.tick))
         retry_at = now + timedelta(seconds=delay)
         message = bound_head(scrub(f"{type(exc).__name__}: {exc}", secrets_seen))
         what = "the Kubernetes API" if isinstance(exc, CredentialsSecretUnavailable) else "alchemiscale"
@@ -430,9 +366,9 @@ class IterationRunner:
         secrets_seen: list[str],
     ) -> PassOutcome:
         kind = type(exc).__name__
-        message = bound_head(scrub(str(exc) or kind, secrets_seen), 2000)
+        message = bound_head(scrub(str(exc) or kind, secrets_seen), EXCEPTION_MESSAGE_MAX_LENGTH)
         formatted = "".join(tracebacks.format_exception(exc))
-        trace = bound_tail(scrub(formatted, secrets_seen), TRACEBACK_LIMIT)
+        trace = bound_tail(scrub(formatted, secrets_seen), TRACEBACK_MAX_LENGTH)
         fields = {
             **base,
             "status": "error",

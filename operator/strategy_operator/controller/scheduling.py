@@ -9,7 +9,8 @@ planned with the interval in force now, otherwise `effective interval` after
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from enum import Enum
 from typing import Any
 
 from strategy_operator.api import WAKE_ANNOTATION
@@ -82,3 +83,41 @@ def transient_backoff(failures: int, interval: float, first: float) -> float:
     exponent = max(0, failures - 1)
     delay = first * (2.0 ** min(exponent, 16))
     return max(first, min(delay, interval, MAX_BACKOFF))
+
+
+def mode_of(spec: Mapping[str, Any]) -> str:
+    return str(spec.get("mode") or "partial")
+
+
+def _disabled_reported(status: Mapping[str, Any], generation: int | None) -> bool:
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "Ready":
+            return condition.get("reason") == "Disabled" and status.get("observedGeneration") == generation
+    return False
+
+
+class Decision(Enum):
+    """What a timer tick does with a resource."""
+
+    skip = "skip"  # not due, errored and not woken, or disabled and already reported
+    report_disabled = "report_disabled"  # disabled since the last report: write that once
+    run = "run"  # due: run one pass
+    run_woken = "run_woken"  # woken by the annotation: run one pass on a fresh login
+
+
+def decide(
+    spec: Mapping[str, Any],
+    status: Mapping[str, Any],
+    annotations: Mapping[str, str],
+    generation: int | None,
+    interval: float,
+    now: datetime,
+) -> Decision:
+    """The tick's decision from the resource alone (`status`: the operator's latest view of it)."""
+    if mode_of(spec) == "disabled":
+        return Decision.skip if _disabled_reported(status, generation) else Decision.report_disabled
+    if is_woken(annotations, status):
+        return Decision.run_woken
+    if status.get("status") == "error":
+        return Decision.skip
+    return Decision.run if is_due(status, interval, now) else Decision.skip

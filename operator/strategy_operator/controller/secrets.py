@@ -1,17 +1,16 @@
-"""Reading alchemiscale credentials from Kubernetes Secrets (keys `identifier` and `key`).
+"""alchemiscale credentials in Kubernetes Secrets (keys `identifier` and `key`): their errors and decoding.
 
-The synchronous `kubernetes` client runs in a thread so the event loop never blocks on it.
-Values are decoded here and handed straight to the alchemiscale client; they are never
-logged, and errors name the Secret, never its contents.
+`kube.SecretReader` fetches the Secret; its data is decoded here and handed straight to the
+alchemiscale client. Values are never logged, and errors name the Secret, never its contents.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 CREDENTIAL_KEYS = ("identifier", "key")
 
@@ -47,55 +46,13 @@ class SecretCredentials:
     __str__ = __repr__
 
 
-def _load_api() -> Any:
-    from kubernetes import client, config
+class SecretSource(Protocol):
+    """Where credentials come from: `kube.SecretReader` in the operator, a stand-in in tests."""
 
-    try:
-        config.load_incluster_config()
-    except config.ConfigException:
-        config.load_kube_config()
-    return client.CoreV1Api()
+    async def read(self, namespace: str, name: str) -> SecretCredentials: ...
 
 
-class SecretReader:
-    """Reads credential Secrets; one API client for the operator's lifetime."""
-
-    def __init__(self, api: Any | None = None) -> None:
-        self._api = api
-
-    def _read_sync(self, namespace: str, name: str) -> SecretCredentials:
-        from kubernetes.client.exceptions import ApiException
-        from urllib3.exceptions import HTTPError
-
-        if self._api is None:
-            self._api = _load_api()
-        try:
-            secret = self._api.read_namespaced_secret(name, namespace)
-        except ApiException as exc:
-            if exc.status == 404:
-                raise CredentialsSecretNotFound(f"credentials Secret {namespace}/{name} does not exist") from None
-            if exc.status == 403:
-                raise CredentialsSecretForbidden(
-                    f"the operator may not read credentials Secret {namespace}/{name} (RBAC)"
-                ) from None
-            if exc.status is not None and (exc.status >= 500 or exc.status == 429):
-                raise CredentialsSecretUnavailable(
-                    f"could not read credentials Secret {namespace}/{name}: "
-                    f"the Kubernetes API answered {exc.status} {exc.reason}"
-                ) from None
-            raise
-        except HTTPError as exc:
-            raise CredentialsSecretUnavailable(
-                f"could not read credentials Secret {namespace}/{name}: the Kubernetes API is unreachable "
-                f"({type(exc).__name__})"
-            ) from None
-        return parse_secret_data(secret.data or {}, f"{namespace}/{name}")
-
-    async def read(self, namespace: str, name: str) -> SecretCredentials:
-        return await asyncio.to_thread(self._read_sync, namespace, name)
-
-
-def parse_secret_data(data: dict[str, str], where: str) -> SecretCredentials:
+def parse_secret_data(data: Mapping[str, Any], where: str) -> SecretCredentials:
     """Decode the base64 `data` of a Secret into credentials, naming any missing key."""
     values = {}
     for key in CREDENTIAL_KEYS:

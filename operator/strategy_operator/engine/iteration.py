@@ -20,7 +20,7 @@ from strategy_operator.engine.scaling import target_count
 from strategy_operator.engine.snapshot import Snapshot, SnapshotTask
 from strategy_operator.engine.strategies.base import resolve_weights
 from strategy_operator.engine.strategies.registry import build_strategy
-from strategy_operator.engine.vocabulary import Mode
+from strategy_operator.engine.vocabulary import ERROR, RUNNING, WAITING, Mode
 
 
 def plan_iteration(snapshot: Snapshot) -> Plan:
@@ -54,7 +54,7 @@ def plan_iteration(snapshot: Snapshot) -> Plan:
     blocked = frozenset(
         key
         for key, tasks in tasks_by_transformation.items()
-        if weights[key] is not None and any(task.status == "error" for task in tasks)
+        if weights[key] is not None and any(task.status == ERROR for task in tasks)
     )
     weights = {key: (None if key in blocked else weight) for key, weight in weights.items()}
 
@@ -69,8 +69,8 @@ def plan_iteration(snapshot: Snapshot) -> Plan:
         actioned = [task for task in tasks if task.actioned]
         if target > len(actioned):
             shortfall = target - len(actioned)
-            candidates = [t for t in tasks if not t.actioned and t.status == "running"]
-            candidates += [t for t in tasks if not t.actioned and t.status == "waiting"]
+            candidates = [t for t in tasks if not t.actioned and t.status == RUNNING]
+            candidates += [t for t in tasks if not t.actioned and t.status == WAITING]
             picked = candidates[:shortfall]
             action.extend(task.key for task in picked)
             if shortfall > len(picked):
@@ -78,8 +78,8 @@ def plan_iteration(snapshot: Snapshot) -> Plan:
         elif target < len(actioned) and full:
             excess = len(actioned) - target
             # Errored actioned tasks are never trimmed, so a transformation may stay above target.
-            trimmable = [t for t in reversed(actioned) if t.status == "waiting"]
-            trimmable += [t for t in reversed(actioned) if t.status == "running"]
+            trimmable = [t for t in reversed(actioned) if t.status == WAITING]
+            trimmable += [t for t in reversed(actioned) if t.status == RUNNING]
             cancel.extend(task.key for task in trimmable[:excess])
 
     create, deferred = cap_creation(create, snapshot.max_tasks_created)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 from pydantic.alias_generators import to_camel
+
+from strategy_operator.engine.vocabulary import StrategyStatus
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Plan(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
 
     ran: bool
-    status: Literal["awake", "dormant"]
+    status: StrategyStatus
     result_count: int
     weights: dict[str, float | None] = {}
     targets: dict[str, int] = {}

@@ -8,18 +8,23 @@ tasks of unknown transformations and actioned tasks that cannot be actioned are 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from strategy_operator.engine.strategies.registry import settings_classes, strategy_names
 from strategy_operator.engine.strategies.settings import StrategySettings, settings_for
-from strategy_operator.engine.vocabulary import MAX_TASKS_PER_TRANSFORMATION, Mode, TaskScaling
+from strategy_operator.engine.vocabulary import (
+    ACTIONABLE_STATUSES,
+    MAX_TASKS_PER_TRANSFORMATION,
+    Mode,
+    StrategyStatus,
+    TaskScaling,
+    TaskStatus,
+)
 from strategy_operator.scopedkey import SCOPED_KEY_PATTERN, InvalidScopedKey, ScopedKey, parse_network_key
 
-TaskStatus = Literal["waiting", "running", "complete", "error", "invalid", "deleted"]
-ACTIONABLE_STATUSES = frozenset({"waiting", "running", "error"})
 # Counts are int64 in alchemiscale and in Kubernetes; the engine's arrays rely on that bound.
 INT64_MAX = 2**63 - 1
 Count = Annotated[StrictInt, Field(ge=0, le=INT64_MAX)]
@@ -58,7 +63,7 @@ class SnapshotStrategy(_Model):
 
 
 class SnapshotState(_Model):
-    status: Literal["awake", "dormant"] = "awake"
+    status: StrategyStatus = "awake"
     last_iteration_result_count: Count = 0
 
 

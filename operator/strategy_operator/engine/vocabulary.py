@@ -1,4 +1,4 @@
-"""The engine's words: strategy modes and task scaling, as the spec and snapshots spell them.
+"""The engine's words: modes, task scaling, task and strategy statuses, as the spec and snapshots spell them.
 
 The engine owns these; the resource types (`strategy_operator.api.v1alpha1`) import them, so
 the CRD's enums and the engine's branches cannot drift apart.
@@ -7,6 +7,7 @@ the CRD's enums and the engine's branches cannot drift apart.
 from __future__ import annotations
 
 from enum import Enum
+from typing import Literal
 
 # Upper bounds on the numbers a resource author sets, so a typo cannot flood alchemiscale or
 # the operator. Upstream's default is 3 tasks per transformation and the user guide's
@@ -24,3 +25,14 @@ class Mode(str, Enum):
 class TaskScaling(str, Enum):
     exponential = "exponential"
     linear = "linear"
+
+
+# A task's status on the server; only the first three can be actioned on a TaskHub.
+TaskStatus = Literal["waiting", "running", "complete", "error", "invalid", "deleted"]
+WAITING: TaskStatus = "waiting"
+RUNNING: TaskStatus = "running"
+ERROR: TaskStatus = "error"
+ACTIONABLE_STATUSES: frozenset[str] = frozenset({WAITING, RUNNING, ERROR})
+
+# The statuses an iteration can leave a strategy in (error is the operator's, never the engine's).
+StrategyStatus = Literal["awake", "dormant"]

@@ -165,7 +165,7 @@ def test_start_retries_when_a_port_is_taken(monkeypatch):
     occupied.bind(("127.0.0.1", 0))
     occupied.listen()
     taken = occupied.getsockname()[1]
-    real_free_port = controlplane.free_port
+    real_free_port = controlplane.plane.free_port
     handed_out: list[int] = []
 
     def first_port_taken() -> int:
@@ -173,7 +173,7 @@ def test_start_retries_when_a_port_is_taken(monkeypatch):
         handed_out.append(port)
         return port
 
-    monkeypatch.setattr(controlplane, "free_port", first_port_taken)
+    monkeypatch.setattr(controlplane.plane, "free_port", first_port_taken)
     try:
         with ControlPlane.start(binaries=find_binaries()) as plane:
             assert plane.running

@@ -13,13 +13,46 @@ With d = hi(t) - L: f = 1 for d = 0, rate^(d-1) for 0 != d <= candidacy_max_dist
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import ClassVar
 
 import numpy as np
+from pydantic import Field
 
 from strategy_operator.engine.errors import StrategyError
 from strategy_operator.engine.graph import NetworkGraph
 from strategy_operator.engine.strategies.base import Strategy, Weights
-from strategy_operator.engine.strategies.settings import RadialGrowthSettings
+from strategy_operator.engine.strategies.settings import Integer, Number, StrategySettings
+
+
+class RadialGrowthSettings(StrategySettings):
+    """RadialGrowthStrategy: grow outward from the network's centre, shell by shell."""
+
+    strategy_name: ClassVar[str] = "RadialGrowthStrategy"
+
+    max_runs: Integer = Field(
+        default=3,
+        ge=1,
+        description="A transformation with this many successful results is finished. At least 1; default 3.",
+    )
+    candidacy_max_distance: Integer = Field(
+        default=1,
+        ge=1,
+        description="RadialGrowthStrategy: transformations more than this many eccentricity shells beyond "
+        "the lowest incomplete shell get weight 0 (not now). At least 1; default 1.",
+    )
+    decay_repeat_rate: Number = Field(
+        default=0.5,
+        gt=0,
+        lt=1,
+        description="RadialGrowthStrategy: factor applied per successful result. Strictly between 0 and 1; default 0.5.",
+    )
+    decay_distance_rate: Number = Field(
+        default=0.5,
+        gt=0,
+        lt=1,
+        description="RadialGrowthStrategy: factor applied per shell of distance beyond the first. "
+        "Strictly between 0 and 1; default 0.5.",
+    )
 
 
 class RadialGrowthStrategy(Strategy):

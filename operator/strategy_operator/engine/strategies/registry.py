@@ -1,4 +1,9 @@
-"""Strategies by name: the built-ins, and any third strategy registered by its module."""
+"""Strategies by name: the built-ins, and any third strategy registered by its module.
+
+`BUILTINS` is the one list of the strategies the CRD admits: its strategy names, its settings
+schema and its CEL rules all derive from it (`api/v1alpha1.py`, `api/crd.py`), so adding a
+built-in strategy is its module (the strategy and its settings class) plus one entry here.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,10 @@ from strategy_operator.engine.strategies.base import Strategy
 from strategy_operator.engine.strategies.connectivity import ConnectivityStrategy
 from strategy_operator.engine.strategies.radialgrowth import RadialGrowthStrategy
 from strategy_operator.engine.strategies.settings import StrategySettings, settings_for
+
+BUILTINS: tuple[type[Strategy], ...] = (ConnectivityStrategy, RadialGrowthStrategy)
+# name -> settings class of every built-in, in BUILTINS order.
+BUILTIN_SETTINGS: dict[str, type[StrategySettings]] = {cls.name: cls.settings_class for cls in BUILTINS}
 
 _STRATEGIES: dict[str, type[Strategy]] = {}
 
@@ -35,5 +44,5 @@ def build_strategy(name: str, settings: dict[str, Any] | None) -> Strategy:
     return _STRATEGIES[name](resolved)
 
 
-register_strategy(ConnectivityStrategy)
-register_strategy(RadialGrowthStrategy)
+for builtin in BUILTINS:
+    register_strategy(builtin)
