@@ -1,8 +1,10 @@
 # syntax=docker/dockerfile:1
 # The operator image: `strategy-operator run` as a non-root user on slim Python 3.11.
 # Build:  docker build -t alchemiscale-strategy-operator:0.1.0 .
+#         (without a Docker engine: hack/build-images.sh builds this file unmodified with buildah)
 # Runtime dependencies come only from requirements.lock (exact versions and sha256 hashes;
-# regenerate with hack/update-requirements-lock.sh). tests/chart/test_image.py replays these steps.
+# regenerate with hack/update-requirements-lock.sh). tests/chart/test_image.py replays these steps;
+# `make test-e2e` builds this file and runs the image as the chart's Pod (docs/e2e.md).
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
@@ -30,9 +32,10 @@ LABEL org.opencontainers.image.title="alchemiscale-strategy-operator" \
 ENV PATH=/opt/strategy-operator/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1
-RUN groupadd --system --gid 10001 operator \
+# Not "operator": every Debian base already has that group (gid 37), and groupadd would fail.
+RUN groupadd --system --gid 10001 strategy-operator \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
-        --shell /usr/sbin/nologin operator
+        --shell /usr/sbin/nologin strategy-operator
 COPY --from=build /opt/strategy-operator /opt/strategy-operator
 # Numeric, so the kubelet can verify runAsNonRoot without reading /etc/passwd.
 USER 10001:10001

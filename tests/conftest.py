@@ -31,10 +31,47 @@ _CONTROL_PLANE_FIXTURES = {"control_plane", "namespace", "kubectl", "crd_install
 Kubectl = Callable[..., "subprocess.CompletedProcess[str]"]
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--realserver",
+        action="store_true",
+        default=False,
+        help="also run the tests against the real alchemiscale 0.8.0 server (marker `realserver`; "
+        "`make test-alchemiscale`); without it they are deselected",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if _CONTROL_PLANE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if _CONTROL_PLANE_FIXTURES.intersection(fixtures):
             item.add_marker(pytest.mark.kubernetes)
+        if "real_alchemiscale" in fixtures:
+            item.add_marker(pytest.mark.realserver)
+    if not config.getoption("--realserver"):
+        # Deselected, not skipped: the real server is a separate suite with its own target.
+        kept = [item for item in items if item.get_closest_marker("realserver") is None]
+        if len(kept) != len(items):
+            config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+            items[:] = kept
+
+
+@pytest.fixture(scope="session")
+def real_alchemiscale() -> Iterator[object]:
+    """The session's real alchemiscale 0.8.0 stack (Neo4j, S3, user and compute APIs) on loopback.
+
+    Built and cached on first use (see `strategy_operator_dev.realserver.build`); a stack that
+    will not start fails the tests that need it. `REALSERVER_ATTACH=<workdir>` uses the stack a
+    running `python -m strategy_operator_dev.realserver up` started instead.
+    """
+    from strategy_operator_dev.realserver.stack import RealAlchemiscale
+
+    attach = os.environ.get("REALSERVER_ATTACH")
+    if attach:
+        yield RealAlchemiscale.attach(Path(attach))
+        return
+    with RealAlchemiscale.start(lifetime=2 * 3600) as stack:
+        yield stack
 
 
 @pytest.fixture(scope="session")

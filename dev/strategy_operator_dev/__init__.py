@@ -1,7 +1,8 @@
 """Development tooling for alchemiscale-strategy-operator: never shipped in the image.
 
 `sandbox/` (an alchemiscale-compatible server), `controlplane/` (a local kube-apiserver +
-etcd), `localrun` (`make run`), `procs` (process helpers) and `repo` (finding the checkout).
+etcd), `node/` (a real one-node cluster in a network namespace, for `make test-e2e`),
+`localrun` (`make run`), `procs` (process helpers) and `repo` (finding the checkout).
 Installed into the venv by `make venv` as the `alchemiscale-strategy-operator-dev`
 distribution; its command is `strategy-operator-dev`.
 """

@@ -231,12 +231,17 @@ def demo_strategies(
     return strategies
 
 
-def credentials_secret_manifest(namespace: str, identifier: str, key: str) -> dict[str, Any]:
+def credentials_secret_manifest(namespace: str, identifier: str, key: str, server: str) -> dict[str, Any]:
+    # Bound to the sandbox by its owner (us): the operator sends the key nowhere else.
     return {
         "apiVersion": "v1",
         "kind": "Secret",
         "type": "Opaque",
-        "metadata": {"name": DEMO_SECRET, "namespace": namespace},
+        "metadata": {
+            "name": DEMO_SECRET,
+            "namespace": namespace,
+            "annotations": {"alchemiscale.org/servers": server},
+        },
         "stringData": {"identifier": identifier, "key": key},
     }
 
@@ -405,7 +410,10 @@ def run(options: Options, out: TextIO = sys.stdout) -> int:
             f"compute {options.compute_rate:g} tasks/s, {options.compute_duration:g} s each.",
         )
         kubectl(
-            "apply", "-f", "-", input=json.dumps(credentials_secret_manifest(options.namespace, DEMO_IDENTITY, key))
+            "apply",
+            "-f",
+            "-",
+            input=json.dumps(credentials_secret_manifest(options.namespace, DEMO_IDENTITY, key, sandbox.url)),
         )
         stack.callback(
             kubectl, "delete", "secret", DEMO_SECRET, "-n", options.namespace, "--ignore-not-found", check=False
@@ -413,7 +421,10 @@ def run(options: Options, out: TextIO = sys.stdout) -> int:
 
         # 4. The operator.
         operator = OperatorProcess(
-            options.namespace, options.workdir / "operator.log", OPERATOR_ARGS, env=kubectl.env()
+            options.namespace,
+            options.workdir / "operator.log",
+            [*OPERATOR_ARGS, "--allowed-servers", sandbox.url],
+            env=kubectl.env(),
         ).start(wait_ready=False)
         stack.callback(operator.stop, 15.0)
         assert operator.process is not None  # start() started it

@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("strategy_operator.engine.plan_command", "print the plan of one iteration for a snapshot file"),
     "crd": ("strategy_operator.api.crd", "render the NetworkStrategy CustomResourceDefinition"),
     "snapshot": ("strategy_operator.alchemiscale.snapshot_command", "write a live snapshot of a network"),
+    "simulate": ("strategy_operator.planning.command", "compare strategy settings on simulated compute"),
 }
 
 

@@ -1,4 +1,8 @@
-"""The client against the sandbox over loopback HTTP: endpoints, tokens, errors, retries."""
+"""The client over loopback HTTP: endpoints, tokens, errors, retries.
+
+Tests taking `backend` run against the sandbox and the real alchemiscale 0.8.0 server;
+those taking `sandbox` need its fault injection or its clock.
+"""
 
 from __future__ import annotations
 
@@ -26,98 +30,96 @@ def _network(sandbox, systems: int = 4, scope: str = SCOPE, seed: int = 0) -> st
     return sandbox.state.generate_network(shape="star", systems=systems, scope=scope, seed=seed)
 
 
-async def test_structure_endpoints_agree_with_the_server(sandbox, client) -> None:
-    network = _network(sandbox, systems=5)
-    expected = set(sandbox.state.transformations(network))
-    assert set(await client.network_transformations(network)) == expected
-    assert len(await client.network_chemicalsystems(network)) == 5
-    for transformation in expected:
+async def test_structure_endpoints_agree_with_the_server(backend, backend_client) -> None:
+    client = backend_client
+    network = backend.star(4)
+    assert set(await client.network_transformations(network.key)) == set(network.transformations)
+    assert len(await client.network_chemicalsystems(network.key)) == 5
+    for transformation in network.transformations:
         systems = await client.transformation_chemicalsystems(transformation)
-        assert systems == sandbox.state.transformation_chemical_systems(transformation)
-    assert await client.exists(network) is True
-    assert await client.exists(network.replace("AlchemicalNetwork-", "AlchemicalNetwork-0")) is False
+        assert sorted(systems) == sorted(network.systems[transformation])
+    assert await client.exists(network.key) is True
+    assert await client.exists(network.key.replace("AlchemicalNetwork-", "AlchemicalNetwork-0")) is False
 
 
-async def test_task_endpoints_round_trip(sandbox, client) -> None:
-    network = _network(sandbox)
-    transformation = sorted(sandbox.state.transformations(network))[0]
-    tasks = await client.create_tasks([transformation, transformation])
-    assert len(set(tasks)) == 2
-    assert all(client.task_transformations[t] == transformation for t in tasks)
-    assert set(await client.transformation_tasks(transformation)) == set(tasks)
-    assert set(await client.network_tasks(network, "waiting")) == set(tasks)
-    assert await client.network_tasks(network, "running") == []
-    assert await client.task_transformation(tasks[0]) == transformation
-    assert await client.tasks_status(tasks) == ["waiting", "waiting"]
-    assert await client.networks_status([network]) == [{"waiting": 2}]
+async def test_task_endpoints_round_trip(backend, backend_client) -> None:
+    client = backend_client
+    network = backend.star(2, broken=1)
+    good, broken = network.transformations
+    tasks = await client.create_tasks([good, good, broken])
+    assert len(set(tasks)) == 3
+    assert [client.task_transformations[t] for t in tasks] == [good, good, broken]
+    assert set(await client.transformation_tasks(good)) == set(tasks[:2])
+    assert set(await client.network_tasks(network.key, "waiting")) == set(tasks)
+    assert await client.network_tasks(network.key, "running") == []
+    assert await client.task_transformation(tasks[2]) == broken
+    assert await client.tasks_status(tasks) == ["waiting"] * 3
+    assert await client.networks_status([network.key]) == [{"waiting": 3}]
 
-    assert await client.action_tasks(network, tasks) == tasks
+    assert await client.action_tasks(network.key, tasks) == tasks
     # Re-actioning answers null for an already-actioned task; that is not an error.
-    assert await client.action_tasks(network, tasks) == [None, None]
-    assert set(await client.network_actioned_tasks(network)) == set(tasks)
-    assert await client.cancel_tasks(network, tasks[:1]) == tasks[:1]
-    assert await client.cancel_tasks(network, tasks[:1]) == [None]
-    assert await client.network_actioned_tasks(network) == tasks[1:]
+    assert await client.action_tasks(network.key, tasks) == [None, None, None]
+    assert set(await client.network_actioned_tasks(network.key)) == set(tasks)
+    assert await client.cancel_tasks(network.key, tasks[:1]) == tasks[:1]
+    assert await client.cancel_tasks(network.key, tasks[:1]) == [None]
+    assert set(await client.network_actioned_tasks(network.key)) == set(tasks[1:])
 
-    sandbox.state.claim_task(tasks[1])
-    ref = sandbox.state.complete_task(tasks[1], ok=True)
-    sandbox.state.claim_task(tasks[0])
-    sandbox.state.complete_task(tasks[0], ok=False)
-    assert await client.transformation_results(transformation) == [ref]
-    assert await client.network_actioned_tasks(network) == []
+    assert backend.compute(network.key) == 2  # the cancelled task is not claimable
+    assert await client.tasks_status(tasks) == ["waiting", "complete", "error"]
+    assert len(await client.transformation_results(good)) == 1
+    assert await client.transformation_results(broken) == []  # failures are not results
+    assert await client.networks_status([network.key]) == [{"waiting": 1, "complete": 1, "error": 1}]
+    # A completed task leaves the TaskHub; a failed one stays actioned.
+    assert await client.network_actioned_tasks(network.key) == [tasks[2]]
 
 
-async def test_creation_answer_is_aligned_with_mixed_transformation_types(sandbox, client) -> None:
-    network = sandbox.state.load_network(
-        {
-            "name": "mixed",
-            "scope": SCOPE,
-            "systems": ["a", "b"],
-            "transformations": [{"stateA": "a", "stateB": "b"}, {"system": "a"}],
-        }
-    )
-    by_type = {t.split("-")[0]: t for t in sandbox.state.transformations(network)}
-    wanted = [by_type["NonTransformation"], by_type["Transformation"], by_type["NonTransformation"]]
+async def test_creation_answer_is_aligned_with_mixed_transformation_types(backend, backend_client) -> None:
+    client = backend_client
+    network = backend.star(1, non_transformations=1)
+    transformation, non_transformation = network.transformations
+    assert non_transformation.startswith("NonTransformation-")
+    wanted = [non_transformation, transformation, non_transformation]
     tasks = await client.create_tasks(wanted)
     assert [await client.task_transformation(t) for t in tasks] == wanted
     assert [client.task_transformations[t] for t in tasks] == wanted
 
 
-async def test_missing_network_is_reported_as_such(sandbox, client) -> None:
-    _network(sandbox)
-    missing = f"AlchemicalNetwork-{'0' * 32}-{SCOPE}"
+async def test_missing_network_is_reported_as_such(backend, backend_client) -> None:
+    backend.star(1)
+    missing = f"AlchemicalNetwork-{'0' * 32}-{backend.scope}"
     with pytest.raises(NetworkNotFound, match=missing):
-        await NetworkSnapshotter(client, missing).observe()
+        await NetworkSnapshotter(backend_client, missing).observe()
 
 
-async def test_scope_denial_is_typed_and_does_not_refresh_the_token(sandbox, client) -> None:
-    network = _network(sandbox, scope=OTHER_SCOPE)
+async def test_scope_denial_is_typed_and_does_not_refresh_the_token(backend, backend_client) -> None:
+    client = backend_client
+    network = backend.star(1, scope=backend.other_scope)
     await client.info()
     before = client.requests_sent
-    with pytest.raises(ScopeNotPermitted, match="globex-mpro-run1"):
-        await client.network_tasks(network)
+    with pytest.raises(ScopeNotPermitted, match=backend.other_scope):
+        await client.network_tasks(network.key)
     assert client.requests_sent == before + 1  # no token round trip, no retry
 
 
-async def test_wrong_key_is_invalid_credentials(sandbox) -> None:
-    async with AlchemiscaleClient(sandbox.url, Credentials("alice", "wrong"), retry=FAST_RETRY) as client:
-        with pytest.raises(InvalidCredentials, match="alice"):
+async def test_wrong_key_is_invalid_credentials(backend) -> None:
+    async with AlchemiscaleClient(backend.url, Credentials(backend.identifier, "wrong"), retry=FAST_RETRY) as client:
+        with pytest.raises(InvalidCredentials, match=backend.identifier):
             await client.info()
         assert client.requests_sent == 1
 
 
-async def test_unknown_identifier_is_transient_with_a_hint(sandbox) -> None:
+async def test_unknown_identifier_is_transient_with_a_hint(backend) -> None:
     # alchemiscale 0.8.0 answers 500 for an unknown identifier, which cannot be told
     # apart from a server failure; the message says what to check.
-    async with AlchemiscaleClient(sandbox.url, Credentials("mallory", "x"), retry=FAST_RETRY) as client:
+    async with AlchemiscaleClient(backend.url, Credentials("mallory", "x"), retry=FAST_RETRY) as client:
         with pytest.raises(TransientError, match="unknown identifier"):
             await client.info()
 
 
-async def test_token_is_fetched_once_for_concurrent_requests(sandbox, client) -> None:
-    network = _network(sandbox)
-    await asyncio.gather(*(client.network_tasks(network) for _ in range(20)))
-    assert client.requests_sent == 21
+async def test_token_is_fetched_once_for_concurrent_requests(backend, backend_client) -> None:
+    network = backend.star(1)
+    await asyncio.gather(*(backend_client.network_tasks(network.key) for _ in range(20)))
+    assert backend_client.requests_sent == 21
 
 
 async def test_token_is_renewed_before_it_expires() -> None:
@@ -133,7 +135,8 @@ async def test_token_is_renewed_before_it_expires() -> None:
             assert client.requests_sent == 4
 
 
-async def test_a_rejected_token_is_replaced_once(sandbox, client) -> None:
+async def test_a_rejected_token_is_replaced_once(backend, backend_client) -> None:
+    client = backend_client
     await client.info()
     client._token = client._token[:-4] + "AAAA"  # as if the server's signing key changed
     await client.info()
@@ -182,7 +185,8 @@ async def test_unreachable_server_is_transient() -> None:
         assert client.requests_sent == FAST_RETRY.attempts
 
 
-async def test_404_means_a_wrong_path_and_is_not_retried(sandbox, client) -> None:
+async def test_404_means_a_wrong_path_and_is_not_retried(backend, backend_client) -> None:
+    client = backend_client
     await client.info()
     before = client.requests_sent
     with pytest.raises(RequestRejected, match="not served") as caught:
@@ -191,8 +195,9 @@ async def test_404_means_a_wrong_path_and_is_not_retried(sandbox, client) -> Non
     assert client.requests_sent == before + 1
 
 
-async def test_other_client_errors_are_not_retried(sandbox, client) -> None:
-    network = _network(sandbox)
+async def test_other_client_errors_are_not_retried(backend, backend_client) -> None:
+    client = backend_client
+    network = backend.star(1).key
     before_token = client.requests_sent
     with pytest.raises(RequestRejected) as caught:
         await client.network_tasks(network, status="sleeping")

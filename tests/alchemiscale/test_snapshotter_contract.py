@@ -1,4 +1,9 @@
-"""Snapshots against the sandbox: request budgets, exact result counts, cache invalidation."""
+"""Snapshots: request budgets, exact result counts, cache invalidation.
+
+Tests taking `backend` run against the sandbox and the real alchemiscale 0.8.0 server (real
+gufe networks, real compute); those taking `sandbox` build histories only its state can
+(claims, expiries, late results) or need its fault injection.
+"""
 
 from __future__ import annotations
 
@@ -34,12 +39,16 @@ def _populate(sandbox, network: str) -> list[str]:
     return waiting
 
 
-async def test_fresh_network_snapshot(sandbox, client) -> None:
-    network = _star(sandbox, 6)
-    observation = await NetworkSnapshotter(client, network).observe()
-    assert {t.key for t in observation.transformations} == set(sandbox.state.transformations(network))
+async def test_fresh_network_snapshot(backend, backend_client) -> None:
+    network = backend.star(6, non_transformations=1)
+    observation = await NetworkSnapshotter(backend_client, network.key).observe()
+    assert {t.key for t in observation.transformations} == set(network.transformations)
     for t in observation.transformations:
-        assert [t.state_a, t.state_b] == sandbox.state.transformation_chemical_systems(t.key)
+        systems = network.systems[t.key]
+        if t.key.startswith("NonTransformation-"):
+            assert [t.state_a, t.state_b] == [systems[0], systems[0]]
+        else:
+            assert [t.state_a, t.state_b] == systems  # stateA, stateB as gufe has them
         assert t.results == 0
     assert len(observation.chemical_systems) == 7
     assert observation.tasks == ()
@@ -47,20 +56,72 @@ async def test_fresh_network_snapshot(sandbox, client) -> None:
 
 
 @pytest.mark.parametrize("size", [10, 40])
-async def test_cold_and_no_change_request_budgets(sandbox, client, size) -> None:
-    network = _star(sandbox, size)
-    _populate(sandbox, network)
-    snapshotter = NetworkSnapshotter(client, network)
+async def test_cold_and_no_change_request_budgets(backend, backend_client, size) -> None:
+    client = backend_client
+    broken = size // 5
+    network = backend.star(size, broken=broken)
+    tasks = await client.create_tasks([t for t in network.transformations for _ in range(3)])
+    await client.action_tasks(network.key, [t for i, t in enumerate(tasks) if i % 3 != 2])
+    assert backend.compute(network.key) == 2 * size
+
+    snapshotter = NetworkSnapshotter(client, network.key)
     cold = await snapshotter.observe()
     assert cold.requests <= 2 * size + 10
-    assert cold.result_count == _true_result_count(sandbox, network) == size
-    statuses = sorted((t.status, t.actioned) for t in cold.tasks)
-    assert statuses == sorted([("error", True), ("running", True), ("waiting", True)] * size)
+    assert cold.result_count == 2 * (size - broken)
+    statuses = sorted((t.status, t.actioned) for t in cold.tasks)  # finished tasks count as results only
+    assert statuses == sorted([("error", True)] * 2 * broken + [("waiting", False)] * size)
 
     warm = await snapshotter.observe()
     assert warm.requests <= 5  # counts + three live-status lists + actioned; independent of size
     assert warm.results_read == 0
     assert warm.transformations == cold.transformations and warm.tasks == cold.tasks
+
+
+async def test_results_computed_between_observations_are_seen(backend, backend_client) -> None:
+    client = backend_client
+    network = backend.star(4)
+    snapshotter = NetworkSnapshotter(client, network.key)
+    assert (await snapshotter.observe()).result_count == 0
+    # One of ours, created, actioned and finished between two observations: never seen live.
+    [ours] = await client.create_tasks([network.transformations[0]])
+    await client.action_tasks(network.key, [ours])
+    # One foreign task, created and actioned directly on the server.
+    [foreign] = backend.create_tasks([network.transformations[1]])
+    backend.action_tasks(network.key, [foreign])
+    assert backend.compute(network.key) == 2
+    observation = await snapshotter.observe()
+    assert observation.result_count == 2
+    assert {t.key: t.results for t in observation.transformations if t.results} == {
+        network.transformations[0]: 1,
+        network.transformations[1]: 1,
+    }
+    assert await snapshotter.result_count() == 2
+
+
+async def test_unknown_tasks_are_resolved_per_task_when_few(backend, backend_client) -> None:
+    network = backend.star(20)
+    transformation = network.transformations[3]
+    snapshotter = NetworkSnapshotter(backend_client, network.key)
+    await snapshotter.observe()
+    [foreign] = backend.create_tasks([transformation])
+    observation = await snapshotter.observe()
+    assert [(t.key, t.transformation, t.status, t.actioned) for t in observation.tasks] == [
+        (foreign, transformation, "waiting", False)
+    ]
+    assert observation.requests <= 6  # the no-change set plus one lookup, not 20 listings
+
+
+async def test_snapshot_document_validates_in_the_engine(backend, backend_client) -> None:
+    engine = pytest.importorskip("strategy_operator.engine")
+    network = backend.star(5)
+    tasks = await backend_client.create_tasks(network.transformations)
+    await backend_client.action_tasks(network.key, tasks)
+    backend.compute(network.key)
+    observation = await NetworkSnapshotter(backend_client, network.key).observe()
+    document = build_snapshot(observation, strategy={"name": "ConnectivityStrategy"}, max_tasks_per_transformation=3)
+    snapshot = engine.Snapshot.model_validate(document)
+    plan = engine.plan_iteration(snapshot)
+    assert plan.result_count == 5
 
 
 async def test_changes_are_seen_and_only_changed_results_reread(sandbox, client) -> None:
@@ -131,31 +192,6 @@ async def test_failures_do_not_count_and_invalidated_results_still_do(sandbox, c
     assert (await snapshotter.observe()).result_count == 1
     state.set_task_status([ok_task], "invalid")
     assert (await snapshotter.observe()).result_count == 1
-
-
-async def test_unknown_tasks_are_resolved_per_task_when_few(sandbox, client) -> None:
-    network = _star(sandbox, 20)
-    state = sandbox.state
-    transformation = sorted(state.transformations(network))[3]
-    snapshotter = NetworkSnapshotter(client, network)
-    await snapshotter.observe()
-    [foreign] = state.create_tasks([transformation])
-    observation = await snapshotter.observe()
-    assert [(t.key, t.transformation, t.status, t.actioned) for t in observation.tasks] == [
-        (foreign, transformation, "waiting", False)
-    ]
-    assert observation.requests <= 6  # the no-change set plus one lookup, not 20 listings
-
-
-async def test_snapshot_document_validates_in_the_engine(sandbox, client) -> None:
-    engine = pytest.importorskip("strategy_operator.engine")
-    network = _star(sandbox, 5)
-    _populate(sandbox, network)
-    observation = await NetworkSnapshotter(client, network).observe()
-    document = build_snapshot(observation, strategy={"name": "ConnectivityStrategy"}, max_tasks_per_transformation=3)
-    snapshot = engine.Snapshot.model_validate(document)
-    plan = engine.plan_iteration(snapshot)
-    assert plan.result_count == 5
 
 
 async def test_a_new_snapshotter_counts_results_of_tasks_the_client_created(sandbox, client) -> None:

@@ -27,7 +27,7 @@ LAG_TARGET = 0.100
 async def _bench(url: str, network: str) -> dict[str, float]:
     config = OperatorConfig(default_server=url, min_sleep_interval=1, tick=1, iteration_timeout=600)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        runner = IterationRunner(config, _Secrets(), pool, clock=lambda: datetime.now(UTC))  # type: ignore[arg-type]
+        runner = IterationRunner(config, _Secrets(url), pool, clock=lambda: datetime.now(UTC))  # type: ignore[arg-type]
         spec = {
             "network": network,
             "strategy": {"name": "ConnectivityStrategy"},

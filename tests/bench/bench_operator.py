@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from strategy_operator.controller.config import OperatorConfig
+from strategy_operator.controller.credentials_policy import normalize_server
 from strategy_operator.controller.reconcile import IterationRunner, ResourceView, SessionCache
 from strategy_operator.controller.secrets import SecretCredentials
 
@@ -29,8 +30,11 @@ KEY = "bench-key-0123456789"
 
 
 class _Secrets:
+    def __init__(self, url: str) -> None:
+        self.servers = (normalize_server(url),)
+
     async def read(self, namespace: str, name: str) -> SecretCredentials:
-        return SecretCredentials("bench", KEY)
+        return SecretCredentials("bench", KEY, self.servers)
 
 
 async def _lag_monitor(stop: asyncio.Event, worst: list[float]) -> None:
@@ -44,7 +48,7 @@ async def _lag_monitor(stop: asyncio.Event, worst: list[float]) -> None:
 async def _bench(url: str, network: str) -> dict[str, float]:
     config = OperatorConfig(default_server=url, min_sleep_interval=1, tick=1, iteration_timeout=600)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        runner = IterationRunner(config, _Secrets(), pool, clock=lambda: datetime.now(UTC))  # type: ignore[arg-type]
+        runner = IterationRunner(config, _Secrets(url), pool, clock=lambda: datetime.now(UTC))  # type: ignore[arg-type]
         spec = {
             "network": network,
             "strategy": {"name": "ConnectivityStrategy"},

@@ -162,7 +162,12 @@ def test_operator_with_the_charts_service_account_runs_strategies_end_to_end(
                     {
                         "apiVersion": "v1",
                         "kind": "Secret",
-                        "metadata": {"name": "alice-credentials", "namespace": watched},
+                        "metadata": {
+                            "name": "alice-credentials",
+                            "namespace": watched,
+                            # Its owner binds it to the server the strategy names.
+                            "annotations": {"alchemiscale.org/servers": sandbox.url},
+                        },
                         "stringData": {"identifier": "alice", "key": ALICE_KEY},
                     }
                 ),

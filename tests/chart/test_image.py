@@ -3,10 +3,13 @@
 The Dockerfile is parsed for its promises (multi-stage, non-root numeric user, entrypoint,
 nothing installed in the final stage), the lock is checked against pyproject, and the slow
 test replays the build stage's exact pip steps into a fresh venv and runs the entrypoint.
+The real build of the unmodified Dockerfile (buildah, hack/build-images.sh) and the image
+running as the chart's Pod under a kubelet are `make test-e2e` (tests/e2e/).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -184,6 +187,20 @@ def test_build_steps_install_a_working_operator(tmp_path: Path) -> None:
         "strategy_operator.controller.main; import importlib.util as u; assert u.find_spec('fastapi') is None; assert u.find_spec('strategy_operator_dev') is None",
         cwd=outside,
     )
+    # `simulate` runs in the image's environment too; its plot needs the optional extra.
+    network = outside / "network.yaml"
+    network.write_text("systems: [a, b, c]\ntransformations: [{stateA: a, stateB: b}, {stateA: b, stateB: c}]\n")
+    simulated = json.loads(run(entrypoint, "simulate", network, "--scope", "acme-tyk2-run1", "--json", cwd=outside))
+    assert simulated["choices"][0]["outcome"] == "dormant"
+    no_plot = subprocess.run(
+        [str(entrypoint), "simulate", str(network), "--scope", "acme-tyk2-run1", "--plot", str(outside / "x.png")],
+        cwd=outside,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert no_plot.returncode == 2 and "pip install 'alchemiscale-strategy-operator[plot]'" in no_plot.stderr
+    run(python, "-c", "import strategy_operator.python_api", cwd=outside)
     crd = yaml.safe_load(run(entrypoint, "crd", cwd=outside))
     assert crd["kind"] == "CustomResourceDefinition"
     assert crd["metadata"]["name"] == "networkstrategies.alchemiscale.org"

@@ -16,8 +16,8 @@ def sandbox_identities() -> dict[str, tuple[str, list[str]]]:
 
 
 @pytest.fixture
-def cluster(kubectl, crd_installed) -> Cluster:
-    return Cluster(kubectl)
+def cluster(kubectl, crd_installed, sandbox) -> Cluster:
+    return Cluster(kubectl, servers=(sandbox.url,))
 
 
 @pytest.fixture
@@ -27,10 +27,13 @@ def start_operator(
     """Start `strategy-operator run` for this namespace; teardown deletes the CRs first (finalizers)."""
     started: list[OperatorProcess] = []
 
-    def start(*extra: str, default_server: bool = False) -> OperatorProcess:
+    def start(
+        *extra: str, default_server: bool = False, allowed_servers: tuple[str, ...] | None = None
+    ) -> OperatorProcess:
         args = list(extra)
         if default_server:
             args += ["--default-server", sandbox.url]
+        args += ["--allowed-servers", ",".join(allowed_servers or (sandbox.url,))]
         process = OperatorProcess(namespace, tmp_path / f"operator-{len(started)}.log", args)
         started.append(process)
         return process.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import subprocess
 import threading
@@ -67,18 +68,25 @@ def network_strategy(
 
 
 class Cluster:
-    """kubectl conveniences for one test namespace."""
+    """kubectl conveniences for one test namespace; credentials Secrets are bound to `servers`."""
 
-    def __init__(self, kubectl: Callable[..., subprocess.CompletedProcess[str]]) -> None:
+    def __init__(self, kubectl: Callable[..., subprocess.CompletedProcess[str]], servers: tuple[str, ...] = ()) -> None:
         self.kubectl = kubectl
+        self.servers = servers
 
     def apply(self, manifest: str) -> None:
         self.kubectl("apply", "-f", "-", input=manifest)
 
-    def credentials(self, identifier: str, key: str, name: str = "alchemiscale-creds") -> None:
+    def credentials(
+        self, identifier: str, key: str, name: str = "alchemiscale-creds", servers: tuple[str, ...] | None = None
+    ) -> None:
+        """A credentials Secret, bound by its owner (the test) to `servers` (default: the cluster's)."""
         self.kubectl(
             "create", "secret", "generic", name, f"--from-literal=identifier={identifier}", f"--from-literal=key={key}"
         )
+        bound = self.servers if servers is None else servers
+        if bound:
+            self.kubectl("annotate", "secret", name, f"alchemiscale.org/servers={','.join(bound)}")
 
     def resource(self, name: str) -> dict[str, Any]:
         result = self.kubectl("get", "networkstrategy", name, "-o", "json", check=False)
@@ -146,3 +154,40 @@ def peak_actioned_by_transformation(state, network: str) -> Iterator[Counter]:
     finally:
         stop.set()
         watcher.join()
+
+
+class RecordingServer:
+    """An HTTP server on loopback that answers 200 to everything and records every request."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, bytes]] = []
+        recorder = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _record(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                recorder.requests.append((self.command, self.path, self.rfile.read(length)))
+                body = b'{"access_token": "x"}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _record
+
+            def log_message(self, *args: object) -> None:
+                return None
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> RecordingServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)

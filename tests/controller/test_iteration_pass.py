@@ -8,6 +8,7 @@ import pytest
 
 from strategy_operator.api.v1alpha1 import NetworkStrategySpec
 from strategy_operator.controller.config import OperatorConfig
+from strategy_operator.controller.credentials_policy import normalize_server
 from strategy_operator.controller.reconcile import (
     IterationRunner,
     ResourceView,
@@ -39,7 +40,7 @@ class StaticSecrets:
 
 def make_runner(sandbox, key: str = KEY, **settings) -> IterationRunner:
     config = OperatorConfig(default_server=sandbox.url, min_sleep_interval=1, tick=1, **settings)
-    secrets = StaticSecrets({("ns", "creds"): SecretCredentials("alice", key)})
+    secrets = StaticSecrets({("ns", "creds"): SecretCredentials("alice", key, (normalize_server(sandbox.url),))})
     return IterationRunner(config, secrets, None, clock=lambda: NOW)  # type: ignore[arg-type]
 
 
@@ -251,3 +252,64 @@ async def test_kubernetes_api_failing_to_read_the_secret_is_transient_not_an_err
     assert "exception" not in status and status.get("status") != "error"
     assert "ns/creds" in outcome.log
     assert parse_time(status["nextIteration"]) > NOW
+
+
+async def test_a_long_retry_after_sets_the_next_attempt_and_is_not_an_error(sandbox):
+    network = sandbox.state.generate_network("star", systems=3, scope="acme-tyk2-run1", seed=1)
+    sandbox.faults.answer_next(
+        1,
+        429,
+        "Too Many Requests",
+        content_type="text/plain",
+        headers={"Retry-After": "120"},
+        path_prefix="/bulk/networks/status",
+    )
+    resource = view(network, {"status": "awake", "iterations": 2}, sleepInterval=600)
+    outcome = await run(make_runner(sandbox), resource)
+    assert outcome.result == "transient", outcome.log
+    status = assert_valid(resource, outcome.status)
+    assert status["status"] == "awake" and "exception" not in status
+    assert parse_time(status["nextIteration"]) == NOW + timedelta(seconds=120)
+    degraded = [c for c in status["conditions"] if c["type"] == "Degraded"][0]
+    assert degraded["reason"] == "AlchemiscaleBusy"
+    assert "HTTP 429, text/plain: 'Too Many Requests'" in degraded["message"]
+
+
+@pytest.mark.parametrize("body", ["<html><body><h1>502 Bad Gateway</h1></body></html>", '{"unexpected": "shape"}'])
+async def test_an_answer_that_is_not_alchemiscale_s_is_transient_and_quoted(sandbox, body):
+    network = sandbox.state.generate_network("star", systems=3, scope="acme-tyk2-run1", seed=1)
+    kind = "text/html" if body.startswith("<") else "application/json"
+    sandbox.faults.answer_next(1, 200, body, content_type=kind, path_prefix="/bulk/networks/status")
+    resource = view(network, {"status": "awake", "iterations": 2}, sleepInterval=600)
+    outcome = await run(make_runner(sandbox), resource)
+    assert outcome.result == "transient", outcome.log
+    status = assert_valid(resource, outcome.status)
+    degraded = [c for c in status["conditions"] if c["type"] == "Degraded"][0]
+    assert degraded["reason"] == "UnexpectedAnswer"
+    assert ("502 Bad Gateway" if kind == "text/html" else "'unexpected'") in degraded["message"]
+    assert "KeyError" not in degraded["message"]
+
+
+async def test_a_network_removed_from_the_server_is_network_not_found(sandbox):
+    network = sandbox.state.generate_network("star", systems=3, scope="acme-tyk2-run1", seed=1)
+    runner = make_runner(sandbox)
+    sessions = SessionCache()
+    try:
+        first = await runner.run(
+            view(network, sleepInterval=60), sessions, transient_failures=0, mode_now=lambda: "partial"
+        )
+        assert first.result == "iterated"
+        sandbox.state.remove_network(network)
+        gone = await runner.run(
+            view(network, merged_status({}, first.status), sleepInterval=60),
+            sessions,
+            transient_failures=0,
+            mode_now=lambda: "partial",
+        )
+    finally:
+        await sessions.aclose()
+    assert gone.result == "error"
+    status = assert_valid(view(network), gone.status)
+    assert status["exception"]["type"] == "NetworkNotFound"
+    ready = [c for c in status["conditions"] if c["type"] == "Ready"][0]
+    assert ready["reason"] == "NetworkNotFound"

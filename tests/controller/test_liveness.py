@@ -55,3 +55,20 @@ def test_metrics_exposition_includes_strategies_by_status():
     assert 'strategy_operator_strategies{status="dormant"} 1.0' in text
     assert 'strategy_operator_iterations_total{result="iterated"} 1.0' in text
     assert 'strategy_operator_tasks_total{change="created"} 3.0' in text
+
+
+def test_an_unanswering_kubernetes_api_fails_health_after_the_grace_while_resources_are_active():
+    clock = Clock()
+    tracker = LivenessTracker(grace=60, clock=clock)
+    tracker.kube_unanswered()
+    clock.now += 120
+    assert tracker.kube_unreachable_for() is None  # nothing active: nothing is kept from running
+    tracker.observe("u1", "ns/a", status="awake", active=True, due_in=0)
+    assert tracker.kube_unreachable_for() == 120
+    tracker.kube_unanswered()  # a later failure does not restart the count
+    assert tracker.kube_unreachable_for() == 120
+    tracker.kube_answered()
+    assert tracker.kube_unreachable_for() is None
+    tracker.kube_unanswered()
+    clock.now += 30
+    assert tracker.kube_unreachable_for() is None  # within the grace

@@ -616,8 +616,10 @@ def test_waking_a_dormant_strategy_runs_a_full_iteration(sandbox, cluster, start
 
 def test_a_rotated_key_and_a_new_server_url_are_used_from_the_next_pass(sandbox, cluster, start_operator, kubectl):
     network = sandbox.state.generate_network("star", systems=3, scope=SCOPE, seed=46)
-    cluster.credentials(IDENTITY, KEY)
-    start_operator()
+    other_url = sandbox.url.replace("127.0.0.1", "localhost")
+    assert other_url != sandbox.url
+    cluster.credentials(IDENTITY, KEY, servers=(sandbox.url, other_url))
+    start_operator(allowed_servers=(sandbox.url, other_url))
     cluster.apply(network_strategy("rotate", network, url=sandbox.url, sleepInterval=1))
     wait_for(lambda: cluster.status("rotate").get("iterations", 0) >= 2, timeout=60, what="two iterations")
 
@@ -655,8 +657,6 @@ def test_a_rotated_key_and_a_new_server_url_are_used_from_the_next_pass(sandbox,
 
     # The same server under another name is another server to the operator: a new session.
     before = logins()
-    other_url = sandbox.url.replace("127.0.0.1", "localhost")
-    assert other_url != sandbox.url
     cluster.patch_spec("rotate", {"server": {"url": other_url}})
     wait_for(lambda: logins() > before, timeout=30, what="a login at the new URL")
     generation = cluster.resource("rotate")["metadata"]["generation"]

@@ -90,3 +90,40 @@ def test_scope_allowed():
     assert not settings.scope_allowed(Scope("acme", "other", "run1"))
     assert not settings.scope_allowed(Scope("beta", "x", "z"))
     assert parse([]).scope_allowed(Scope("any", "thing", "here"))
+
+
+def test_leader_election_is_a_switch_or_a_boolean_variable_and_needs_the_namespace() -> None:
+    import argparse
+
+    from strategy_operator.controller.config import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    on = from_arguments(parser.parse_args(["--leader-election", "--operator-namespace", "ops"]), {})
+    assert on.leader_election and on.operator_namespace == "ops"
+    assert on.leader_election_lease == "alchemiscale-strategy-operator" and on.leader_election_lease_duration == 15
+    assert from_arguments(parser.parse_args(["--peering", "--operator-namespace", "ops"]), {}).leader_election
+    assert not from_arguments(
+        parser.parse_args(["--standalone"]), {"STRATEGY_OPERATOR_LEADER_ELECTION": "true"}
+    ).leader_election
+    env = {
+        "STRATEGY_OPERATOR_LEADER_ELECTION": "yes",
+        "STRATEGY_OPERATOR_NAMESPACE": "ops",
+        "STRATEGY_OPERATOR_LEADER_ELECTION_LEASE_DURATION": "4",
+    }
+    assert from_arguments(None, env).leader_election_lease_duration == 4
+    with pytest.raises(SettingsError, match="STRATEGY_OPERATOR_LEADER_ELECTION: 'maybe' is not true or false"):
+        from_arguments(None, {**env, "STRATEGY_OPERATOR_LEADER_ELECTION": "maybe"})
+
+
+def test_stratocaster_allowed_strategies_setting():
+    from strategy_operator.controller.config import SettingsError, from_arguments
+
+    assert from_arguments(None, {}).allowed_strategies == ("stratocaster.strategies.*",)
+    env = {"STRATEGY_OPERATOR_ALLOWED_STRATEGIES": "stratocaster.strategies.*, mylab.strategies:Mine"}
+    assert from_arguments(None, env).allowed_strategies == ("stratocaster.strategies.*", "mylab.strategies:Mine")
+    assert from_arguments(None, {"STRATEGY_OPERATOR_ALLOWED_STRATEGIES": ""}).allowed_strategies == ()
+    with pytest.raises(SettingsError, match="STRATEGY_OPERATOR_ALLOWED_STRATEGIES.*not a/b"):
+        from_arguments(None, {"STRATEGY_OPERATOR_ALLOWED_STRATEGIES": "not a/b"})
+    with pytest.raises(SettingsError, match="STRATEGY_OPERATOR_RESULT_CACHE_ENTRIES"):
+        from_arguments(None, {"STRATEGY_OPERATOR_RESULT_CACHE_ENTRIES": "0"})

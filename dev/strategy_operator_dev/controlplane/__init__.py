@@ -26,6 +26,7 @@ from strategy_operator_dev.controlplane.binaries import (
     find_binaries,
 )
 from strategy_operator_dev.controlplane.errors import ControlPlaneError
+from strategy_operator_dev.controlplane.network import PodNetwork
 from strategy_operator_dev.controlplane.plane import ControlPlane, running_control_plane
 from strategy_operator_dev.controlplane.processes import WORKDIR_PREFIX, reap_stale_workdirs
 
@@ -36,6 +37,7 @@ __all__ = [
     "Binaries",
     "ControlPlane",
     "ControlPlaneError",
+    "PodNetwork",
     "default_cache_bin_dir",
     "find_binaries",
     "reap_stale_workdirs",

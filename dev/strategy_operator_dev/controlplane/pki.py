@@ -18,7 +18,7 @@ class Pki:
     service_account_public_pem: bytes
 
 
-def generate_pki() -> Pki:
+def generate_pki(extra_ip_sans: tuple[str, ...] = ()) -> Pki:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -91,8 +91,11 @@ def generate_pki() -> Pki:
         ExtendedKeyUsageOID.SERVER_AUTH,
         [
             x509.DNSName("localhost"),
+            x509.DNSName("kubernetes"),
+            x509.DNSName("kubernetes.default"),
             x509.DNSName("kubernetes.default.svc"),
             x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+            *(x509.IPAddress(ipaddress.ip_address(address)) for address in extra_ip_sans),
         ],
     )
     # O=system:masters bypasses RBAC, as envtest's default user does; tests that need

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from strategy_operator_dev.controlplane.binaries import Binaries, find_binaries
 from strategy_operator_dev.controlplane.errors import ControlPlaneError, PortClash
+from strategy_operator_dev.controlplane.network import DEFAULT_SERVICE_CIDR, LOOPBACK_ARGS, PodNetwork
 from strategy_operator_dev.controlplane.pki import Pki, generate_pki
 from strategy_operator_dev.controlplane.processes import (
     OWNER_FILE,
@@ -59,12 +60,14 @@ class ControlPlane:
         ready_timeout: float = 120.0,
         attempts: int = ATTEMPTS,
         extra_apiserver_args: tuple[str, ...] = (),
+        network: PodNetwork | None = None,
     ) -> ControlPlane:
         """Start etcd and kube-apiserver on free loopback ports and wait until /readyz is ok.
 
         `workdir=None` uses a fresh temporary directory, removed on stop; an explicit workdir
         is created if needed and kept (logs and kubeconfig stay for inspection) but its etcd
-        data is removed on stop.
+        data is removed on stop. `network` is for a plane that serves pods (see `PodNetwork`);
+        without it the plane is envtest-like: loopback only, no ServiceAccount admission.
         """
         binaries = binaries or find_binaries()
         reap_stale_workdirs()
@@ -78,19 +81,25 @@ class ControlPlane:
                 root.mkdir(parents=True, exist_ok=True)
                 claim_explicit_workdir(root)
             try:
-                return cls._start_once(root, owns, binaries, ready_timeout, extra_apiserver_args)
+                return cls._start_once(root, owns, binaries, ready_timeout, extra_apiserver_args, network)
             except PortClash as clash:
                 last_clash = clash
         raise ControlPlaneError(f"could not find free ports after {attempts} attempts: {last_clash}")
 
     @classmethod
     def _start_once(
-        cls, root: Path, owns: bool, binaries: Binaries, ready_timeout: float, extra_args: tuple[str, ...]
+        cls,
+        root: Path,
+        owns: bool,
+        binaries: Binaries,
+        ready_timeout: float,
+        extra_args: tuple[str, ...],
+        network: PodNetwork | None = None,
     ) -> ControlPlane:
         (root / OWNER_FILE).write_text(f"{os.getpid()}\n")
         pki_dir = root / "pki"
         pki_dir.mkdir(exist_ok=True)
-        pki = generate_pki()
+        pki = generate_pki(network.certificate_addresses if network else ())
         files = {
             "ca.crt": pki.ca_pem,
             "serving.crt": pki.serving_cert_pem,
@@ -144,12 +153,8 @@ class ControlPlane:
                 [
                     str(binaries.kube_apiserver),
                     f"--etcd-servers={etcd_url}",
-                    "--bind-address=127.0.0.1",
                     f"--secure-port={apiserver_port}",
-                    # No default route is needed with an explicit address; `none` skips the
-                    # Endpoints reconciler that rejects loopback addresses.
-                    "--advertise-address=127.0.0.1",
-                    "--endpoint-reconciler-type=none",
+                    *(network.apiserver_args() if network else LOOPBACK_ARGS),
                     f"--cert-dir={pki_dir}",
                     f"--tls-cert-file={pki_dir / 'serving.crt'}",
                     f"--tls-private-key-file={pki_dir / 'serving.key'}",
@@ -157,11 +162,9 @@ class ControlPlane:
                     f"--service-account-issuer={server_url}",
                     f"--service-account-key-file={pki_dir / 'sa.pub'}",
                     f"--service-account-signing-key-file={pki_dir / 'sa.key'}",
-                    "--service-cluster-ip-range=10.0.0.0/24",
+                    f"--service-cluster-ip-range={network.service_cidr if network else DEFAULT_SERVICE_CIDR}",
                     "--authorization-mode=RBAC",
                     "--allow-privileged=true",
-                    # Without kube-controller-manager nobody creates the `default` ServiceAccount.
-                    "--disable-admission-plugins=ServiceAccount",
                     "--profiling=false",
                     *extra_args,
                 ],
@@ -245,6 +248,13 @@ class ControlPlane:
         env = dict(os.environ if base is None else base)
         env["KUBECONFIG"] = str(self.kubeconfig)
         return env
+
+    def pid_of(self, name: str) -> int:
+        """The pid of one of the plane's processes (`etcd`, `kube-apiserver`), e.g. to SIGSTOP it in a test."""
+        for process in self._processes:
+            if process.name == name:
+                return process.popen.pid
+        raise ControlPlaneError(f"no process {name!r} in this control plane")
 
     @property
     def running(self) -> bool:

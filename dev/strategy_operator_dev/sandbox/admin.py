@@ -9,9 +9,9 @@ from typing import Any
 
 from fastapi import APIRouter, Body, HTTPException, Request
 
+from strategy_operator.planning.networks import NetworkDefinitionError
 from strategy_operator.scopedkey import InvalidScopedKey
 from strategy_operator_dev.sandbox.faults import ADMIN_PREFIX, Faults, RequestLog
-from strategy_operator_dev.sandbox.networks import NetworkDefinitionError
 from strategy_operator_dev.sandbox.state import SandboxState
 
 admin = APIRouter(prefix=ADMIN_PREFIX)
@@ -59,6 +59,22 @@ async def drop_next(
     after_processing: bool = Body(False, embed=True),
 ) -> dict[str, Any]:
     _faults(request).drop_next(count, path_prefix=path_prefix, after_processing=after_processing)
+    return {"pending": _faults(request).pending()}
+
+
+@admin.post("/faults/answer")
+async def answer_next(
+    request: Request,
+    status: int = Body(embed=True),
+    body: str = Body("", embed=True),
+    content_type: str = Body("text/html", embed=True),
+    headers: dict[str, str] | None = Body(None, embed=True),
+    count: int = Body(1, embed=True),
+    path_prefix: str | None = Body(None, embed=True),
+) -> dict[str, Any]:
+    _faults(request).answer_next(
+        count, status, body, content_type=content_type, headers=headers, path_prefix=path_prefix
+    )
     return {"pending": _faults(request).pending()}
 
 

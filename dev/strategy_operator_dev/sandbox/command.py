@@ -79,7 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from strategy_operator_dev.sandbox.networks import NetworkDefinitionError, load_network_file
+    from strategy_operator.planning.networks import NetworkDefinitionError, load_network_file
     from strategy_operator_dev.sandbox.server import build_sandbox, uvicorn_config
     from strategy_operator_dev.sandbox.simulator import ComputeSettings
 

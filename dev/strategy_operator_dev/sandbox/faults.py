@@ -27,12 +27,14 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 @dataclass
 class _Rule:
-    kind: str  # "fail" | "delay" | "drop"
+    kind: str  # "fail" | "delay" | "drop" | "answer"
     remaining: int
     path_prefix: str | None
     status: int = 503
     seconds: float = 0.0
     after_processing: bool = False
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = ()
 
     def matches(self, path: str) -> bool:
         return self.remaining > 0 and (self.path_prefix is None or path.startswith(self.path_prefix))
@@ -62,6 +64,29 @@ class Faults:
         """
         self._add(_Rule("drop", count, path_prefix, after_processing=after_processing))
 
+    def answer_next(
+        self,
+        count: int,
+        status: int,
+        body: str | bytes,
+        *,
+        content_type: str = "text/html",
+        headers: dict[str, str] | None = None,
+        path_prefix: str | None = None,
+    ) -> None:
+        """Answer the next `count` matching requests with this exact response, unprocessed.
+
+        What a proxy or load balancer in front of alchemiscale sends: a 429 with
+        `Retry-After`, an HTML error page, a 200 with broken or wrong-shaped JSON.
+        """
+        data = body.encode() if isinstance(body, str) else bytes(body)
+        extra = tuple((headers or {}).items())
+        self._add(
+            _Rule(
+                "answer", count, path_prefix, status=status, body=data, headers=(("content-type", content_type), *extra)
+            )
+        )
+
     def outage(self, active: bool) -> None:
         """While active every request is answered 503."""
         with self._lock:
@@ -78,7 +103,11 @@ class Faults:
 
     def pending(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [dict(r.__dict__) for r in self._rules if r.remaining > 0]
+            return [
+                {**r.__dict__, "body": r.body.decode("utf-8", "replace"), "headers": dict(r.headers)}
+                for r in self._rules
+                if r.remaining > 0
+            ]
 
     def _add(self, rule: _Rule) -> None:
         if rule.remaining < 0:
@@ -152,6 +181,7 @@ class SandboxFrontDoor:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
+        raw_send, send = send, _closing_after_500(send)
         if self.faults.in_outage:
             self._record(scope)
             await _answer(send, 503, {"detail": "sandbox outage: service unavailable"})
@@ -161,6 +191,9 @@ class SandboxFrontDoor:
             if rule is not None:
                 await asyncio.sleep(rule.seconds)
             await self.app(scope, receive, self._counting(scope, send))
+        elif rule.kind == "answer":
+            self._record(scope)
+            await _answer_raw(send, rule.status, rule.body, rule.headers)
         elif rule.kind == "fail":
             self._record(scope)
             if rule.status == 500:
@@ -171,7 +204,7 @@ class SandboxFrontDoor:
             if rule.after_processing:
                 await self.app(scope, receive, _discard)
             self._record(scope)
-            await _drop_connection(send)
+            await _drop_connection(raw_send)
 
     def _counting(self, scope: Scope, send: Send) -> Send:
         """Count the request when its response starts: before the client can see it, so a
@@ -190,6 +223,30 @@ class SandboxFrontDoor:
     def _record(self, scope: Scope) -> None:
         template = scope.get(ROUTE_TEMPLATE_KEY) or getattr(scope.get("route"), "path", None) or scope["path"]
         self.requests.record(scope["method"], template)
+
+
+def _closing_after_500(send: Send) -> Send:
+    """Close the connection once a 500 has been sent, as alchemiscale's servers do.
+
+    There, a 500 is an unhandled exception: Starlette sends the answer, then uvicorn closes
+    the transport, with no `Connection: close` header to warn the client, whose next
+    request on that kept-alive connection is then reset.
+    """
+    cycle = getattr(send, "__self__", None)
+    status = 0
+
+    async def send_then_close(message: MutableMapping[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        await send(message)
+        if status == 500 and message["type"] == "http.response.body" and not message.get("more_body", False):
+            transport = getattr(cycle, "transport", None)
+            if transport is None:
+                raise RuntimeError("closing after a 500 needs the sandbox to be served by uvicorn")
+            transport.close()  # after the answer: asyncio flushes what was written first
+
+    return send_then_close
 
 
 async def _discard(message: MutableMapping[str, Any]) -> None:
@@ -220,6 +277,12 @@ async def _answer(send: Send, status: int, body: dict[str, Any]) -> None:
         }
     )
     await send({"type": "http.response.body", "body": data})
+
+
+async def _answer_raw(send: Send, status: int, body: bytes, headers: tuple[tuple[str, str], ...]) -> None:
+    raw = [(k.lower().encode(), v.encode()) for k, v in headers] + [(b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _answer_text(send: Send, status: int, text: str) -> None:

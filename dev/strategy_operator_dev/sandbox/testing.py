@@ -47,17 +47,19 @@ def running_sandbox(
     seed: int | None = 0,
     shuffle: bool = True,
     last_scope_bug: bool = False,
+    host: str = "127.0.0.1",
 ) -> Iterator[RunningSandbox]:
     """Serve a fresh sandbox. `identities` maps identifier -> (key, scopes). With `compute`
     a simulator is attached (`sb.simulator`) and, unless `start_compute=False`, runs in a
     background thread; otherwise step it by hand. Unordered lists are shuffled by default
-    so that clients cannot depend on an incidental order."""
+    so that clients cannot depend on an incidental order. `host` is the address to listen on:
+    loopback, or one inside a network namespace the test made (the e2e node's)."""
     sandbox = build_sandbox(
         token_lifetime=token_lifetime, compute=compute, seed=seed, shuffle=shuffle, last_scope_bug=last_scope_bug
     )
     for identifier, (key, scopes) in (identities or {}).items():
         sandbox.state.add_identity(identifier, key, scopes)
-    server = BackgroundServer(sandbox)
+    server = BackgroundServer(sandbox, host=host)
     server.start()
     try:
         if sandbox.simulator is not None and start_compute:

@@ -22,11 +22,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from strategy_operator.alchemiscale import answers
+from strategy_operator.alchemiscale.answers import ServerBusy, UnexpectedAnswer
 from strategy_operator.alchemiscale.credentials import Credentials
 from strategy_operator.alchemiscale.errors import (
-    AlchemiscaleError,
     InvalidCredentials,
     MalformedScopedKey,
+    NetworkNotFound,
     OutcomeUnknown,
     RequestRejected,
     ScopeNotPermitted,
@@ -47,7 +49,11 @@ SCOPE_DENIED_PREFIX = "Targeted scope"
 # non-idempotent request may be sent again.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
+NETWORK_TEXTS_KEPT = 4
+
 TASK_STATUSES = ("waiting", "running", "complete", "error", "invalid", "deleted")
+# alchemiscale's 400 detail for an object it does not hold.
+NO_SUCH_OBJECT = "No such object in database"
 
 
 def scoped_key(
@@ -131,6 +137,7 @@ class AlchemiscaleClient:
         # Immutable server facts, learnt from our own writes and from lookups; shared by
         # every snapshotter using this client.
         self.task_transformations: dict[str, str] = {}
+        self._network_texts: collections.OrderedDict[str, str] = collections.OrderedDict()
         ssl_context = _ssl_context(verify, parts.scheme)
         self._http = httpx.AsyncClient(
             # A trailing slash keeps a path prefix in the base URL (deployments behind one).
@@ -165,11 +172,18 @@ class AlchemiscaleClient:
         return response
 
     async def _with_retries(self, method: str, path: str, idempotent: bool, **kwargs: Any) -> httpx.Response:
-        """Send, retrying transport failures and 5xx while that is safe."""
+        """Send, retrying transport failures, 429 and 5xx while that is safe.
+
+        A `Retry-After` within the retry policy's longest delay is waited for here; a longer
+        one ends the request with `ServerBusy`, whose `retry_after` the scheduler honours.
+        """
         last_problem = ""
+        last_busy: ServerBusy | None = None
+        asked_wait: float | None = None
         for attempt in range(self.retry.attempts):
             if attempt:
-                await asyncio.sleep(self.retry.delay(attempt - 1))
+                await asyncio.sleep(asked_wait if asked_wait is not None else self.retry.delay(attempt - 1))
+            asked_wait = None
             try:
                 response = await self._send(method, path, **kwargs)
             except _NOT_SENT as exc:
@@ -182,14 +196,28 @@ class AlchemiscaleClient:
                         f"{method} {path}: {last_problem}; the request may have taken effect, so it is not repeated"
                     ) from None
                 continue
+            # 429 means "not processed", so even task creation may be sent again.
+            if response.status_code == 429 or (response.status_code == 503 and idempotent):
+                last_busy = answers.busy(response)
+                if last_busy.retry_after is not None and last_busy.retry_after > self.retry.max_delay:
+                    raise ServerBusy(f"{method} {path}: {last_busy}", last_busy.retry_after, last_busy.status_code)
+                asked_wait = last_busy.retry_after
+                continue
+            last_busy = None
             if response.status_code >= 500:
-                last_problem = f"server answered {response.status_code} ({_detail(response)})"
+                last_problem = f"server answered {answers.describe(response)}"
                 if not idempotent:
                     raise OutcomeUnknown(
                         f"{method} {path}: {last_problem}; the request may have taken effect, so it is not repeated"
                     )
                 continue
             return response
+        if last_busy is not None:
+            raise ServerBusy(
+                f"{method} {path} failed after {self.retry.attempts} attempt(s): {last_busy}",
+                last_busy.retry_after,
+                last_busy.status_code,
+            )
         raise TransientError(f"{method} {path} failed after {self.retry.attempts} attempt(s): {last_problem}")
 
     async def _fetch_token(self, stale: str | None) -> str:
@@ -201,12 +229,17 @@ class AlchemiscaleClient:
             try:
                 response = await self._with_retries("POST", "/token", True, data=form)
             except TransientError as exc:
-                if "answered 500" not in str(exc):
+                if "answered HTTP 500" not in str(exc):
                     raise
                 raise TransientError(
                     f"{exc} (alchemiscale 0.8.0 also answers 500 for an unknown identifier, "
                     f"here {self.credentials.identifier!r})"
                 ) from None
+            if not answers.is_json(response):
+                raise UnexpectedAnswer(
+                    f"POST /token at {self.url}: not an answer of alchemiscale ({answers.describe(response)}); "
+                    "a proxy or load balancer in front of it may be failing"
+                )
             if response.status_code == 401:
                 raise InvalidCredentials(
                     f"alchemiscale at {self.url} rejected identity {self.credentials.identifier!r}: {_detail(response)}"
@@ -222,8 +255,9 @@ class AlchemiscaleClient:
                 answer = None
             token = answer.get("access_token") if isinstance(answer, dict) else None
             if not isinstance(token, str) or not token:
-                raise AlchemiscaleError(
-                    f"POST /token at {self.url} answered 200 without an access_token: is this an alchemiscale user API?"
+                raise UnexpectedAnswer(
+                    f"POST /token at {self.url} answered 200 without an access_token ({answers.describe(response)}): "
+                    "is this an alchemiscale user API?"
                 )
             expiry = _token_expiry(token)
             now = time.time()
@@ -256,8 +290,9 @@ class AlchemiscaleClient:
         json_body: Any = None,
         params: dict[str, str] | None = None,
         idempotent: bool = True,
+        decode: Callable[[str], Any] | None = None,
     ) -> Any:
-        """One authenticated API call; returns the decoded JSON body of a 200."""
+        """One authenticated API call; returns the decoded JSON body of a 200 (`decode(text)` if given)."""
         kwargs: dict[str, Any] = {}
         if json_body is not None:
             kwargs["json"] = json_body
@@ -270,10 +305,27 @@ class AlchemiscaleClient:
             response = await self._with_retries(method, path, idempotent, headers=headers, **kwargs)
             if response.status_code == 200:
                 try:
-                    return response.json()
+                    return decode(response.text) if decode is not None else response.json()
                 except ValueError:
-                    raise AlchemiscaleError(f"{method} {path} answered 200 with a body that is not JSON") from None
+                    raise UnexpectedAnswer(
+                        f"{method} {path} answered 200 with a body that is not JSON ({answers.describe(response)})"
+                    ) from None
+            if response.status_code < 400 or response.status_code in (408, 425) or not answers.is_json(response):
+                # Not alchemiscale's own answer (it sends JSON 200s and JSON errors): a proxy's page,
+                # a redirect to a login, a gateway timeout. Passing, as far as the resource can tell.
+                raise UnexpectedAnswer(
+                    f"{method} {path}: not an answer of alchemiscale ({answers.describe(response)}); "
+                    "a proxy or load balancer in front of it may be failing"
+                )
             detail = _detail(response)
+            if (
+                response.status_code == 400
+                and path.startswith("/networks/")
+                and isinstance(detail, str)
+                and NO_SUCH_OBJECT in detail
+            ):
+                network = path.split("/")[2]
+                raise NetworkNotFound(f"network {network} does not exist on {self.url} ({method} {path})")
             if response.status_code == 401:
                 if isinstance(detail, str) and detail.startswith(SCOPE_DENIED_PREFIX):
                     raise ScopeNotPermitted(
@@ -306,38 +358,81 @@ class AlchemiscaleClient:
 
     async def exists(self, sk: str) -> bool:
         scoped_key(sk)
-        return bool(await self.request("GET", f"/exists/{sk}"))
+        return answers.one_of(await self.request("GET", f"/exists/{sk}"), f"GET /exists/{sk}", bool)
 
     async def network(self, network: str) -> list:
         """The network as a gufe keyed chain (`[[gufe_key, keyed_dict], ...]`)."""
+        text = await self.network_text(network)
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise UnexpectedAnswer(
+                f"GET /networks/{network} answered 200 with a body that is not JSON: {answers.snippet_of(text)}"
+            ) from None
+
+    async def network_text(self, network: str) -> str:
+        """The network's keyed chain as the JSON text the server sent (for gufe's own JSON decoder).
+
+        Networks are immutable: the last few texts are kept, so the structure loader and the
+        stratocaster adapter's gufe decoding share one request.
+        """
         scoped_key(network, what="network")
-        return await self.request("GET", f"/networks/{network}")
+        text = self._network_texts.get(network)
+        if text is None:
+            text = await self.request("GET", f"/networks/{network}", decode=str)
+            self._network_texts[network] = text
+            while len(self._network_texts) > NETWORK_TEXTS_KEPT:
+                self._network_texts.popitem(last=False)
+        return text
+
+    def forget_network_text(self, network: str) -> None:
+        """Drop the kept text of a network the server no longer has, so it is asked for again."""
+        self._network_texts.pop(network, None)
+
+    async def result_payload(self, transformation: str, ref: str) -> bytes:
+        """A successful ProtocolDAGResult's stored bytes (zstd-compressed keyed-chain JSON, as upstream stores it)."""
+        scoped_key(transformation, what="transformation")
+        scoped_key(ref, what="result reference")
+        body = await self.request("GET", f"/transformations/{transformation}/results/{ref}")
+        if not (isinstance(body, list) and len(body) == 1 and isinstance(body[0], str)):
+            raise UnexpectedAnswer(
+                f"GET /transformations/{transformation}/results/{ref} answered {answers.snippet_of(body)}, "
+                "not a one-element list holding the result's bytes"
+            )
+        # The server sends the bytes decoded as latin-1 inside JSON (alchemiscale 0.8.0).
+        return body[0].encode("latin-1")
 
     async def network_transformations(self, network: str) -> list[str]:
         scoped_key(network, what="network")
-        return await self.request("GET", f"/networks/{network}/transformations")
+        path = f"/networks/{network}/transformations"
+        return answers.list_of(await self.request("GET", path), f"GET {path}", str)
 
     async def network_chemicalsystems(self, network: str) -> list[str]:
         scoped_key(network, what="network")
-        return await self.request("GET", f"/networks/{network}/chemicalsystems")
+        path = f"/networks/{network}/chemicalsystems"
+        return answers.list_of(await self.request("GET", path), f"GET {path}", str)
 
     async def transformation_chemicalsystems(self, transformation: str) -> list[str]:
         scoped_key(transformation, what="transformation")
-        return await self.request("GET", f"/transformations/{transformation}/chemicalsystems")
+        path = f"/transformations/{transformation}/chemicalsystems"
+        return answers.list_of(await self.request("GET", path), f"GET {path}", str)
 
     async def network_tasks(self, network: str, status: str | None = None) -> list[str]:
         scoped_key(network, what="network")
-        return await self.request("GET", f"/networks/{network}/tasks", params={"status": status} if status else None)
+        path = f"/networks/{network}/tasks"
+        answer = await self.request("GET", path, params={"status": status} if status else None)
+        return answers.list_of(answer, f"GET {path}", str)
 
     async def transformation_tasks(self, transformation: str, status: str | None = None) -> list[str]:
         scoped_key(transformation, what="transformation")
-        return await self.request(
-            "GET", f"/transformations/{transformation}/tasks", params={"status": status} if status else None
-        )
+        path = f"/transformations/{transformation}/tasks"
+        answer = await self.request("GET", path, params={"status": status} if status else None)
+        return answers.list_of(answer, f"GET {path}", str)
 
     async def task_transformation(self, task: str) -> str:
         scoped_key(task, what="task")
-        transformation = await self.request("GET", f"/tasks/{task}/transformation")
+        path = f"/tasks/{task}/transformation"
+        transformation = answers.one_of(await self.request("GET", path), f"GET {path}", str)
         self.task_transformations[task] = transformation
         return transformation
 
@@ -345,21 +440,28 @@ class AlchemiscaleClient:
         if not tasks:
             return []
         body = {"tasks": [scoped_key(t, what="task").as_json() for t in tasks]}
-        return await self.request("POST", "/bulk/tasks/status/get", json_body=body)
+        answer = await self.request("POST", "/bulk/tasks/status/get", json_body=body)
+        return answers.list_of(answer, "POST /bulk/tasks/status/get", str, length=len(tasks), optional_items=True)
 
     async def networks_status(self, networks: Sequence[str]) -> list[dict[str, int]]:
         for network in networks:
             scoped_key(network, what="network")
-        return await self.request("POST", "/bulk/networks/status", json_body={"networks": list(networks)})
+        answer = await self.request("POST", "/bulk/networks/status", json_body={"networks": list(networks)})
+        what = "POST /bulk/networks/status"
+        return [
+            answers.status_counts(counts, what) for counts in answers.list_of(answer, what, dict, length=len(networks))
+        ]
 
     async def network_actioned_tasks(self, network: str) -> list[str]:
         scoped_key(network, what="network")
-        return await self.request("POST", f"/networks/{network}/tasks/actioned", json_body={"task_weights": False})
+        path = f"/networks/{network}/tasks/actioned"
+        return answers.list_of(await self.request("POST", path, json_body={"task_weights": False}), f"POST {path}", str)
 
     async def transformation_results(self, transformation: str) -> list[str]:
         """Successful ProtocolDAGResultRef keys of every task of the transformation."""
         scoped_key(transformation, what="transformation")
-        return await self.request("GET", f"/transformations/{transformation}/results")
+        path = f"/transformations/{transformation}/results"
+        return answers.list_of(await self.request("GET", path), f"GET {path}", str)
 
     async def create_tasks(self, transformations: Sequence[str]) -> list[str]:
         """Create one task per element (repeat a key for several), all in one scope.
@@ -383,15 +485,20 @@ class AlchemiscaleClient:
             json_body={"transformations": list(ordered), "extends": None},
             idempotent=False,
         )
-        if not isinstance(created, list) or len(created) != len(ordered):
-            raise AlchemiscaleError(
-                f"task creation answered {len(created) if isinstance(created, list) else type(created).__name__} "
-                f"keys for {len(ordered)} requested tasks"
+        if (
+            not isinstance(created, list)
+            or len(created) != len(ordered)
+            or not all(isinstance(t, str) for t in created)
+        ):
+            # The tasks may exist all the same: the next snapshot shows what does.
+            raise OutcomeUnknown(
+                f"task creation answered {answers.snippet_of(created)} for {len(ordered)} requested tasks; "
+                "the tasks may or may not exist, so the request is not repeated"
             )
-        for task, transformation in zip(created, ordered):
+        for task, transformation in zip(created, ordered, strict=True):
             self.task_transformations[task] = transformation
         by_transformation: dict[str, collections.deque[str]] = collections.defaultdict(collections.deque)
-        for task, transformation in zip(created, ordered):
+        for task, transformation in zip(created, ordered, strict=True):
             by_transformation[transformation].append(task)
         return [by_transformation[t].popleft() for t in transformations]
 
@@ -401,7 +508,9 @@ class AlchemiscaleClient:
         body = {"tasks": [scoped_key(t, what="task").as_json() for t in tasks], "weight": None}
         if not body["tasks"]:
             return []
-        return await self.request("POST", f"/networks/{network}/tasks/action", json_body=body)
+        path = f"/networks/{network}/tasks/action"
+        answer = await self.request("POST", path, json_body=body)
+        return answers.list_of(answer, f"POST {path}", str, length=len(body["tasks"]), optional_items=True)
 
     async def cancel_tasks(self, network: str, tasks: Iterable[str]) -> list[str | None]:
         """Remove tasks from the network's TaskHub; `None` where none was actioned there."""
@@ -409,19 +518,25 @@ class AlchemiscaleClient:
         body = {"tasks": [scoped_key(t, what="task").as_json() for t in tasks]}
         if not body["tasks"]:
             return []
-        return await self.request("POST", f"/networks/{network}/tasks/cancel", json_body=body)
+        path = f"/networks/{network}/tasks/cancel"
+        answer = await self.request("POST", path, json_body=body)
+        return answers.list_of(answer, f"POST {path}", str, length=len(body["tasks"]), optional_items=True)
 
     # -- the server-side strategy (upstream's Strategist) ------------------------------
 
     async def network_strategy(self, network: str) -> list | None:
         """The network's stored strategy as a gufe keyed chain, or None when it has none."""
         scoped_key(network, what="network")
-        return await self.request("GET", f"/networks/{network}/strategy")
+        path = f"/networks/{network}/strategy"
+        answer = await self.request("GET", path)
+        return None if answer is None else answers.list_of(answer, f"GET {path}", list)
 
     async def network_strategy_state(self, network: str) -> dict[str, Any] | None:
         """The stored strategy's state (mode, status, counters), or None when the network has none."""
         scoped_key(network, what="network")
-        return await self.request("GET", f"/networks/{network}/strategy/state")
+        path = f"/networks/{network}/strategy/state"
+        answer = await self.request("GET", path)
+        return None if answer is None else answers.one_of(answer, f"GET {path}", dict)
 
     async def set_network_strategy(self, network: str, chain: list | None, state: dict[str, Any]) -> str | None:
         """Store `chain` (None removes the strategy) with the given StrategyState fields."""

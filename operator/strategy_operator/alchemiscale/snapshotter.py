@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from strategy_operator.alchemiscale.client import AlchemiscaleClient, scoped_key
-from strategy_operator.alchemiscale.errors import RequestRejected, TransientError
+from strategy_operator.alchemiscale.errors import NetworkNotFound, RequestRejected, TransientError
 from strategy_operator.alchemiscale.structure import NetworkStructure, load_structure
 from strategy_operator.scopedkey import parse_network_key
 
@@ -80,6 +80,9 @@ class Observation:
     # The network's tasks by status, every status present (0 when none): what alchemiscale's
     # get_network_status reports, read by the same request that detects changes.
     task_counts: dict[str, int]
+    # Successful result references per transformation with any (what the counts count);
+    # the stratocaster adapter fetches the ProtocolDAGResults behind them.
+    result_refs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def result_count(self) -> int:
@@ -106,7 +109,13 @@ class NetworkSnapshotter:
         self.late_result_window = late_result_window
         self._structure: NetworkStructure | None = None
         self._results: dict[str, int] = {}
+        self._refs: dict[str, tuple[str, ...]] = {}
         self._live: dict[str, str] = {}
+        # Tasks in the order this snapshotter first saw them. The server lists tasks in
+        # database order (oldest first on alchemiscale 0.8.0), which is the order upstream's
+        # Strategist picks among equal tasks in; later tasks are newer. Kept across
+        # observations so that a task's place never changes.
+        self._first_seen: dict[str, int] = {}
         self._settled: set[str] = set()
         self._claim_lost: dict[str, tuple[str, float]] = {}
         self.resync_interval = resync_interval
@@ -122,8 +131,10 @@ class NetworkSnapshotter:
         mapping = self.client.task_transformations
         for task in (*self._live, *self._settled):
             mapping.pop(task, None)
-        self._results, self._live, self._settled, self._claim_lost = {}, {}, set(), {}
+        self._results, self._refs, self._live, self._settled, self._claim_lost = {}, {}, {}, set(), {}
+        self._first_seen = {}
         self._structure = None
+        self.client.forget_network_text(self.network)
 
     def _resync_due(self, now: float) -> bool:
         if self._last_full_read is None:
@@ -152,35 +163,60 @@ class NetworkSnapshotter:
         async with self._lock:
             return await self._observe()
 
+    def forget_structure(self) -> None:
+        """Read the structure afresh next time (the network may have gone, or come back)."""
+        self._structure = None
+        self._results = {}
+
     async def _observe(self, read_hub: bool = True) -> Observation:
+        try:
+            return await self._observe_existing(read_hub)
+        except NetworkNotFound:
+            self.forget_structure()
+            # The client's kept keyed-chain text would otherwise hide the network's absence.
+            self.client.forget_network_text(self.network)
+            raise
+
+    async def _observe_existing(self, read_hub: bool) -> Observation:
         client = self.client
         started = client.requests_sent
+        structure_cached = self._structure is not None
         if self._structure is None:
             self._structure = await load_structure(client, self.network, concurrency=self.concurrency)
-        step = await self._read_counts_and_lists(read_hub)
+        step = await self._read_counts_and_lists(read_hub, structure_cached)
         await self._settle_tasks_gone(step)
         self._note_status_changes(step)
         cold = not self._results
         resync = self._resync_due(time.monotonic())
         tasks_per_transformation = await self._map_unknown_tasks(step)
-        ordered, results = await self._read_results(step, cold, tasks_per_transformation, resync=resync)
+        ordered, results, refs_of = await self._read_results(step, cold, tasks_per_transformation, resync=resync)
 
         # Commit only after every request succeeded, so a failed observation is redone whole.
         self._results = results
+        self._refs = refs_of
         self._live = step.live
         self._settled = step.settled
         self._claim_lost = step.claim_lost
+        for task in step.live:
+            self._first_seen.setdefault(task, len(self._first_seen))
         if resync or cold:
             self._last_full_read = time.monotonic()
             self.resyncs += not cold
-        return self._observation(step, results, requests=client.requests_sent - started, results_read=len(ordered))
+        return self._observation(
+            step, results, refs_of, requests=client.requests_sent - started, results_read=len(ordered)
+        )
 
-    async def _read_counts_and_lists(self, read_hub: bool) -> _Step:
+    async def _read_counts_and_lists(self, read_hub: bool, structure_cached: bool) -> _Step:
         """The network's status counts, then its live tasks by status and the hub's actioned ones."""
         client = self.client
         # Counts first, lists after: a task finishing in between then looks "left the live
         # statuses" (handled), never "finished unseen" (which would cost a full listing).
         counts = (await client.networks_status([self.network]))[0] or {}
+        # No counts: a network without tasks, or one that is gone (alchemiscale answers {} for
+        # both, and a cached structure would hide the difference). One request tells; a
+        # structure read just now already proved that the network exists.
+        if not counts and structure_cached and not await client.exists(self.network):
+            raise NetworkNotFound(f"network {self.network} does not exist on {client.url} (any more)")
         present = [s for s in LIVE_STATUSES if counts.get(s)]
         listings = await asyncio.gather(
             *(client.network_tasks(self.network, s) for s in present),
@@ -290,8 +326,8 @@ class NetworkSnapshotter:
 
     async def _read_results(
         self, step: _Step, cold: bool, tasks_per_transformation: dict[str, int] | None, *, resync: bool = False
-    ) -> tuple[list[str], dict[str, int]]:
-        """Re-read the results of the transformations that may have new ones: (read, all counts)."""
+    ) -> tuple[list[str], dict[str, int], dict[str, tuple[str, ...]]]:
+        """Re-read the results of the transformations that may have new ones: (read, all counts, result refs)."""
         assert self._structure is not None
         structure = self._structure
         in_network = structure.transformation_keys
@@ -305,19 +341,35 @@ class NetworkSnapshotter:
                 # Every task is live and now mapped, or settled and known (then dirty).
                 to_read = {mapping[t] for t in step.live if mapping.get(t) in in_network} | step.dirty
             results = {e.key: 0 for e in structure.transformations}
+            refs_of: dict[str, tuple[str, ...]] = {}
         elif resync:
             to_read = set(in_network)
             results = dict(self._results)
+            refs_of = dict(self._refs)
         else:
             to_read = step.dirty | {transformation for transformation, _ in step.claim_lost.values()}
             results = dict(self._results)
+            refs_of = dict(self._refs)
         to_read &= in_network
         ordered = sorted(to_read)
         for transformation, refs in zip(ordered, await self._map(self.client.transformation_results, ordered)):
-            results[transformation] = len(set(refs))
-        return ordered, results
+            unique = tuple(sorted(set(refs)))
+            results[transformation] = len(unique)
+            if unique:
+                refs_of[transformation] = unique
+            else:
+                refs_of.pop(transformation, None)
+        return ordered, results, refs_of
 
-    def _observation(self, step: _Step, results: Mapping[str, int], *, requests: int, results_read: int) -> Observation:
+    def _observation(
+        self,
+        step: _Step,
+        results: Mapping[str, int],
+        refs_of: Mapping[str, tuple[str, ...]],
+        *,
+        requests: int,
+        results_read: int,
+    ) -> Observation:
         assert self._structure is not None
         structure = self._structure
         in_network = structure.transformation_keys
@@ -333,7 +385,7 @@ class NetworkSnapshotter:
                     for task, status in step.live.items()
                     if mapping.get(task) in in_network
                 ),
-                key=lambda t: (t.transformation, t.key),
+                key=lambda t: (t.transformation, self._first_seen[t.key]),
             )
         )
         return Observation(
@@ -344,6 +396,7 @@ class NetworkSnapshotter:
             requests=requests,
             results_read=results_read,
             task_counts={status: int(step.counts.get(status, 0)) for status in LIVE_STATUSES + SETTLED_STATUSES},
+            result_refs=refs_of,
         )
 
 

@@ -7,6 +7,7 @@ patches with them, so the API server and the operator agree on every field.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import Enum
@@ -26,7 +27,13 @@ from pydantic.alias_generators import to_camel
 
 from strategy_operator.engine.strategies.registry import BUILTIN_SETTINGS
 from strategy_operator.engine.strategies.settings import Integer, StrategySettings, settings_for
-from strategy_operator.engine.vocabulary import MAX_SLEEP_INTERVAL, MAX_TASKS_PER_TRANSFORMATION, Mode, TaskScaling
+from strategy_operator.engine.vocabulary import (
+    MAX_SLEEP_INTERVAL,
+    MAX_TASKS_PER_TRANSFORMATION,
+    STRATEGY_IMPORT_PATH_PATTERN,
+    Mode,
+    TaskScaling,
+)
 from strategy_operator.scopedkey import NETWORK_KEY_PATTERN, InvalidScopedKey, parse_network_key
 from strategy_operator.text import EXCEPTION_MESSAGE_MAX_LENGTH, TRACEBACK_MAX_LENGTH, bound_head, bound_tail
 
@@ -38,6 +45,7 @@ CONDITION_TYPE_PATTERN = (
     r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"
 )
 CONDITION_REASON_PATTERN = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
+STRATEGY_NAME_MAX_LENGTH = 512
 
 
 class Status(str, Enum):
@@ -86,7 +94,32 @@ class CamelModel(BaseModel):
 def _settings_rules() -> list[JsonValue]:
     """CEL rules: each settings key only for the strategies that have it."""
     all_keys = sorted({key for cls in BUILTIN_SETTINGS.values() for key in cls.model_fields})
-    rules: list[JsonValue] = [dict(rule) for cls in BUILTIN_SETTINGS.values() for rule in cls.cel_rules]
+    builtins = ", ".join(f"'{name}'" for name in BUILTIN_SETTINGS)
+    rules: list[JsonValue] = [
+        {
+            "rule": f"self.name in [{builtins}] || self.name.matches('{STRATEGY_IMPORT_PATH_PATTERN}')",
+            "message": "strategy.name must be ConnectivityStrategy, RadialGrowthStrategy, or a stratocaster Strategy "
+            "class by import path (package.module.Class or package.module:Class, e.g. "
+            "stratocaster.strategies.ConnectivityStrategy)",
+            "fieldPath": ".name",
+            "reason": "FieldValueInvalid",
+        },
+        {
+            "rule": f"!has(self.classSettings) || !(self.name in [{builtins}])",
+            "message": "strategy.classSettings is for a strategy named by import path; "
+            "a built-in strategy takes strategy.settings",
+            "fieldPath": ".classSettings",
+            "reason": "FieldValueForbidden",
+        },
+        {
+            "rule": f"!has(self.settings) || self.name in [{builtins}]",
+            "message": "strategy.settings holds a built-in strategy's settings; give the settings of a class named "
+            "by import path in strategy.classSettings (validated by that class's own settings model)",
+            "fieldPath": ".settings",
+            "reason": "FieldValueForbidden",
+        },
+    ]
+    rules += [dict(rule) for cls in BUILTIN_SETTINGS.values() for rule in cls.cel_rules]
     for name, cls in BUILTIN_SETTINGS.items():
         accepted = ", ".join(cls.model_fields)
         for key in all_keys:
@@ -106,23 +139,56 @@ def _settings_rules() -> list[JsonValue]:
 class StrategySpec(BaseModel):
     """The strategy to run: stratocaster's class name and its settings (snake_case keys, as in stratocaster)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"x-kubernetes-validations": _settings_rules()})
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, json_schema_extra={"x-kubernetes-validations": _settings_rules()}
+    )
 
-    # The registry's built-in names (a Literal built at import time, so the CRD's enum follows BUILTINS).
-    name: Literal[*BUILTIN_SETTINGS] = Field(  # type: ignore[valid-type]
-        description="The strategy: ConnectivityStrategy or RadialGrowthStrategy (stratocaster's names)."
+    name: str = Field(
+        min_length=1,
+        max_length=STRATEGY_NAME_MAX_LENGTH,
+        description="The strategy: ConnectivityStrategy or RadialGrowthStrategy (the operator's built-in, "
+        "deterministic re-implementations of stratocaster's), or any stratocaster Strategy class by import path "
+        "(package.module.Class or package.module:Class, e.g. stratocaster.strategies.ConnectivityStrategy), "
+        "run through the stratocaster adapter if the operator's allowed strategies admit it.",
     )
     settings: dict[str, Any] | None = Field(
         default=None,
         description="The strategy's settings, with stratocaster's keys. Omitted: the strategy's default settings "
         "(ConnectivityStrategy: max_runs 3, decay_rate 0.5; RadialGrowthStrategy: max_runs 3, "
         "candidacy_max_distance 1, decay_repeat_rate 0.5, decay_distance_rate 0.5). Given: missing keys take "
-        "the settings class's defaults, and ConnectivityStrategy then needs max_runs or cutoff.",
+        "the settings class's defaults, and ConnectivityStrategy then needs max_runs or cutoff. For a class named by "
+        "import path: that class's own settings model validates them (at the first iteration).",
     )
+
+    class_settings: dict[str, Any] | None = Field(
+        default=None,
+        alias="classSettings",
+        description="Settings of a strategy named by import path, with that class's own keys: its settings model "
+        "(the class's _settings_cls) validates them at the first iteration. Omitted: the class's "
+        "default_settings(). Not for the built-in strategies, which take settings.",
+    )
+
+    @property
+    def is_import_path(self) -> bool:
+        return self.name not in BUILTIN_SETTINGS
 
     @model_validator(mode="after")
     def _check_settings(self) -> StrategySpec:
-        settings_for(self.name, self.settings, BUILTIN_SETTINGS)
+        if self.name in BUILTIN_SETTINGS:
+            if self.class_settings is not None:
+                raise ValueError(f"classSettings: is for a strategy named by import path; {self.name} takes settings")
+            settings_for(self.name, self.settings, BUILTIN_SETTINGS)
+            return self
+        if not re.fullmatch(STRATEGY_IMPORT_PATH_PATTERN, self.name):
+            raise ValueError(
+                f"name: {self.name!r} is neither a built-in strategy ({', '.join(BUILTIN_SETTINGS)}) nor an "
+                "import path (package.module.Class or package.module:Class)"
+            )
+        if self.settings is not None:
+            raise ValueError(
+                f"settings: holds a built-in strategy's settings; give the settings of {self.name} in classSettings"
+            )
+        # classSettings are validated by the class's own settings model, in the adapter.
         return self
 
     def resolved_settings(self) -> StrategySettings:

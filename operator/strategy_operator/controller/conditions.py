@@ -102,11 +102,11 @@ def failed(reason: str, message: str) -> list[Condition]:
     ]
 
 
-def unreachable(message: str) -> list[Condition]:
+def unreachable(message: str, reason: str = "AlchemiscaleUnreachable") -> list[Condition]:
     return [
-        Condition(READY, False, "AlchemiscaleUnreachable", message),
+        Condition(READY, False, reason, message),
         Condition(PROGRESSING, True, "Retrying", "the iteration is retried with backoff"),
-        Condition(DEGRADED, True, "AlchemiscaleUnreachable", message),
+        Condition(DEGRADED, True, reason, message),
     ]
 
 

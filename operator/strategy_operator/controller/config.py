@@ -31,6 +31,8 @@ class OperatorConfig:
     namespaces: tuple[str, ...] = ()
     allowed_scopes: tuple[Scope, ...] = (Scope(),)
     default_server: str | None = None
+    # Servers credentials may be sent to; empty means the default server alone (credentials_policy).
+    allowed_servers: tuple[str, ...] = ()
     default_credentials_secret: str | None = None
     operator_namespace: str | None = None
     ca_bundle: str | None = None
@@ -49,7 +51,14 @@ class OperatorConfig:
     # The most tasks one iteration of one resource creates; a larger plan is spread over the
     # next iterations (run at the next tick) instead of sent at once.
     max_tasks_created_per_iteration: int = 1000
-    standalone: bool = True
+    # Replicas elect one leader through a coordination.k8s.io Lease (see leader.py).
+    leader_election: bool = False
+    leader_election_lease: str = "alchemiscale-strategy-operator"
+    leader_election_lease_duration: float = 15.0
+    # Strategy classes a resource may name by import path (exact paths, or prefixes ending .*).
+    allowed_strategies: tuple[str, ...] = ("stratocaster.strategies.*",)
+    # ProtocolDAGResults kept decoded for strategies named by import path (stratocaster adapter).
+    result_cache_entries: int = 20_000
 
     @property
     def all_namespaces(self) -> bool:
@@ -86,6 +95,11 @@ _OPTIONS: dict[str, _Option] = {
     "default_server": _Option(
         "--default-server", "DEFAULT_SERVER", "alchemiscale URL for resources without spec.server.url"
     ),
+    "allowed_servers": _Option(
+        "--allowed-servers",
+        "ALLOWED_SERVERS",
+        "comma-separated alchemiscale URLs resources may name in spec.server.url (default: the default server only)",
+    ),
     "default_credentials_secret": _Option(
         "--default-credentials-secret",
         "DEFAULT_CREDENTIALS_SECRET",
@@ -98,9 +112,37 @@ _OPTIONS: dict[str, _Option] = {
     "ca_bundle": _Option("--ca-bundle", "CA_BUNDLE", "PEM file of CAs to trust for alchemiscale HTTPS"),
     "log_level": _Option("--log-level", "LOG_LEVEL", "debug, info, warning or error (default info)"),
     "http_port": _Option("--http-port", "HTTP_PORT", "port of /metrics, /healthz and /readyz (default 8080; 0 = off)"),
+    "leader_election": _Option(
+        "--leader-election",
+        "LEADER_ELECTION",
+        "elect one active replica through a coordination.k8s.io Lease in the operator's namespace "
+        "(true/false; default false)",
+    ),
+    "leader_election_lease": _Option(
+        "--leader-election-lease",
+        "LEADER_ELECTION_LEASE",
+        "name of the Lease in the operator's namespace replicas elect their leader "
+        "with (default alchemiscale-strategy-operator)",
+    ),
+    "leader_election_lease_duration": _Option(
+        "--leader-election-lease-duration",
+        "LEADER_ELECTION_LEASE_DURATION",
+        "seconds a standby waits for an unrenewed Lease before it takes over (default 15)",
+    ),
     "tick": _Option("--tick", "TICK", "seconds between checks whether a resource is due (default 10)"),
     "iteration_timeout": _Option(
         "--iteration-timeout", "ITERATION_TIMEOUT", "seconds after which one iteration is abandoned (default 600)"
+    ),
+    "allowed_strategies": _Option(
+        "--allowed-strategies",
+        "ALLOWED_STRATEGIES",
+        "comma-separated Strategy import paths, or prefixes ending .*, that resources may "
+        "name in spec.strategy.name (default stratocaster.strategies.*; empty: none)",
+    ),
+    "result_cache_entries": _Option(
+        "--result-cache-entries",
+        "RESULT_CACHE_ENTRIES",
+        "ProtocolDAGResults kept decoded in memory for strategies named by import path (default 20000)",
     ),
     "liveness_grace": _Option(
         "--liveness-grace", "LIVENESS_GRACE", "seconds a due resource may wait before /healthz fails (default 900)"
@@ -122,6 +164,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help_text = f"{option.help} [env {ENV_PREFIX}{option.env}]"
         if name == "namespaces":
             parser.add_argument(option.flag, dest=name, action="append", default=None, help=help_text)
+        elif name == "leader_election":
+            continue  # a switch, added below with its opposite
         else:
             parser.add_argument(option.flag, dest=name, default=None, help=help_text)
     parser.add_argument(
@@ -133,13 +177,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--standalone",
-        dest="standalone",
-        action="store_true",
-        default=True,
-        help="run without Kopf peering (the default; run one replica)",
+        dest="leader_election",
+        action="store_const",
+        const="false",
+        help="run without leader election (the default; run one replica)",
     )
     parser.add_argument(
-        "--peering", dest="standalone", action="store_false", help="coordinate replicas through Kopf peering objects"
+        "--leader-election",
+        "--peering",
+        dest="leader_election",
+        action="store_const",
+        const="true",
+        help="elect one active replica through a coordination.k8s.io Lease in the operator's "
+        f"namespace [env {ENV_PREFIX}LEADER_ELECTION=true]",
     )
 
 
@@ -151,6 +201,20 @@ def _raw(args: argparse.Namespace | None, environ: Mapping[str, str], name: str)
         return value, option.flag
     env_name = ENV_PREFIX + option.env
     if environ.get(env_name, "").strip():
+        return environ[env_name].strip(), env_name
+    return None
+
+
+def _raw_allowing_empty(
+    args: argparse.Namespace | None, environ: Mapping[str, str], name: str
+) -> tuple[object, str] | None:
+    """Like `_raw`, but a variable set to an empty string counts (an empty allow-list)."""
+    option = _OPTIONS[name]
+    value = getattr(args, name, None) if args is not None else None
+    if value is not None:
+        return value, option.flag
+    env_name = ENV_PREFIX + option.env
+    if env_name in environ:
         return environ[env_name].strip(), env_name
     return None
 
@@ -205,6 +269,20 @@ def _ca_bundle(raw: object, where: str) -> str:
     return path
 
 
+def _allowed_servers(raw: object, where: str) -> tuple[str, ...]:
+    servers = [_url(text, where) for text in _split(str(raw))]
+    if not servers:
+        raise SettingsError(f"{where}: give at least one http(s) URL")
+    return tuple(dict.fromkeys(servers))
+
+
+def _switch(raw: object, where: str) -> bool:
+    text = str(raw).strip().lower()
+    if text not in ("true", "false", "1", "0", "yes", "no"):
+        raise SettingsError(f"{where}: {raw!r} is not true or false")
+    return text in ("true", "1", "yes")
+
+
 def _log_level(raw: object, where: str) -> str:
     level = str(raw).strip().lower()
     if level not in LOG_LEVELS:
@@ -214,6 +292,15 @@ def _log_level(raw: object, where: str) -> str:
 
 # How each option's raw text (flag or environment variable) becomes its value; `where` names
 # the flag or variable in every error. `namespaces` is handled apart: it meets --all-namespaces.
+def _allowed_strategies(raw: object, where: str) -> tuple[str, ...]:
+    from strategy_operator.stratocaster.loading import AllowedStrategies
+
+    try:
+        return AllowedStrategies.parse(_split(str(raw))).entries
+    except ValueError as exc:
+        raise SettingsError(f"{where}: {exc}") from None
+
+
 _PARSERS: dict[str, Callable[[object, str], object]] = {
     "min_sleep_interval": lambda raw, where: int(_number(raw, where, minimum=1, integer=True)),
     "max_workers": lambda raw, where: int(_number(raw, where, minimum=1, integer=True)),
@@ -225,10 +312,15 @@ _PARSERS: dict[str, Callable[[object, str], object]] = {
     "http_port": _port,
     "allowed_scopes": _scopes,
     "default_server": lambda raw, where: _url(str(raw).strip(), where),
+    "allowed_servers": _allowed_servers,
     "default_credentials_secret": lambda raw, where: str(raw).strip(),
     "operator_namespace": lambda raw, where: str(raw).strip(),
     "ca_bundle": _ca_bundle,
     "log_level": _log_level,
+    "result_cache_entries": lambda raw, where: int(_number(raw, where, minimum=1, integer=True)),
+    "leader_election": _switch,
+    "leader_election_lease": lambda raw, where: str(raw).strip(),
+    "leader_election_lease_duration": lambda raw, where: _number(raw, where, minimum=1, integer=False),
 }
 
 
@@ -254,6 +346,9 @@ def from_arguments(args: argparse.Namespace | None = None, environ: Mapping[str,
     namespaces = _namespaces(args, _raw(args, environ, "namespaces"))
     if namespaces is not None:
         values["namespaces"] = namespaces
+    # An empty variable means an empty allow-list here, so it is read apart from _PARSERS.
+    if (found := _raw_allowing_empty(args, environ, "allowed_strategies")) is not None:
+        values["allowed_strategies"] = _allowed_strategies(*found)
     if "default_credentials_secret" in values and "operator_namespace" not in values:
         namespace = _service_account_namespace()
         if namespace is None:
@@ -262,8 +357,14 @@ def from_arguments(args: argparse.Namespace | None = None, environ: Mapping[str,
                 f"({ENV_PREFIX}NAMESPACE) when not running in a pod"
             )
         values["operator_namespace"] = namespace
-    if args is not None and hasattr(args, "standalone"):
-        values["standalone"] = bool(args.standalone)
+    if values.get("leader_election") and "operator_namespace" not in values:
+        namespace = _service_account_namespace()
+        if namespace is None:
+            raise SettingsError(
+                f"--leader-election needs --operator-namespace ({ENV_PREFIX}NAMESPACE), where its Lease lives, "
+                "when not running in a pod"
+            )
+        values["operator_namespace"] = namespace
     return OperatorConfig(**values)  # type: ignore[arg-type]
 
 

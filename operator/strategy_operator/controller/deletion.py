@@ -1,6 +1,7 @@
 """`spec.cancelTasksOnDelete`: un-action the network's tasks when its NetworkStrategy is deleted.
 
-Resolves the server through `resolve.py`, exactly as a pass does. Transient failures are
+Resolves the server through `resolve.py`, exactly as a pass does (so a Secret not bound to
+the server is refused here too, and nothing is sent). Transient failures are
 retried by Kopf a few times; after that, or on any other failure, the deletion goes ahead
 and a Warning event says the tasks were not cancelled.
 """
@@ -14,6 +15,7 @@ import kopf
 
 from strategy_operator.alchemiscale.credentials import Credentials
 from strategy_operator.alchemiscale.errors import AlchemiscaleError, TransientError
+from strategy_operator.controller.credentials_policy import CredentialsPolicyError
 from strategy_operator.controller.resolve import IterationError, resolve, verify_of
 from strategy_operator.controller.runtime import Runtime
 from strategy_operator.controller.secrets import CredentialsSecretError, CredentialsSecretUnavailable
@@ -41,6 +43,8 @@ async def cancel_actioned_tasks(runtime: Runtime, raw_spec: Mapping[str, Any], n
 async def on_delete(
     runtime: Runtime, body: kopf.Body, spec: Mapping[str, Any], namespace: str, retry: int, log: Any
 ) -> None:
+    if not runtime.acting:
+        raise kopf.TemporaryError("this replica lost the leadership", delay=max(1.0, runtime.config.tick))
     try:
         cancelled, network = await cancel_actioned_tasks(runtime, spec, namespace)
     except (TransientError, CredentialsSecretUnavailable) as exc:
@@ -51,7 +55,7 @@ async def on_delete(
             kopf.warn(body, reason="CancelOnDeleteFailed", message=bound_head(message))
             return
         raise kopf.TemporaryError(f"{what} unreachable, retrying: {exc}", delay=max(1.0, runtime.config.tick)) from None
-    except (IterationError, AlchemiscaleError, CredentialsSecretError) as exc:
+    except (IterationError, AlchemiscaleError, CredentialsSecretError, CredentialsPolicyError) as exc:
         message = bound_head(scrub(f"tasks were not cancelled: {type(exc).__name__}: {exc}"))
         log.warning(message)
         kopf.warn(body, reason="CancelOnDeleteFailed", message=message)

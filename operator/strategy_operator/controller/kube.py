@@ -1,7 +1,8 @@
 """The operator's one client of the Kubernetes API (besides Kopf's own watch connection).
 
-Two calls: read a credentials Secret (`SecretReader`) and merge-patch a NetworkStrategy's
-status subresource (`StatusWriter`). Both use one `kubernetes` ApiClient, configured once
+Three calls: read a credentials Secret (`SecretReader`), merge-patch a NetworkStrategy's
+status subresource (`StatusWriter`) and list the watched NetworkStrategies once, to find each
+network's owner (`ResourceLister`). All use one `kubernetes` ApiClient, configured once
 (in-cluster service account, else KUBECONFIG), and run the synchronous client in a thread so
 the event loop never blocks on it.
 
@@ -48,8 +49,22 @@ def api_client() -> Any:
         return _api_client
 
 
+# (connect, read) seconds for every call: a frozen API server must fail the pass, not hang it.
+REQUEST_TIMEOUT = (5.0, 15.0)
+
+
+def _outer_bound(request_timeout: tuple[float, float]) -> float:
+    # The thread is bounded by the request timeout; the outer bound covers a thread pool that
+    # is itself starved, so the pass fails instead of waiting for it.
+    return sum(request_timeout) + 5.0
+
+
 class StatusWriteRefused(Exception):
     """The API server did not store the status; the message says why."""
+
+
+class StatusWriteUnanswered(StatusWriteRefused):
+    """The API server did not answer (unreachable, frozen, timed out)."""
 
 
 def _reason(exc: Any) -> str:
@@ -64,8 +79,9 @@ def _reason(exc: Any) -> str:
 class SecretReader:
     """Reads credential Secrets (`api`: a CoreV1Api; default: one over the operator's ApiClient)."""
 
-    def __init__(self, api: Any | None = None) -> None:
+    def __init__(self, api: Any | None = None, request_timeout: tuple[float, float] = REQUEST_TIMEOUT) -> None:
         self._api = api
+        self._request_timeout = request_timeout
 
     def _read_sync(self, namespace: str, name: str) -> SecretCredentials:
         from kubernetes import client
@@ -75,7 +91,7 @@ class SecretReader:
         if self._api is None:
             self._api = client.CoreV1Api(api_client())
         try:
-            secret = self._api.read_namespaced_secret(name, namespace)
+            secret = self._api.read_namespaced_secret(name, namespace, _request_timeout=self._request_timeout)
         except ApiException as exc:
             if exc.status == 404:
                 raise CredentialsSecretNotFound(f"credentials Secret {namespace}/{name} does not exist") from None
@@ -94,17 +110,26 @@ class SecretReader:
                 f"could not read credentials Secret {namespace}/{name}: the Kubernetes API is unreachable "
                 f"({type(exc).__name__})"
             ) from None
-        return parse_secret_data(secret.data or {}, f"{namespace}/{name}")
+        annotations = (secret.metadata.annotations if secret.metadata is not None else None) or {}
+        return parse_secret_data(secret.data or {}, f"{namespace}/{name}", annotations)
 
     async def read(self, namespace: str, name: str) -> SecretCredentials:
-        return await asyncio.to_thread(self._read_sync, namespace, name)
+        bound = _outer_bound(self._request_timeout)
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(self._read_sync, namespace, name), bound)
+        except TimeoutError:
+            raise CredentialsSecretUnavailable(
+                f"could not read credentials Secret {namespace}/{name}: the Kubernetes API did not answer "
+                f"within {bound:g} s"
+            ) from None
 
 
 class StatusWriter:
     """Merge-patches the status subresource (`api`: a CustomObjectsApi; default: one over the operator's ApiClient)."""
 
-    def __init__(self, api: Any | None = None) -> None:
+    def __init__(self, api: Any | None = None, request_timeout: tuple[float, float] = REQUEST_TIMEOUT) -> None:
         self._api = api
+        self._request_timeout = request_timeout
 
     def _write_sync(self, namespace: str, name: str, status: Mapping[str, Any]) -> bool:
         from kubernetes import client
@@ -121,6 +146,7 @@ class StatusWriter:
                 name,
                 {"status": dict(status)},
                 _content_type="application/merge-patch+json",
+                _request_timeout=self._request_timeout,
             )
         except ApiException as exc:
             if exc.status == 404:
@@ -129,22 +155,39 @@ class StatusWriter:
                 f"the API server refused the status of {namespace}/{name}: {_reason(exc)}"
             ) from None
         except Exception as exc:  # noqa: BLE001 - connection errors of urllib3 and the like
-            raise StatusWriteRefused(
+            raise StatusWriteUnanswered(
                 f"the status of {namespace}/{name} could not be written: {type(exc).__name__}: {exc}"
             ) from None
         return True
 
     async def write(self, namespace: str, name: str, status: Mapping[str, Any]) -> bool:
         """Merge-patch `status` (None deletes a key); False when the resource no longer exists."""
-        return await asyncio.to_thread(self._write_sync, namespace, name, status)
+        bound = _outer_bound(self._request_timeout)
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(self._write_sync, namespace, name, status), bound)
+        except TimeoutError:
+            raise StatusWriteUnanswered(
+                f"the status of {namespace}/{name} could not be written: the Kubernetes API did not answer "
+                f"within {bound:g} s"
+            ) from None
+
+
+class ResourceListUnanswered(Exception):
+    """The API server did not answer a list of NetworkStrategies in time."""
 
 
 class ResourceLister:
     """Lists the NetworkStrategies of the watched namespaces (`namespaces` empty: all of them)."""
 
-    def __init__(self, namespaces: tuple[str, ...], api: Any | None = None) -> None:
+    def __init__(
+        self,
+        namespaces: tuple[str, ...],
+        api: Any | None = None,
+        request_timeout: tuple[float, float] = REQUEST_TIMEOUT,
+    ) -> None:
         self._namespaces = namespaces
         self._api = api
+        self._request_timeout = request_timeout
 
     def _list_sync(self) -> list[dict[str, Any]]:
         from kubernetes import client
@@ -153,13 +196,25 @@ class ResourceLister:
             self._api = client.CustomObjectsApi(api_client())
         pages: list[Any]
         if not self._namespaces:
-            pages = [self._api.list_cluster_custom_object(GROUP, VERSION, PLURAL, _request_timeout=30)]
+            pages = [
+                self._api.list_cluster_custom_object(GROUP, VERSION, PLURAL, _request_timeout=self._request_timeout)
+            ]
         else:
             pages = [
-                self._api.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, _request_timeout=30)
+                self._api.list_namespaced_custom_object(
+                    GROUP, VERSION, namespace, PLURAL, _request_timeout=self._request_timeout
+                )
                 for namespace in self._namespaces
             ]
         return [item for page in pages for item in page.get("items", [])]
 
     async def list(self) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(self._list_sync)
+        # One request per namespace, each bounded by the request timeout; the outer bound
+        # covers them all and a starved thread pool.
+        bound = _outer_bound(self._request_timeout) * max(1, len(self._namespaces))
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(self._list_sync), bound)
+        except TimeoutError:
+            raise ResourceListUnanswered(
+                f"the NetworkStrategies could not be listed: the Kubernetes API did not answer within {bound:g} s"
+            ) from None

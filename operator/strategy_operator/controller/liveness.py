@@ -31,6 +31,9 @@ class LivenessTracker:
     _resources: dict[str, _Tracked] = field(default_factory=dict)
     _last_progress: float | None = None
     _started: float = 0.0
+    # Since when every Kubernetes call of a pass (Secret read, status write) has failed for
+    # want of an answer; None while the API server answers.
+    _kube_failing_since: float | None = None
 
     def __post_init__(self) -> None:
         self._started = self.clock()
@@ -56,6 +59,21 @@ class LivenessTracker:
 
     def progressed(self) -> None:
         self._last_progress = self.clock()
+
+    def kube_answered(self) -> None:
+        self._kube_failing_since = None
+
+    def kube_unanswered(self) -> None:
+        if self._kube_failing_since is None:
+            self._kube_failing_since = self.clock()
+
+    def kube_unreachable_for(self) -> float | None:
+        """Seconds the Kubernetes API has failed every call of every pass, beyond the grace
+        period, while a resource is active (no pass can then record anything); else None."""
+        if self._kube_failing_since is None or not any(t.active for t in self._resources.values()):
+            return None
+        failing = self.clock() - self._kube_failing_since
+        return failing if failing > self.grace else None
 
     def stalled(self) -> list[str]:
         """Names of active resources overdue by more than the grace period and not being served."""

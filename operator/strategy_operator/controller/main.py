@@ -63,11 +63,16 @@ def main(args: argparse.Namespace) -> int:
 
     registry = kopf.OperatorRegistry()
     handlers.register(registry, config)
+    memo = kopf.Memo()
     kopf.run(
         registry=registry,
-        standalone=config.standalone,
+        # Replicas are coordinated by our own Lease (leader.py), never by Kopf's peering.
+        standalone=True,
         clusterwide=config.all_namespaces,
         namespaces=list(config.namespaces),
-        memo=kopf.Memo(),
+        memo=memo,
     )
+    if memo.get("leadership_lost"):
+        print("strategy-operator run: lost the leadership; exiting to start again as a standby", file=sys.stderr)
+        return 3
     return 0

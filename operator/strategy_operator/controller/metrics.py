@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 STRATEGY_STATUSES = ("awake", "dormant", "error", "disabled")
 
@@ -28,8 +28,44 @@ class _StrategiesByStatus:
         yield family
 
 
+class _ResultCache:
+    """The stratocaster adapter's ProtocolDAGResult cache, read at scrape time (absent until first used)."""
+
+    def __init__(self, source: Callable[[], object | None]) -> None:
+        self._source = source
+
+    def collect(self):  # noqa: ANN201 - the prometheus_client collector protocol
+        stats = self._source()
+        entries = GaugeMetricFamily(
+            "strategy_operator_result_cache_entries",
+            "Decoded ProtocolDAGResults held for strategies named by import path",
+        )
+        capacity = GaugeMetricFamily(
+            "strategy_operator_result_cache_capacity",
+            "Most ProtocolDAGResults the cache holds (--result-cache-entries)",
+        )
+        lookups = CounterMetricFamily(
+            "strategy_operator_result_cache_lookups",
+            "ProtocolDAGResult cache lookups by outcome (a miss is a download)",
+            labels=["outcome"],
+        )
+        evictions = CounterMetricFamily(
+            "strategy_operator_result_cache_evictions", "ProtocolDAGResults dropped to stay within the capacity"
+        )
+        entries.add_metric([], getattr(stats, "entries", 0))
+        capacity.add_metric([], getattr(stats, "capacity", 0))
+        lookups.add_metric(["hit"], getattr(stats, "hits", 0))
+        lookups.add_metric(["miss"], getattr(stats, "misses", 0))
+        evictions.add_metric([], getattr(stats, "evictions", 0))
+        yield from (entries, capacity, lookups, evictions)
+
+
 class Metrics:
-    def __init__(self, strategies_by_status: Callable[[], Mapping[str, int]] | None = None) -> None:
+    def __init__(
+        self,
+        strategies_by_status: Callable[[], Mapping[str, int]] | None = None,
+        result_cache: Callable[[], object | None] | None = None,
+    ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.iterations = Counter(
             "strategy_operator_iterations",
@@ -69,6 +105,8 @@ class Metrics:
             self.tasks.labels(change=change)
         if strategies_by_status is not None:
             self.registry.register(_StrategiesByStatus(strategies_by_status))
+        if result_cache is not None:
+            self.registry.register(_ResultCache(result_cache))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

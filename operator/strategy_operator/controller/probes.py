@@ -53,6 +53,10 @@ class HealthServer:
         if stalled:
             body = {"status": "stalled", "overdue": stalled[:20]}
             return web.json_response(body, status=503, dumps=json.dumps)
+        unreachable = self.tracker.kube_unreachable_for()
+        if unreachable is not None:
+            body = {"status": "stalled", "kubernetesApi": f"no answer for {unreachable:.0f} s"}
+            return web.json_response(body, status=503, dumps=json.dumps)
         return web.json_response({"status": "ok"})
 
     async def _readyz(self, request: web.Request) -> web.Response:

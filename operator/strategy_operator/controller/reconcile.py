@@ -18,16 +18,19 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from strategy_operator.alchemiscale.answers import ServerBusy, UnexpectedAnswer
 from strategy_operator.alchemiscale.client import AlchemiscaleClient
 from strategy_operator.alchemiscale.credentials import Credentials
 from strategy_operator.alchemiscale.errors import AlchemiscaleError, TransientError
 from strategy_operator.alchemiscale.execution import ExecutionReport, execute_plan
+from strategy_operator.alchemiscale.gufe_objects import CacheStats, GufeObjects
 from strategy_operator.alchemiscale.pool import ClientPool
 from strategy_operator.alchemiscale.server_strategy import check_server_strategy
 from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter, Observation, build_snapshot
 from strategy_operator.api.v1alpha1 import NetworkStrategySpec, NetworkStrategyStatus
 from strategy_operator.controller import conditions
 from strategy_operator.controller.config import OperatorConfig
+from strategy_operator.controller.credentials_policy import CredentialsPolicyError
 from strategy_operator.controller.resolve import IterationError, resolve, verify_of
 from strategy_operator.controller.scheduling import (
     effective_interval,
@@ -43,6 +46,11 @@ from strategy_operator.controller.secrets import (
     SecretSource,
 )
 from strategy_operator.engine import Plan, Snapshot, plan_iteration
+from strategy_operator.engine.iteration import WeightSource
+from strategy_operator.scopedkey import parse_network_key
+from strategy_operator.stratocaster.adapter import GufeWeights
+from strategy_operator.stratocaster.loading import AllowedStrategies
+from strategy_operator.stratocaster.loading import build_strategy as build_gufe_strategy
 from strategy_operator.text import EXCEPTION_MESSAGE_MAX_LENGTH, TRACEBACK_MAX_LENGTH, bound_head, bound_tail, scrub
 from strategy_operator.validation import describe
 
@@ -149,9 +157,18 @@ def _summary_text(plan: Plan, tasks: tuple[int, int, int]) -> str:
 
 
 def plan_observation(
-    observation: Observation, spec: NetworkStrategySpec, state: Mapping[str, Any], max_tasks_created: int | None = None
+    observation: Observation,
+    spec: NetworkStrategySpec,
+    state: Mapping[str, Any],
+    weights_from: WeightSource | None = None,
+    max_tasks_created: int | None = None,
 ) -> Plan:
-    """Snapshot document, validation and the engine's plan: all CPU work, run off the event loop."""
+    """Snapshot document, validation and the engine's plan: all CPU work, run off the event loop.
+
+    `weights_from`: a stratocaster Strategy with its gufe inputs (a strategy named by import path);
+    its `propose` runs here too. `max_tasks_created`: the operator's cap on tasks created by one
+    iteration (the rest waits for the next ones).
+    """
     document = build_snapshot(
         observation,
         strategy=spec.strategy.model_dump(mode="json", exclude_none=True),
@@ -161,7 +178,7 @@ def plan_observation(
         state=dict(state),
     )
     document["maxTasksCreated"] = max_tasks_created
-    return plan_iteration(Snapshot.model_validate(document))
+    return plan_iteration(Snapshot.model_validate(document), weights_from)
 
 
 class IterationRunner:
@@ -178,6 +195,18 @@ class IterationRunner:
         self.secrets = secrets
         self.executor = executor
         self.clock = clock
+        self.allowed_strategies = AllowedStrategies(config.allowed_strategies)
+        # Decoded networks and ProtocolDAGResults for strategies named by import path; made on first use.
+        self._gufe_objects: GufeObjects | None = None
+
+    @property
+    def gufe_objects(self) -> GufeObjects:
+        if self._gufe_objects is None:
+            self._gufe_objects = GufeObjects(self.config.result_cache_entries)
+        return self._gufe_objects
+
+    def result_cache_stats(self) -> CacheStats | None:
+        return None if self._gufe_objects is None else self._gufe_objects.results.stats()
 
     def interval_of(self, raw_spec: Mapping[str, Any]) -> int:
         raw = raw_spec.get("sleepInterval", 3600)
@@ -231,6 +260,13 @@ class IterationRunner:
             resource.spec, resource.namespace, self.config, self.secrets, secrets_seen=secrets_seen
         )
         spec = resolved.spec
+        # A class named by import path: refused, imported and its settings built before any
+        # alchemiscale request, so a refusal or a broken class changes nothing there.
+        gufe_strategy = (
+            build_gufe_strategy(spec.strategy.name, spec.strategy.class_settings, self.allowed_strategies)
+            if spec.strategy.is_import_path
+            else None
+        )
         session = await sessions.get(resolved.server.url, resolved.credentials, spec.network, verify_of(self.config))
         events: list[Event] = []
         checked = session.server_strategy_checked
@@ -268,9 +304,25 @@ class IterationRunner:
 
         observation = await session.snapshotter.observe()
         state = {"status": "dormant" if status_now == "dormant" else "awake", "lastIterationResultCount": last_count}
+        weights_from: GufeWeights | None = None
+        if gufe_strategy is not None:
+            inputs = await self.gufe_objects.inputs(session.client, spec.network, observation.result_refs)
+            weights_from = GufeWeights(
+                spec.strategy.name,
+                gufe_strategy,
+                inputs.network,
+                inputs.protocol_results,
+                str(parse_network_key(spec.network).scope),
+            )
         loop = asyncio.get_running_loop()
         plan: Plan = await loop.run_in_executor(
-            self.executor, plan_observation, observation, spec, state, self.config.max_tasks_created_per_iteration
+            self.executor,
+            plan_observation,
+            observation,
+            spec,
+            state,
+            weights_from,
+            self.config.max_tasks_created_per_iteration,
         )
 
         if mode_now() == "disabled":
@@ -345,15 +397,25 @@ class IterationRunner:
     ) -> PassOutcome:
         failures = failures_before + 1
         delay = transient_backoff(failures, interval, first=max(1.0, self.config.tick))
+        asked = getattr(exc, "retry_after", None)
+        if asked is not None:
+            delay = max(delay, asked)  # the server's (or proxy's) Retry-After
         retry_at = now + timedelta(seconds=delay)
         message = bound_head(scrub(f"{type(exc).__name__}: {exc}", secrets_seen))
-        what = "the Kubernetes API" if isinstance(exc, CredentialsSecretUnavailable) else "alchemiscale"
-        text = f"{what} is unreachable ({failures} attempt(s) in a row); retrying at {format_time(retry_at)}: {message}"
+        if isinstance(exc, CredentialsSecretUnavailable):
+            reason, what = "AlchemiscaleUnreachable", "the Kubernetes API is unreachable"
+        elif isinstance(exc, ServerBusy) and exc.status_code == 429:
+            reason, what = "AlchemiscaleBusy", "alchemiscale asks for fewer requests (429)"
+        elif isinstance(exc, UnexpectedAnswer):
+            reason, what = "UnexpectedAnswer", "alchemiscale (or a proxy in front of it) answered unexpectedly"
+        else:
+            reason, what = "AlchemiscaleUnreachable", "alchemiscale is unreachable"
+        text = f"{what} ({failures} attempt(s) in a row); retrying at {format_time(retry_at)}: {message}"
         fields = {**base, "nextIteration": format_time(retry_at)}
         fields["conditions"] = conditions.merge(
-            previous.get("conditions"), conditions.unreachable(text), now=now, generation=resource.generation
+            previous.get("conditions"), conditions.unreachable(text, reason), now=now, generation=resource.generation
         )
-        events = [Event("Warning", "AlchemiscaleUnreachable", text)] if failures == 1 else []
+        events = [Event("Warning", reason, text)] if failures == 1 else []
         return PassOutcome("transient", fields, events, log=text, error_type=type(exc).__name__)
 
     def _failed(
@@ -382,7 +444,9 @@ class IterationRunner:
         fields["conditions"] = conditions.merge(
             previous.get("conditions"), conditions.failed(kind, text), now=now, generation=resource.generation
         )
-        expected = isinstance(exc, (IterationError, AlchemiscaleError, CredentialsSecretError, ValueError))
+        expected = isinstance(
+            exc, (IterationError, AlchemiscaleError, CredentialsSecretError, CredentialsPolicyError, ValueError)
+        )
         return PassOutcome(
             "error",
             fields,

@@ -36,7 +36,8 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
     @kopf.on.startup(id="startup", registry=registry)
     async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
         runtime.configure_kopf(settings, config)
-        memo["runtime"] = await runtime.start(config)
+        memo["runtime"] = started = await runtime.start(config)
+        await started.lead(memo)  # with --leader-election a standby waits here for the Lease
         logger.info("operator started: %s", runtime.describe(config))
 
     @kopf.on.cleanup(id="cleanup", registry=registry)

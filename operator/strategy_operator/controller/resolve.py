@@ -1,9 +1,10 @@
 """From a NetworkStrategy's spec to a logged-in alchemiscale client: the one path for every handler.
 
-spec -> scope check -> server and credentials Secret -> credentials; the client for them is
-the operator's shared one from its `ClientPool` (`alchemiscale/pool.py`). The periodic
+spec -> scope check -> server and credentials Secret -> bound credentials; the client for them
+is the operator's shared one from its `ClientPool` (`alchemiscale/pool.py`). The periodic
 pass (`reconcile.py`) and cancel-on-delete (`deletion.py`) both resolve through here, so they
-can never disagree about which server, Secret or scope a resource means.
+can never disagree about which server, Secret or scope a resource means, nor about whether
+the Secret's key may go to that server (`bound_credentials`, rules in `credentials_policy`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pydantic import ValidationError
 
 from strategy_operator.api.v1alpha1 import NetworkStrategySpec
 from strategy_operator.controller.config import OperatorConfig
+from strategy_operator.controller.credentials_policy import read_bound_credentials
 from strategy_operator.controller.secrets import SecretCredentials, SecretSource
 from strategy_operator.scopedkey import InvalidScopedKey, parse_network_key
 from strategy_operator.validation import describe
@@ -82,6 +84,20 @@ def check_scope(network: str, config: OperatorConfig) -> None:
         )
 
 
+async def bound_credentials(secrets: SecretSource, choice: ServerChoice, config: OperatorConfig) -> SecretCredentials:
+    """The credentials for `choice`, refused unless the operator allows the server and the Secret is bound to it."""
+    credentials: SecretCredentials = await read_bound_credentials(
+        secrets,
+        url=choice.url,
+        secret_namespace=choice.secret_namespace,
+        secret_name=choice.secret_name,
+        allowed_servers_=config.allowed_servers,
+        default_server=config.default_server,
+        default_secret=(config.operator_namespace, config.default_credentials_secret),
+    )
+    return credentials
+
+
 @dataclass(frozen=True)
 class Resolved:
     """Everything a handler needs to talk to the resource's server, credentials included."""
@@ -106,13 +122,16 @@ async def resolve(
 ) -> Resolved:
     """Parse the spec, check its scope, choose the server and read its credentials Secret.
 
+    Raises `CredentialsPolicyError` (nothing read or sent) when the server is not allowed or
+    the Secret is not bound to it.
+
     The key read is appended to `secrets_seen` at once, so a failure after this point can
     still be scrubbed of it.
     """
     spec = parse_spec(raw_spec)
     check_scope(spec.network, config)
     server = choose_server(spec, namespace, config)
-    credentials = await secrets.read(server.secret_namespace, server.secret_name)
+    credentials = await bound_credentials(secrets, server, config)
     if secrets_seen is not None:
         secrets_seen.append(credentials.key)
     return Resolved(spec, server, credentials)

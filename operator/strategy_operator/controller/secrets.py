@@ -1,5 +1,8 @@
 """alchemiscale credentials in Kubernetes Secrets (keys `identifier` and `key`): their errors and decoding.
 
+A Secret also says which servers its key may be sent to (`credentials_policy`): the
+annotation `alchemiscale.org/servers` or the data key `server`.
+
 `kube.SecretReader` fetches the Secret; its data is decoded here and handed straight to the
 alchemiscale client. Values are never logged, and errors name the Secret, never its contents.
 """
@@ -11,6 +14,8 @@ import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from strategy_operator.controller.credentials_policy import SERVER_DATA_KEY, servers_bound_by
 
 CREDENTIAL_KEYS = ("identifier", "key")
 
@@ -39,9 +44,11 @@ class CredentialsSecretUnavailable(Exception):
 class SecretCredentials:
     identifier: str
     key: str
+    # Normalised URLs the Secret's owner bound it to (see credentials_policy).
+    servers: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
-        return f"SecretCredentials(identifier={self.identifier!r}, key=***)"
+        return f"SecretCredentials(identifier={self.identifier!r}, key=***, servers={self.servers!r})"
 
     __str__ = __repr__
 
@@ -52,7 +59,9 @@ class SecretSource(Protocol):
     async def read(self, namespace: str, name: str) -> SecretCredentials: ...
 
 
-def parse_secret_data(data: Mapping[str, Any], where: str) -> SecretCredentials:
+def parse_secret_data(
+    data: Mapping[str, Any], where: str, annotations: Mapping[str, str] | None = None
+) -> SecretCredentials:
     """Decode the base64 `data` of a Secret into credentials, naming any missing key."""
     values = {}
     for key in CREDENTIAL_KEYS:
@@ -67,4 +76,12 @@ def parse_secret_data(data: Mapping[str, Any], where: str) -> SecretCredentials:
             raise CredentialsSecretInvalid(f"credentials Secret {where}: {key!r} is not valid UTF-8 base64") from None
         if not values[key]:
             raise CredentialsSecretInvalid(f"credentials Secret {where}: {key!r} is empty")
-    return SecretCredentials(values["identifier"], values["key"])
+    server_value = None
+    if data.get(SERVER_DATA_KEY):
+        try:
+            server_value = base64.b64decode(data[SERVER_DATA_KEY], validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise CredentialsSecretInvalid(
+                f"credentials Secret {where}: {SERVER_DATA_KEY!r} is not valid UTF-8 base64"
+            ) from None
+    return SecretCredentials(values["identifier"], values["key"], servers_bound_by(annotations, server_value))

@@ -3,7 +3,8 @@
 A tick asks `scheduling.decide` whether the resource is due, runs one pass
 (`reconcile.IterationRunner.run`) under the network's lock and the operator's worker
 semaphore, records metrics, and writes the status and events. Watch events only feed the
-liveness tracker. Kopf stays in `register.py`, apart from posting events.
+liveness tracker. Kopf stays in `register.py`, apart from posting events. With leader
+election a replica that is not (or no longer) the leader does nothing here.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import kopf
 
 from strategy_operator.controller import conditions
-from strategy_operator.controller.kube import ResourceLister, StatusWriteRefused
+from strategy_operator.controller.kube import ResourceLister, StatusWriteRefused, StatusWriteUnanswered
 from strategy_operator.controller.ownership import Claim
 from strategy_operator.controller.reconcile import Event, PassOutcome, ResourceView, merged_status, validate_status
 from strategy_operator.controller.runtime import ResourceState, Runtime
@@ -198,9 +199,16 @@ async def write_outcome(
     try:
         await runtime.status_writer.write(resource.namespace, resource.name, payload)
     except StatusWriteRefused as exc:
+        # Unanswered writes feed /healthz: with the API server frozen no pass can record anything.
+        if isinstance(exc, StatusWriteUnanswered):
+            runtime.tracker.kube_unanswered()
+        else:
+            runtime.tracker.kube_answered()
         message = scrub(f"{exc}; the operator keeps iterating and writes the whole status again next time")
         log.error("%s", message)
         kopf.warn(body, reason="StatusWriteRefused", message=bound_head(message))
+    else:
+        runtime.tracker.kube_answered()
     for event in outcome.events:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
 
@@ -208,9 +216,10 @@ async def write_outcome(
 async def _run_pass(
     runtime: Runtime, state: ResourceState, resource: ResourceView, mode_now: Callable[[], str], stopped: Any
 ) -> PassOutcome | None:
-    """One pass under the network's lock and a worker slot; None when the timer stopped first."""
+    """One pass under the network's lock and a worker slot; None when the timer stopped first
+    or the leadership was lost."""
     async with runtime.network_lock(str(resource.spec.get("network"))), runtime.semaphore:
-        if stopped:
+        if stopped or not runtime.acting:
             return None
         runtime.tracker.progressed()
         runtime.metrics.iterations_in_flight.inc()
@@ -221,7 +230,12 @@ async def _run_pass(
                     resource, state.sessions, transient_failures=state.transient_failures, mode_now=mode_now
                 )
             )
+            runtime.track(work)
             return await _first_of(work, stopped)
+        except asyncio.CancelledError:
+            if runtime.acting:
+                raise
+            return None  # cancelled because the leadership was lost
         finally:
             runtime.metrics.iterations_in_flight.dec()
             runtime.tracker.progressed()
@@ -253,6 +267,8 @@ async def tick(
     stopped: Any,
 ) -> None:
     """One timer tick for one resource. `spec` is Kopf's live view, so a pass sees `mode` change."""
+    if not runtime.acting:
+        return
     runtime.tracker.ticked(uid)
     if meta.get("deletionTimestamp"):
         return
@@ -285,8 +301,10 @@ async def tick(
         await state.sessions.reset()
     started = time.monotonic()
     passed = await _run_pass(runtime, state, resource, lambda: mode_of(spec), stopped)
-    if passed is None:
-        log.info("iteration abandoned: the resource is being deleted or the operator is stopping")
+    if passed is None or not runtime.acting:
+        log.info(
+            "iteration abandoned: the resource is being deleted, the operator is stopping or it lost the leadership"
+        )
         return
     state.transient_failures = state.transient_failures + 1 if passed.result == "transient" else 0
     if passed.result == "error":

@@ -75,7 +75,8 @@ def _bit_parallel(adjacency: csr_matrix) -> np.ndarray:
             reached = np.bitwise_or.reduceat(gathered, starts, axis=0)
             reached[isolated] = 0
             reached &= ~visited
-            alive = np.bitwise_or.reduce(reached, axis=0)
+            # numpy 2.5's stubs match no overload of ufunc.reduce for a 2-D uint64 array.
+            alive = np.bitwise_or.reduce(reached, axis=0)  # type: ignore[call-overload,unused-ignore]
             if not alive.any():
                 break
             level += 1

@@ -13,18 +13,35 @@ The emitted `weights`/`targets`/`create` are keyed in sorted transformation-key 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
+from typing import Protocol
 
+from strategy_operator.engine.errors import StrategyError
 from strategy_operator.engine.graph import NetworkGraph
 from strategy_operator.engine.plan import Plan
 from strategy_operator.engine.scaling import target_count
 from strategy_operator.engine.snapshot import Snapshot, SnapshotTask
-from strategy_operator.engine.strategies.base import resolve_weights
+from strategy_operator.engine.strategies.base import Weights, resolve_weights
 from strategy_operator.engine.strategies.registry import build_strategy
 from strategy_operator.engine.vocabulary import ERROR, RUNNING, WAITING, Mode
 
 
-def plan_iteration(snapshot: Snapshot) -> Plan:
-    """What this iteration does. Raises StrategyError when the strategy's weights are unusable."""
+class WeightSource(Protocol):
+    """What the plan needs of a strategy: a name for messages and raw weights per transformation."""
+
+    @property
+    def name(self) -> str: ...
+
+    def propose(self, graph: NetworkGraph, results: Mapping[str, int]) -> Weights: ...
+
+
+def plan_iteration(snapshot: Snapshot, weights_from: WeightSource | None = None) -> Plan:
+    """What this iteration does. Raises StrategyError when the strategy's weights are unusable.
+
+    `weights_from` replaces the snapshot's built-in strategy: the stratocaster adapter passes a
+    loaded Strategy with its gufe inputs, whose raw weights then go through the same plan.
+    A snapshot naming a strategy by import path needs it (the snapshot carries no gufe objects).
+    """
     result_count = snapshot.result_count
     state = snapshot.state
 
@@ -38,7 +55,15 @@ def plan_iteration(snapshot: Snapshot) -> Plan:
         ((t.key, t.state_a, t.state_b) for t in snapshot.transformations), snapshot.chemical_systems
     )
     results = {t.key: t.results for t in snapshot.transformations}
-    strategy = build_strategy(snapshot.strategy.name, snapshot.strategy.settings)
+    if weights_from is not None:
+        strategy: WeightSource = weights_from
+    elif snapshot.strategy.is_import_path:
+        raise StrategyError(
+            f"strategy {snapshot.strategy.name!r} is named by import path: only the operator, which fetches "
+            "the network's gufe objects and results, can run it; a snapshot alone runs the built-in strategies"
+        )
+    else:
+        strategy = build_strategy(snapshot.strategy.name, snapshot.strategy.settings)
     weights = resolve_weights(strategy.name, strategy.propose(graph, results), graph.keys)
 
     tasks_by_transformation: dict[str, list[SnapshotTask]] = defaultdict(list)

@@ -18,6 +18,7 @@ from strategy_operator.engine.strategies.settings import StrategySettings, setti
 from strategy_operator.engine.vocabulary import (
     ACTIONABLE_STATUSES,
     MAX_TASKS_PER_TRANSFORMATION,
+    STRATEGY_IMPORT_PATH_PATTERN,
     Mode,
     StrategyStatus,
     TaskScaling,
@@ -31,6 +32,7 @@ Count = Annotated[StrictInt, Field(ge=0, le=INT64_MAX)]
 
 
 _VALID_SCOPED_KEY = re.compile(SCOPED_KEY_PATTERN)
+IMPORT_PATH = re.compile(STRATEGY_IMPORT_PATH_PATTERN)
 
 
 def _scoped_key(value: str) -> str:
@@ -51,8 +53,15 @@ class SnapshotStrategy(_Model):
     name: str
     settings: dict[str, Any] | None = None
 
+    @property
+    def is_import_path(self) -> bool:
+        """A stratocaster Strategy named by import path, run by the operator's adapter."""
+        return IMPORT_PATH.fullmatch(self.name) is not None
+
     @model_validator(mode="after")
     def _known(self) -> SnapshotStrategy:
+        if self.is_import_path:
+            return self  # its own settings model validates them, in the adapter
         if self.name not in strategy_names():
             raise ValueError(f"name: unknown strategy {self.name!r}; known: {', '.join(strategy_names())}")
         settings_for(self.name, self.settings, settings_classes())

@@ -36,3 +36,11 @@ ACTIONABLE_STATUSES: frozenset[str] = frozenset({WAITING, RUNNING, ERROR})
 
 # The statuses an iteration can leave a strategy in (error is the operator's, never the engine's).
 StrategyStatus = Literal["awake", "dormant"]
+
+# Any other strategy is a stratocaster Strategy class named by import path: a dotted module
+# path, then `.Class` or `:Class[.Attr...]` (run through the operator's stratocaster adapter).
+# `[.]`, not `\.`: the pattern is also quoted in a CEL rule, where `\.` is no valid escape.
+_IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
+STRATEGY_IMPORT_PATH_PATTERN = (
+    rf"^{_IDENTIFIER}([.]{_IDENTIFIER})*(:{_IDENTIFIER}([.]{_IDENTIFIER})*|[.]{_IDENTIFIER})$"
+)

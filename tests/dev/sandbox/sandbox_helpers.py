@@ -9,7 +9,9 @@ from strategy_operator_dev.sandbox.testing import RunningSandbox
 
 
 def login(sb: RunningSandbox, identifier: str = "alice", key: str | None = None) -> httpx.Client:
-    client = httpx.Client(base_url=sb.url, timeout=10)
+    # No kept-alive connections: like the real server, the sandbox closes the connection after
+    # every 500, and these tests send several in a row.
+    client = httpx.Client(base_url=sb.url, timeout=10, limits=httpx.Limits(max_keepalive_connections=0))
     response = client.post("/token", data={"username": identifier, "password": key or f"{identifier}-key"})
     response.raise_for_status()
     client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"

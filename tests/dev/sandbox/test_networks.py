@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from strategy_operator_dev.sandbox.networks import (
+from strategy_operator.planning.networks import (
     NetworkDefinitionError,
     generate_network,
     load_network_file,
     parse_network,
-    sample_networks,
 )
+from strategy_operator_dev.sandbox.networks import sample_networks
 from strategy_operator_dev.sandbox.state import SandboxState
 
 

@@ -85,6 +85,8 @@ class SandboxState:
         # {(network SK, pattern): retries so far}.
         self._restart_patterns: dict[str, dict[str, int]] = {}
         self._applies: dict[str, dict[tuple[str, str], int]] = {}
+        # Networks stored from a real gufe keyed chain: served verbatim by GET /networks/{sk}.
+        self._network_chains: dict[str, list[Any]] = {}
 
     def _unordered(self, items: Iterable[Any]) -> list[Any]:
         """Lists the real server returns without ORDER BY; shuffled when asked so that
@@ -113,7 +115,9 @@ class SandboxState:
 
     # structure.py
     add_network = structure.add_network
+    add_keyed_chain_network = structure.add_keyed_chain_network
     load_network = structure.load_network
+    remove_network = structure.remove_network
     generate_network = structure.generate_network
     exists = structure.exists
     transformations = structure.transformations

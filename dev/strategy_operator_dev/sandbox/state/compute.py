@@ -38,6 +38,8 @@ def complete_task(
     ok: bool = True,
     creator: str = "sandbox-compute",
     tracebacks: Sequence[str] | None = None,
+    payload: bytes | None = None,
+    obj_key: str | None = None,
 ) -> str:
     """Submit a result (successful when `ok`, a failure otherwise) and return its ref SK.
 
@@ -45,6 +47,8 @@ def complete_task(
     from running (or when already in the target status): ok -> complete, leaving every hub;
     failure -> error, staying actioned, after which the hubs' restart patterns are matched
     against the failure's `tracebacks` (default: one generic simulated traceback).
+    `payload` (with the ProtocolDAGResult's gufe key `obj_key`) replaces the simulated
+    result: e.g. a real ProtocolDAGResult's keyed chain, zstd-compressed as upstream stores it.
     """
     with self._lock:
         task = self._task_or_error(task_sk)
@@ -59,10 +63,13 @@ def complete_task(
             "task": task.sk,
             "n": self._result_counter,
         }
-        obj_key = f"ProtocolDAGResult-{hashlib.md5(json.dumps(payload_doc, sort_keys=True).encode()).hexdigest()}"
+        if payload is None:
+            obj_key = f"ProtocolDAGResult-{hashlib.md5(json.dumps(payload_doc, sort_keys=True).encode()).hexdigest()}"
+            payload = json.dumps([[obj_key, payload_doc]], sort_keys=True).encode("utf-8")
+        elif obj_key is None:
+            raise ValueError("a given payload needs its ProtocolDAGResult's gufe key (obj_key)")
         ref_token = hashlib.md5(f"{obj_key}|{created.isoformat()}|{self._result_counter}".encode()).hexdigest()
         ref_sk = f"ProtocolDAGResultRef-{ref_token}-{scope}"
-        payload = json.dumps([[obj_key, payload_doc]], sort_keys=True).encode("utf-8")
         if not ok and tracebacks is None:
             tracebacks = [DEFAULT_FAILURE_TRACEBACK]
         self.results[ref_sk] = ResultRecord(

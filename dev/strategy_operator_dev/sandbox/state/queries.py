@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from strategy_operator.scopedkey import Scope, ScopedKey
-from strategy_operator_dev.sandbox.networks import (
+from strategy_operator.planning.networks import (
     NETWORK_STATES,
 )
+from strategy_operator.scopedkey import Scope, ScopedKey
 from strategy_operator_dev.sandbox.state.records import (
     NOT_A_NETWORK,
     BadRequest,

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from strategy_operator.scopedkey import ScopedKey
-from strategy_operator_dev.sandbox.networks import (
+from strategy_operator.planning.networks import (
     NetworkDefinition,
     parse_network,
 )
-from strategy_operator_dev.sandbox.networks import (
+from strategy_operator.planning.networks import (
     generate_network as network_definition,
 )
+from strategy_operator.scopedkey import Scope, ScopedKey
 from strategy_operator_dev.sandbox.state.records import (
     NO_SUCH_OBJECT,
     BadRequest,
@@ -52,6 +52,69 @@ def add_network(self: SandboxState, definition: NetworkDefinition) -> str:
         self.networks[network_sk] = NetworkRecord(network_sk, definition.name, edge_sks, system_sks, definition.state)
         self._actions[network_sk] = {}
         return network_sk
+
+
+def add_keyed_chain_network(self: SandboxState, chain: list[Any], scope: str, state: str = "active") -> str:
+    """Store a network given as a real gufe keyed chain (`AlchemicalNetwork.to_keyed_chain()`).
+
+    Keys are the chain's own gufe keys, so a client decoding `GET /networks/{sk}` with gufe
+    gets back the very objects; transformations, systems and tasks then behave as for any
+    other network. Only the structure is read here: the sandbox needs no gufe.
+    """
+    scope_text = str(Scope.from_str(scope))
+    entries = {key: body for key, body in chain}
+    network_key, network_body = chain[-1]
+    if network_body.get("__qualname__") != "AlchemicalNetwork":
+        raise ValueError("the keyed chain's last entry must be the AlchemicalNetwork")
+
+    def ref(value: Any) -> str:
+        return str(value[":gufe-key:"])
+
+    network_sk = f"{network_key}-{scope_text}"
+    with self._lock:
+        if network_sk in self.networks:
+            return network_sk
+        system_sks = []
+        for item in network_body["nodes"]:
+            key = ref(item)
+            sk = f"{key}-{scope_text}"
+            self.chemical_systems.setdefault(sk, ChemicalSystemRecord(sk, entries[key].get("name", ""), {}))
+            system_sks.append(sk)
+        edge_sks = []
+        for item in network_body["edges"]:
+            key = ref(item)
+            body = entries[key]
+            qualname = body["__qualname__"]
+            fields = ("system",) if qualname == "NonTransformation" else ("stateA", "stateB")
+            sk = f"{key}-{scope_text}"
+            if sk not in self.transformation_records:
+                systems = tuple(f"{ref(body[f])}-{scope_text}" for f in fields)
+                self.transformation_records[sk] = TransformationRecord(
+                    sk, qualname, body.get("name") or "", systems, {}
+                )
+                self._tasks_of_transformation[sk] = []
+                self._status_counts[sk] = Counter()
+            self._networks_of_transformation.setdefault(sk, set()).add(network_sk)
+            edge_sks.append(sk)
+        self.networks[network_sk] = NetworkRecord(
+            network_sk, network_body.get("name") or "", edge_sks, system_sks, state
+        )
+        self._actions[network_sk] = {}
+        self._network_chains[network_sk] = chain
+        return network_sk
+
+
+def remove_network(self: SandboxState, network_sk: str) -> None:
+    """Delete a network and its TaskHub (what an administrator's clean-up does); its
+    transformations, tasks and results stay, as they may belong to other networks."""
+    with self._lock:
+        network = self.networks.pop(str(network_sk))
+        self._actions.pop(network.sk, None)
+        self._network_chains.pop(network.sk, None)
+        for transformation in network.transformations:
+            self._networks_of_transformation.get(transformation, set()).discard(network.sk)
+        for hubs in self._hubs_of_task.values():
+            hubs.discard(network.sk)
 
 
 def load_network(self: SandboxState, doc: dict[str, Any], scope: str | None = None) -> str:
@@ -135,6 +198,8 @@ def object_chain(self: SandboxState, sk: ScopedKey) -> list[Any]:
             return [self._system_chain_entry(s) for s in dict.fromkeys(record.systems)] + [
                 self._edge_chain_entry(record)
             ]
+        if sk.qualname == "AlchemicalNetwork" and text in self._network_chains:
+            return self._network_chains[text]
         if sk.qualname == "AlchemicalNetwork" and text in self.networks:
             network = self.networks[text]
             chain = [self._system_chain_entry(s) for s in network.chemical_systems]
