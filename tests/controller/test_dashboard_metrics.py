@@ -32,11 +32,13 @@ def dashboard_queries() -> list[str]:
 
 def test_the_dashboard_queries_only_series_the_operator_exposes(sandbox, cluster, start_operator):
     network = sandbox.state.generate_network("star", systems=4, scope="acme-tyk2-run1", seed=3)
+    # A network of its own: a second NetworkStrategy on one network would stay idle (one owner each).
+    other_network = sandbox.state.generate_network("star", systems=4, scope="acme-tyk2-run1", seed=4)
     cluster.credentials(IDENTITY, KEY)
     cluster.credentials(IDENTITY, "not-the-key", name="wrong-creds")
     operator = start_operator(default_server=True)
     cluster.apply(network_strategy("good", network))
-    cluster.apply(network_strategy("bad", network, secret="wrong-creds"))
+    cluster.apply(network_strategy("bad", other_network, secret="wrong-creds"))
     wait_for(lambda: cluster.status("good").get("iterations") == 1, timeout=60, what="an iteration")
     wait_for(lambda: cluster.status("bad").get("status") == "error", timeout=60, what="the login failure")
 

@@ -50,6 +50,7 @@ def test_every_field_round_trips_and_matches_kubectl(asc, kubectl):
         sleep_interval=900,
         server={"url": "https://alchemiscale.example.org", "credentialsSecret": "creds"},
         cancel_tasks_on_delete=True,
+        take_over_server_strategy=True,
     )
     assert name == resource_name(NETWORK)
     expected = NetworkStrategySpec.model_validate(
@@ -62,6 +63,7 @@ def test_every_field_round_trips_and_matches_kubectl(asc, kubectl):
             "sleepInterval": 900,
             "server": {"url": "https://alchemiscale.example.org", "credentialsSecret": "creds"},
             "cancelTasksOnDelete": True,
+            "takeOverServerStrategy": True,
         }
     )
     resource = asc.get_network_strategy_resource(NETWORK)
@@ -101,6 +103,7 @@ def test_setting_again_replaces_the_strategy_like_upstream_and_keeps_the_rest(as
         "sleepInterval": 3600,
         "server": {"credentialsSecret": "creds"},
         "cancelTasksOnDelete": False,
+        "takeOverServerStrategy": False,
     }
     assert spec["metadata"]["annotations"]["example.org/owner"] == "alice"
     assert spec["metadata"]["finalizers"] == ["example.org/keep"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import collections
+import functools
 import json
 import logging
 import ssl
@@ -84,15 +85,23 @@ def _detail(response: httpx.Response) -> object:
     return body.get("detail", body) if isinstance(body, dict) else body
 
 
-def _ssl_context(verify: bool | str) -> ssl.SSLContext | bool:
-    if verify is True:
-        return ssl.create_default_context()
-    if verify is False:
+def _ssl_context(verify: bool | str, scheme: str = "https") -> ssl.SSLContext | bool:
+    """The TLS context for a server: none for http://, else one per CA choice for the whole process.
+
+    A default context costs ~840 KiB (the system CA store, parsed); one per client made
+    memory grow with every resource. A CA bundle is read once: replace it, restart.
+    """
+    if scheme != "https" or verify is False:
         return False
+    return _shared_ssl_context(None if verify is True else verify)
+
+
+@functools.cache
+def _shared_ssl_context(cafile: str | None) -> ssl.SSLContext:
     try:
-        return ssl.create_default_context(cafile=verify)
+        return ssl.create_default_context(cafile=cafile)
     except (OSError, ssl.SSLError) as exc:
-        raise ValueError(f"CA bundle {verify!r} cannot be loaded: {exc}") from None
+        raise ValueError(f"CA bundle {cafile!r} cannot be loaded: {exc}") from None
 
 
 class AlchemiscaleClient:
@@ -124,11 +133,12 @@ class AlchemiscaleClient:
         self.retry = retry or RetryPolicy()
         self.max_connections = max_connections
         self.requests_sent = 0
+        self.logins = 0
         # Immutable server facts, learnt from our own writes and from lookups; shared by
         # every snapshotter using this client.
         self.task_transformations: dict[str, str] = {}
         self._network_texts: collections.OrderedDict[str, str] = collections.OrderedDict()
-        ssl_context = _ssl_context(verify)
+        ssl_context = _ssl_context(verify, parts.scheme)
         self._http = httpx.AsyncClient(
             # A trailing slash keeps a path prefix in the base URL (deployments behind one).
             base_url=self.url + "/",
@@ -215,6 +225,7 @@ class AlchemiscaleClient:
             if self._token is not None and self._token != stale and not self._token_due():
                 return self._token  # another coroutine refreshed it meanwhile
             form = {"username": self.credentials.identifier, "password": self.credentials.key}
+            self.logins += 1
             try:
                 response = await self._with_retries("POST", "/token", True, data=form)
             except TransientError as exc:
@@ -257,6 +268,11 @@ class AlchemiscaleClient:
                 self._token_refresh_at = expiry - min(60.0, max(0.0, expiry - now) / 10)
             self._token = token
             return token
+
+    def forget_token(self) -> None:
+        """Log in again before the next request (e.g. after the identity's scopes were changed)."""
+        self._token = None
+        self._token_refresh_at = None
 
     def _token_due(self) -> bool:
         return self._token_refresh_at is not None and time.time() >= self._token_refresh_at
@@ -505,3 +521,24 @@ class AlchemiscaleClient:
         path = f"/networks/{network}/tasks/cancel"
         answer = await self.request("POST", path, json_body=body)
         return answers.list_of(answer, f"POST {path}", str, length=len(body["tasks"]), optional_items=True)
+
+    # -- the server-side strategy (upstream's Strategist) ------------------------------
+
+    async def network_strategy(self, network: str) -> list | None:
+        """The network's stored strategy as a gufe keyed chain, or None when it has none."""
+        scoped_key(network, what="network")
+        path = f"/networks/{network}/strategy"
+        answer = await self.request("GET", path)
+        return None if answer is None else answers.list_of(answer, f"GET {path}", list)
+
+    async def network_strategy_state(self, network: str) -> dict[str, Any] | None:
+        """The stored strategy's state (mode, status, counters), or None when the network has none."""
+        scoped_key(network, what="network")
+        path = f"/networks/{network}/strategy/state"
+        answer = await self.request("GET", path)
+        return None if answer is None else answers.one_of(answer, f"GET {path}", dict)
+
+    async def set_network_strategy(self, network: str, chain: list | None, state: dict[str, Any]) -> str | None:
+        """Store `chain` (None removes the strategy) with the given StrategyState fields."""
+        scoped_key(network, what="network")
+        return await self.request("POST", f"/networks/{network}/strategy", json_body={"strategy": chain, **state})

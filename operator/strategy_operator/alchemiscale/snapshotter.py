@@ -7,7 +7,8 @@ it learnt between iterations. Per observation it sends, when nothing changed:
     GET  /networks/{sk}/tasks?status=s  one per live status (waiting, running, error) present
     POST /networks/{sk}/tasks/actioned  the TaskHub's actioned tasks (not for `result_count()`)
 
-— at most five requests, whatever the network's size. Everything else is cached.
+— at most five requests, whatever the network's size; everything else is cached, and once
+per resync interval the results of every transformation are re-read (one request each).
 
 What the result-count cache relies on (alchemiscale 0.8.0; docs/alchemiscale-client.md,
 "What the result count relies on"):
@@ -24,8 +25,10 @@ What the result-count cache relies on (alchemiscale 0.8.0; docs/alchemiscale-cli
   after the claim was seen to be lost. A late result arriving after that window, or after
   a claim loss that happened entirely between two observations (running -> waiting ->
   running, say; also a second result on a task that is complete by then), is counted at
-  the next observed status change of any task of its transformation, or by a rebuilt
-  snapshotter; if none of them changes status again, not before the rebuild.
+  the next observed status change of any task of its transformation, or by the next
+  *resync*: every `resync_interval` seconds (and on a rebuilt snapshotter) an observation
+  re-reads the results of every transformation, so no late result stays uncounted longer
+  than that, whatever happened between two observations.
 """
 
 from __future__ import annotations
@@ -97,6 +100,7 @@ class NetworkSnapshotter:
         *,
         concurrency: int | None = None,
         late_result_window: float = 3600.0,
+        resync_interval: float | None = None,
     ) -> None:
         scoped_key(network_key, what="network", parse=parse_network_key)
         self.client = client
@@ -114,10 +118,28 @@ class NetworkSnapshotter:
         self._first_seen: dict[str, int] = {}
         self._settled: set[str] = set()
         self._claim_lost: dict[str, tuple[str, float]] = {}
+        self.resync_interval = resync_interval
+        self._last_full_read: float | None = None
+        self.resyncs = 0
         self._lock = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"NetworkSnapshotter(network={self.network!r}, client={self.client!r})"
+
+    def forget(self) -> None:
+        """Drop what this snapshotter taught the (possibly shared) client: its network is no longer watched."""
+        mapping = self.client.task_transformations
+        for task in (*self._live, *self._settled):
+            mapping.pop(task, None)
+        self._results, self._refs, self._live, self._settled, self._claim_lost = {}, {}, {}, set(), {}
+        self._first_seen = {}
+        self._structure = None
+        self.client.forget_network_text(self.network)
+
+    def _resync_due(self, now: float) -> bool:
+        if self._last_full_read is None:
+            return True
+        return self.resync_interval is not None and now - self._last_full_read >= self.resync_interval
 
     async def result_count(self) -> int:
         """R, exact per the cache rules above: an observation without the TaskHub read."""
@@ -165,8 +187,9 @@ class NetworkSnapshotter:
         await self._settle_tasks_gone(step)
         self._note_status_changes(step)
         cold = not self._results
+        resync = self._resync_due(time.monotonic())
         tasks_per_transformation = await self._map_unknown_tasks(step)
-        ordered, results, refs_of = await self._read_results(step, cold, tasks_per_transformation)
+        ordered, results, refs_of = await self._read_results(step, cold, tasks_per_transformation, resync=resync)
 
         # Commit only after every request succeeded, so a failed observation is redone whole.
         self._results = results
@@ -176,6 +199,9 @@ class NetworkSnapshotter:
         self._claim_lost = step.claim_lost
         for task in step.live:
             self._first_seen.setdefault(task, len(self._first_seen))
+        if resync or cold:
+            self._last_full_read = time.monotonic()
+            self.resyncs += not cold
         return self._observation(
             step, results, refs_of, requests=client.requests_sent - started, results_read=len(ordered)
         )
@@ -299,7 +325,7 @@ class NetworkSnapshotter:
         return tasks_per_transformation
 
     async def _read_results(
-        self, step: _Step, cold: bool, tasks_per_transformation: dict[str, int] | None
+        self, step: _Step, cold: bool, tasks_per_transformation: dict[str, int] | None, *, resync: bool = False
     ) -> tuple[list[str], dict[str, int], dict[str, tuple[str, ...]]]:
         """Re-read the results of the transformations that may have new ones: (read, all counts, result refs)."""
         assert self._structure is not None
@@ -316,6 +342,10 @@ class NetworkSnapshotter:
                 to_read = {mapping[t] for t in step.live if mapping.get(t) in in_network} | step.dirty
             results = {e.key: 0 for e in structure.transformations}
             refs_of: dict[str, tuple[str, ...]] = {}
+        elif resync:
+            to_read = set(in_network)
+            results = dict(self._results)
+            refs_of = dict(self._refs)
         else:
             to_read = step.dirty | {transformation for transformation, _ in step.claim_lost.values()}
             results = dict(self._results)

@@ -27,7 +27,13 @@ from pydantic.alias_generators import to_camel
 
 from strategy_operator.engine.strategies.registry import BUILTIN_SETTINGS
 from strategy_operator.engine.strategies.settings import Integer, StrategySettings, settings_for
-from strategy_operator.engine.vocabulary import STRATEGY_IMPORT_PATH_PATTERN, Mode, TaskScaling
+from strategy_operator.engine.vocabulary import (
+    MAX_SLEEP_INTERVAL,
+    MAX_TASKS_PER_TRANSFORMATION,
+    STRATEGY_IMPORT_PATH_PATTERN,
+    Mode,
+    TaskScaling,
+)
 from strategy_operator.scopedkey import NETWORK_KEY_PATTERN, InvalidScopedKey, parse_network_key
 from strategy_operator.text import EXCEPTION_MESSAGE_MAX_LENGTH, TRACEBACK_MAX_LENGTH, bound_head, bound_tail
 
@@ -266,12 +272,16 @@ class NetworkStrategySpec(CamelModel):
     max_tasks_per_transformation: Integer = Field(
         default=3,
         ge=1,
-        description="The most tasks actioned per transformation (M). At least 1; default 3.",
+        le=MAX_TASKS_PER_TRANSFORMATION,
+        description="The most tasks actioned per transformation (M). From 1 to "
+        f"{MAX_TASKS_PER_TRANSFORMATION}; default 3.",
     )
     sleep_interval: Integer = Field(
         default=3600,
         ge=1,
-        description="Seconds between iterations; default 3600. The operator's minimum sleep interval "
+        le=MAX_SLEEP_INTERVAL,
+        description=f"Seconds between iterations, from 1 to {MAX_SLEEP_INTERVAL} (30 days); default 3600. "
+        "The operator's minimum sleep interval "
         "(default 300) applies when this is smaller.",
     )
     server: ServerSpec | None = Field(
@@ -283,6 +293,14 @@ class NetworkStrategySpec(CamelModel):
         strict=True,
         description="When true, deleting this resource un-actions every task actioned on the network "
         "before the resource goes away. Default false.",
+    )
+    take_over_server_strategy: bool = Field(
+        default=False,
+        strict=True,
+        description="When the alchemiscale server holds a strategy for the network (set with "
+        "set_network_strategy, run by upstream's Strategist), the operator refuses to act unless this is "
+        "true; then it sets that strategy's mode to disabled on the server (its settings and state are "
+        "kept) and runs this resource instead. Default false.",
     )
 
     @field_validator("network")
@@ -337,6 +355,12 @@ class IterationSummary(CamelModel):
     tasks_actioned: int = Field(default=0, ge=0, description="Existing tasks actioned.")
     tasks_created: int = Field(default=0, ge=0, description="New tasks created and actioned.")
     tasks_cancelled: int = Field(default=0, ge=0, description="Tasks un-actioned.")
+    tasks_deferred: int = Field(
+        default=0,
+        ge=0,
+        description="Tasks the plan wanted created but the operator's per-iteration creation cap held back "
+        "for the next iterations.",
+    )
 
 
 class NetworkTaskCounts(CamelModel):

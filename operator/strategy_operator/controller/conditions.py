@@ -116,3 +116,11 @@ def disabled() -> list[Condition]:
         Condition(PROGRESSING, False, "Disabled", "spec.mode is disabled: no iterations run"),
         Condition(DEGRADED, False, "Disabled", "spec.mode is disabled"),
     ]
+
+
+def idle(message: str) -> list[Condition]:
+    return [
+        Condition(READY, False, "NetworkOwnedElsewhere", message),
+        Condition(PROGRESSING, False, "Idle", "another NetworkStrategy runs this network; this one waits for it to go"),
+        Condition(DEGRADED, True, "NetworkOwnedElsewhere", message),
+    ]

@@ -45,6 +45,12 @@ class OperatorConfig:
     iteration_timeout: float = 600.0
     # /healthz fails once a due resource has gone this long without being iterated.
     liveness_grace: float = 900.0
+    # Every network's results are re-read in full this often (and on every wake), so a late
+    # result the snapshotter's change inference missed is counted within one interval.
+    resync_interval: float = 10800.0
+    # The most tasks one iteration of one resource creates; a larger plan is spread over the
+    # next iterations (run at the next tick) instead of sent at once.
+    max_tasks_created_per_iteration: int = 1000
     # Replicas elect one leader through a coordination.k8s.io Lease (see leader.py).
     leader_election: bool = False
     leader_election_lease: str = "alchemiscale-strategy-operator"
@@ -140,6 +146,14 @@ _OPTIONS: dict[str, _Option] = {
     ),
     "liveness_grace": _Option(
         "--liveness-grace", "LIVENESS_GRACE", "seconds a due resource may wait before /healthz fails (default 900)"
+    ),
+    "resync_interval": _Option(
+        "--resync-interval", "RESYNC_INTERVAL", "seconds between full re-reads of a network's results (default 10800)"
+    ),
+    "max_tasks_created_per_iteration": _Option(
+        "--max-tasks-created-per-iteration",
+        "MAX_TASKS_CREATED_PER_ITERATION",
+        "the most tasks one iteration of one resource creates; the rest waits for the next iterations (default 1000)",
     ),
 }
 
@@ -293,6 +307,8 @@ _PARSERS: dict[str, Callable[[object, str], object]] = {
     "tick": lambda raw, where: _number(raw, where, minimum=0.1, integer=False),
     "iteration_timeout": lambda raw, where: _number(raw, where, minimum=1, integer=False),
     "liveness_grace": lambda raw, where: _number(raw, where, minimum=1, integer=False),
+    "resync_interval": lambda raw, where: _number(raw, where, minimum=1, integer=False),
+    "max_tasks_created_per_iteration": lambda raw, where: int(_number(raw, where, minimum=1, integer=True)),
     "http_port": _port,
     "allowed_scopes": _scopes,
     "default_server": lambda raw, where: _url(str(raw).strip(), where),

@@ -13,9 +13,10 @@ from typing import Any
 
 import kopf
 
+from strategy_operator.alchemiscale.credentials import Credentials
 from strategy_operator.alchemiscale.errors import AlchemiscaleError, TransientError
 from strategy_operator.controller.credentials_policy import CredentialsPolicyError
-from strategy_operator.controller.resolve import IterationError, resolve
+from strategy_operator.controller.resolve import IterationError, resolve, verify_of
 from strategy_operator.controller.runtime import Runtime
 from strategy_operator.controller.secrets import CredentialsSecretError, CredentialsSecretUnavailable
 from strategy_operator.text import bound_head, scrub
@@ -27,10 +28,15 @@ LAST_RETRY = 4
 async def cancel_actioned_tasks(runtime: Runtime, raw_spec: Mapping[str, Any], namespace: str) -> tuple[int, str]:
     """Un-action every task actioned on the network's TaskHub (what the hub actions, whoever actioned it)."""
     resolved = await resolve(raw_spec, namespace, runtime.config, runtime.runner.secrets)
-    async with resolved.client(runtime.config, timeout=60.0) as client:
+    holder = object()
+    credentials = Credentials(resolved.credentials.identifier, resolved.credentials.key)
+    client = await runtime.pool.acquire(holder, resolved.server.url, credentials, verify_of(runtime.config))
+    try:
         network = resolved.spec.network
         actioned = await client.network_actioned_tasks(network)
         answer = await client.cancel_tasks(network, actioned) if actioned else []
+    finally:
+        await runtime.pool.release(holder)
     return sum(1 for task in answer if task is not None), resolved.spec.network
 
 

@@ -1,7 +1,8 @@
 """The operator's one client of the Kubernetes API (besides Kopf's own watch connection).
 
-Two calls: read a credentials Secret (`SecretReader`) and merge-patch a NetworkStrategy's
-status subresource (`StatusWriter`). Both use one `kubernetes` ApiClient, configured once
+Three calls: read a credentials Secret (`SecretReader`), merge-patch a NetworkStrategy's
+status subresource (`StatusWriter`) and list the watched NetworkStrategies once, to find each
+network's owner (`ResourceLister`). All use one `kubernetes` ApiClient, configured once
 (in-cluster service account, else KUBECONFIG), and run the synchronous client in a thread so
 the event loop never blocks on it.
 
@@ -168,4 +169,52 @@ class StatusWriter:
             raise StatusWriteUnanswered(
                 f"the status of {namespace}/{name} could not be written: the Kubernetes API did not answer "
                 f"within {bound:g} s"
+            ) from None
+
+
+class ResourceListUnanswered(Exception):
+    """The API server did not answer a list of NetworkStrategies in time."""
+
+
+class ResourceLister:
+    """Lists the NetworkStrategies of the watched namespaces (`namespaces` empty: all of them)."""
+
+    def __init__(
+        self,
+        namespaces: tuple[str, ...],
+        api: Any | None = None,
+        request_timeout: tuple[float, float] = REQUEST_TIMEOUT,
+    ) -> None:
+        self._namespaces = namespaces
+        self._api = api
+        self._request_timeout = request_timeout
+
+    def _list_sync(self) -> list[dict[str, Any]]:
+        from kubernetes import client
+
+        if self._api is None:
+            self._api = client.CustomObjectsApi(api_client())
+        pages: list[Any]
+        if not self._namespaces:
+            pages = [
+                self._api.list_cluster_custom_object(GROUP, VERSION, PLURAL, _request_timeout=self._request_timeout)
+            ]
+        else:
+            pages = [
+                self._api.list_namespaced_custom_object(
+                    GROUP, VERSION, namespace, PLURAL, _request_timeout=self._request_timeout
+                )
+                for namespace in self._namespaces
+            ]
+        return [item for page in pages for item in page.get("items", [])]
+
+    async def list(self) -> list[dict[str, Any]]:
+        # One request per namespace, each bounded by the request timeout; the outer bound
+        # covers them all and a starved thread pool.
+        bound = _outer_bound(self._request_timeout) * max(1, len(self._namespaces))
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(self._list_sync), bound)
+        except TimeoutError:
+            raise ResourceListUnanswered(
+                f"the NetworkStrategies could not be listed: the Kubernetes API did not answer within {bound:g} s"
             ) from None

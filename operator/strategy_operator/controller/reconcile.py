@@ -8,7 +8,7 @@ loop (and every other resource) keeps going while a large network is weighed.
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import time
 import traceback as tracebacks
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
@@ -24,6 +24,8 @@ from strategy_operator.alchemiscale.credentials import Credentials
 from strategy_operator.alchemiscale.errors import AlchemiscaleError, TransientError
 from strategy_operator.alchemiscale.execution import ExecutionReport, execute_plan
 from strategy_operator.alchemiscale.gufe_objects import CacheStats, GufeObjects
+from strategy_operator.alchemiscale.pool import ClientPool
+from strategy_operator.alchemiscale.server_strategy import check_server_strategy
 from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter, Observation, build_snapshot
 from strategy_operator.api.v1alpha1 import NetworkStrategySpec, NetworkStrategyStatus
 from strategy_operator.controller import conditions
@@ -90,43 +92,51 @@ class PassOutcome:
 
 @dataclass
 class _Session:
-    fingerprint: str
     client: AlchemiscaleClient
     snapshotter: NetworkSnapshotter
+    # When the server's own strategy for the network was last checked (monotonic seconds).
+    server_strategy_checked: float | None = None
 
 
 class SessionCache:
-    """One resource's alchemiscale client and snapshotter, kept while server and login stay the same."""
+    """One resource's snapshotter, over the pool's shared client for its server and identity.
 
-    def __init__(self) -> None:
+    The snapshotter (the network's caches) is the resource's own and is dropped with it; the
+    client (connection pool, token) belongs to the `ClientPool` and is shared.
+    """
+
+    def __init__(self, pool: ClientPool | None = None, *, resync_interval: float | None = None) -> None:
+        self.pool = pool if pool is not None else ClientPool()
+        self.resync_interval = resync_interval
         self._session: _Session | None = None
-        self._requests_of_closed_clients = 0
 
     def requests_sent(self) -> int:
-        """Requests sent to alchemiscale by every client this cache has held."""
-        current = self._session.client.requests_sent if self._session is not None else 0
-        return self._requests_of_closed_clients + current
+        """Requests sent to alchemiscale by the pool this cache draws its client from."""
+        return self.pool.requests_sent()
 
-    async def get(
-        self, url: str, credentials: SecretCredentials, network: str, verify: bool | str, timeout: float
-    ) -> _Session:
-        digest = hashlib.sha256(
-            "\0".join([url, credentials.identifier, credentials.key, network, str(verify)]).encode()
-        ).hexdigest()
-        if self._session is not None and self._session.fingerprint == digest:
-            return self._session
-        await self.aclose()
-        client = AlchemiscaleClient(
-            url, Credentials(credentials.identifier, credentials.key), verify=verify, timeout=timeout
-        )
-        self._session = _Session(digest, client, NetworkSnapshotter(client, network))
+    async def get(self, url: str, credentials: SecretCredentials, network: str, verify: bool | str) -> _Session:
+        """The resource's session: the pool's client for (url, credentials, verify), its snapshotter."""
+        client = await self.pool.acquire(self, url, Credentials(credentials.identifier, credentials.key), verify)
+        session = self._session
+        if session is not None and session.client is client and session.snapshotter.network == network:
+            return session
+        if session is not None:
+            session.snapshotter.forget()
+        self._session = _Session(client, NetworkSnapshotter(client, network, resync_interval=self.resync_interval))
         return self._session
 
+    async def reset(self) -> None:
+        """Start afresh (a wake): a full re-read of the network, and a new login for the shared client."""
+        if self._session is not None:
+            self._session.client.forget_token()
+        await self.aclose()
+
     async def aclose(self) -> None:
+        """Drop this resource's caches and let go of the shared client."""
         if self._session is not None:
             session, self._session = self._session, None
-            self._requests_of_closed_clients += session.client.requests_sent
-            await session.client.aclose()
+            session.snapshotter.forget()
+        await self.pool.release(self)
 
 
 def _task_counts(report: ExecutionReport) -> tuple[int, int, int]:
@@ -151,11 +161,13 @@ def plan_observation(
     spec: NetworkStrategySpec,
     state: Mapping[str, Any],
     weights_from: WeightSource | None = None,
+    max_tasks_created: int | None = None,
 ) -> Plan:
     """Snapshot document, validation and the engine's plan: all CPU work, run off the event loop.
 
     `weights_from`: a stratocaster Strategy with its gufe inputs (a strategy named by import path);
-    its `propose` runs here too.
+    its `propose` runs here too. `max_tasks_created`: the operator's cap on tasks created by one
+    iteration (the rest waits for the next ones).
     """
     document = build_snapshot(
         observation,
@@ -165,6 +177,7 @@ def plan_observation(
         max_tasks_per_transformation=spec.max_tasks_per_transformation,
         state=dict(state),
     )
+    document["maxTasksCreated"] = max_tasks_created
     return plan_iteration(Snapshot.model_validate(document), weights_from)
 
 
@@ -254,13 +267,18 @@ class IterationRunner:
             if spec.strategy.is_import_path
             else None
         )
-        session = await sessions.get(
-            resolved.server.url,
-            resolved.credentials,
-            spec.network,
-            verify_of(self.config),
-            timeout=min(60.0, self.config.iteration_timeout),
-        )
+        session = await sessions.get(resolved.server.url, resolved.credentials, spec.network, verify_of(self.config))
+        events: list[Event] = []
+        checked = session.server_strategy_checked
+        if checked is None or time.monotonic() - checked >= self.config.resync_interval:
+            # Once per session (start, wake, new server) and per resync interval: a strategy
+            # stored on the server is rarely set, and its Strategist sleeps long too.
+            taken_over = await check_server_strategy(
+                session.client, spec.network, take_over=spec.take_over_server_strategy
+            )
+            session.server_strategy_checked = time.monotonic()
+            if taken_over:
+                events.append(Event("Normal", "ServerStrategyDisabled", taken_over))
         status_now = previous.get("status") or "awake"
         last_count = int(previous.get("lastIterationResultCount") or 0)
         next_due = format_time(now + timedelta(seconds=interval))
@@ -282,7 +300,7 @@ class IterationRunner:
                     now=now,
                     generation=resource.generation,
                 )
-                return PassOutcome("unchanged", fields, log=f"dormant, still {count} results")
+                return PassOutcome("unchanged", fields, events, log=f"dormant, still {count} results")
 
         observation = await session.snapshotter.observe()
         state = {"status": "dormant" if status_now == "dormant" else "awake", "lastIterationResultCount": last_count}
@@ -297,13 +315,20 @@ class IterationRunner:
                 str(parse_network_key(spec.network).scope),
             )
         loop = asyncio.get_running_loop()
-        plan: Plan = await loop.run_in_executor(self.executor, plan_observation, observation, spec, state, weights_from)
+        plan: Plan = await loop.run_in_executor(
+            self.executor,
+            plan_observation,
+            observation,
+            spec,
+            state,
+            weights_from,
+            self.config.max_tasks_created_per_iteration,
+        )
 
         if mode_now() == "disabled":
             # The user disabled the strategy while it was being weighed: apply nothing.
             return self.disabled(resource, now, previous)
 
-        events: list[Event] = []
         tasks = (0, 0, 0)
         if plan.ran:
             report = await execute_plan(session.client, spec.network, plan)
@@ -311,11 +336,18 @@ class IterationRunner:
 
         if not plan.ran:
             fields = {**base, "nextIteration": next_due, "taskCounts": observation.task_counts}
-            return PassOutcome("unchanged", fields, log="dormant, no new results")
+            return PassOutcome("unchanged", fields, events, log="dormant, no new results")
 
         summary = plan.summary
         iterations = int(previous.get("iterations") or 0) + 1
         text = _summary_text(plan, tasks)
+        if summary.tasks_deferred:
+            # The rest of a capped plan follows at the next tick, not a whole interval later.
+            next_due = format_time(now + timedelta(seconds=min(interval, max(1.0, self.config.tick))))
+            text += (
+                f"; {summary.tasks_deferred} more task(s) deferred to the next iteration (at most "
+                f"{self.config.max_tasks_created_per_iteration} created per iteration)"
+            )
         fields = {
             **base,
             "status": plan.status,
@@ -333,6 +365,7 @@ class IterationRunner:
                 "tasksActioned": tasks[0],
                 "tasksCreated": tasks[1],
                 "tasksCancelled": tasks[2],
+                "tasksDeferred": summary.tasks_deferred,
             },
         }
         if plan.status == "dormant":

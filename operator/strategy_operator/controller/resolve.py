@@ -1,6 +1,7 @@
 """From a NetworkStrategy's spec to a logged-in alchemiscale client: the one path for every handler.
 
-spec -> scope check -> server and credentials Secret -> bound credentials -> client. The periodic
+spec -> scope check -> server and credentials Secret -> bound credentials; the client for them
+is the operator's shared one from its `ClientPool` (`alchemiscale/pool.py`). The periodic
 pass (`reconcile.py`) and cancel-on-delete (`deletion.py`) both resolve through here, so they
 can never disagree about which server, Secret or scope a resource means, nor about whether
 the Secret's key may go to that server (`bound_credentials`, rules in `credentials_policy`).
@@ -14,8 +15,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from strategy_operator.alchemiscale.client import AlchemiscaleClient
-from strategy_operator.alchemiscale.credentials import Credentials
 from strategy_operator.api.v1alpha1 import NetworkStrategySpec
 from strategy_operator.controller.config import OperatorConfig
 from strategy_operator.controller.credentials_policy import read_bound_credentials
@@ -106,15 +105,6 @@ class Resolved:
     spec: NetworkStrategySpec
     server: ServerChoice
     credentials: SecretCredentials
-
-    def client(self, config: OperatorConfig, timeout: float) -> AlchemiscaleClient:
-        """A new client for the resolved server (the caller closes it)."""
-        return AlchemiscaleClient(
-            self.server.url,
-            Credentials(self.credentials.identifier, self.credentials.key),
-            verify=verify_of(config),
-            timeout=timeout,
-        )
 
 
 def verify_of(config: OperatorConfig) -> bool | str:

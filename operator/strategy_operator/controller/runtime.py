@@ -19,12 +19,14 @@ from typing import Any
 
 import kopf
 
+from strategy_operator.alchemiscale.pool import ClientPool
 from strategy_operator.api import FINALIZER, GROUP
 from strategy_operator.controller.config import OperatorConfig
 from strategy_operator.controller.kube import SecretReader, StatusWriter
 from strategy_operator.controller.leader import LeaderElector, LeaseTimings
 from strategy_operator.controller.liveness import LivenessTracker
 from strategy_operator.controller.metrics import Metrics
+from strategy_operator.controller.ownership import NetworkOwners
 from strategy_operator.controller.probes import HealthServer
 from strategy_operator.controller.reconcile import IterationRunner, SessionCache
 from strategy_operator.controller.scheduling import utcnow
@@ -44,6 +46,10 @@ class Runtime:
     executor: ThreadPoolExecutor
     health: HealthServer | None
     status_writer: StatusWriter
+    # One alchemiscale client per (server, identity), shared by every resource using them.
+    pool: ClientPool
+    owners: NetworkOwners = field(default_factory=NetworkOwners)
+    requests_counted: int = 0
     # Passes over one network never overlap, whichever resources name it: two plans made
     # from the same snapshot would each create the missing tasks, doubling the cap.
     network_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
@@ -96,17 +102,24 @@ class Runtime:
             lock = self.network_locks[network] = asyncio.Lock()
         return lock
 
+    def drop_network_lock(self, network: str) -> None:
+        """Forget the network's lock once no resource names it (and no pass holds it)."""
+        lock = self.network_locks.get(network)
+        if lock is not None and not lock.locked() and not self.owners.claims(network):
+            del self.network_locks[network]
+
 
 @dataclass
 class ResourceState:
     """What the operator remembers about one resource between ticks (lost on restart, by design)."""
 
-    sessions: SessionCache = field(default_factory=SessionCache)
+    sessions: SessionCache
     # The status as last written by us. The live body lags our own patches by a watch
     # event; deciding from a stale status could run a due iteration twice.
     written: dict[str, Any] | None = None
     transient_failures: int = 0
-    requests_counted: int = 0
+    # The owner this resource last reported itself idle for (the condition and event are posted once).
+    idle_for: str | None = None
 
     def effective_status(self, live: Mapping[str, Any]) -> dict[str, Any]:
         return dict(self.written) if self.written is not None else dict(live)
@@ -116,7 +129,9 @@ def state_of(memo: kopf.Memo) -> ResourceState:
     """The resource's state, kept in its Kopf memo."""
     state = memo.get("resource_state")
     if state is None:
-        state = memo["resource_state"] = ResourceState()
+        runtime: Runtime = memo["runtime"]
+        sessions = SessionCache(runtime.pool, resync_interval=runtime.config.resync_interval)
+        state = memo["resource_state"] = ResourceState(sessions=sessions)
     return state
 
 
@@ -164,6 +179,7 @@ async def start(config: OperatorConfig) -> Runtime:
         executor=executor,
         health=health,
         status_writer=StatusWriter(),
+        pool=ClientPool(timeout=min(60.0, config.iteration_timeout)),
     )
     if health is not None:
         # A standby is ready too: a rolling update must be able to replace it.
@@ -182,6 +198,7 @@ async def stop(runtime: Runtime | None) -> None:
         runtime.health.ready = False
         await runtime.health.stop()
     runtime.executor.shutdown(wait=False, cancel_futures=True)
+    await runtime.pool.aclose()
 
 
 def describe(config: OperatorConfig) -> str:
@@ -196,5 +213,7 @@ def describe(config: OperatorConfig) -> str:
     return (
         f"{namespaces}; allowed servers {servers}{election}; minSleepInterval {config.min_sleep_interval}s; "
         f"maxWorkers {config.max_workers}; allowed scopes {scopes}; "
-        f"default server {config.default_server or '(none)'}; tick {config.tick:g}s"
+        f"default server {config.default_server or '(none)'}; tick {config.tick:g}s; "
+        f"resync every {config.resync_interval:g}s; at most {config.max_tasks_created_per_iteration} tasks "
+        "created per iteration"
     )

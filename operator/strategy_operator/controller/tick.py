@@ -17,8 +17,10 @@ from typing import Any
 
 import kopf
 
-from strategy_operator.controller.kube import StatusWriteRefused, StatusWriteUnanswered
-from strategy_operator.controller.reconcile import PassOutcome, ResourceView, merged_status, validate_status
+from strategy_operator.controller import conditions
+from strategy_operator.controller.kube import ResourceLister, StatusWriteRefused, StatusWriteUnanswered
+from strategy_operator.controller.ownership import Claim
+from strategy_operator.controller.reconcile import Event, PassOutcome, ResourceView, merged_status, validate_status
 from strategy_operator.controller.runtime import ResourceState, Runtime
 from strategy_operator.controller.scheduling import Decision, decide, due_at, is_woken, mode_of, utcnow
 from strategy_operator.text import bound_head, scrub
@@ -39,8 +41,10 @@ def observe_for_liveness(
 ) -> None:
     mode = mode_of(spec)
     woken = is_woken(annotations, status)
-    state_name = "disabled" if mode == "disabled" else str(status.get("status") or "awake")
-    active = not deleting and mode != "disabled" and (state_name != "error" or woken)
+    owner = runtime.owners.owner(str(spec.get("network")))
+    idle = owner is not None and owner.uid != uid
+    state_name = "disabled" if mode == "disabled" else "idle" if idle else str(status.get("status") or "awake")
+    active = not deleting and not idle and mode != "disabled" and (state_name != "error" or woken)
     due = None if woken else due_at(status, runtime.runner.interval_of(spec))
     due_in = None if due is None else (due - utcnow()).total_seconds()
     runtime.tracker.observe(uid, ref, status=state_name, active=active, due_in=due_in)
@@ -59,11 +63,76 @@ async def watched(
 ) -> None:
     if event_type == "DELETED":
         runtime.tracker.forget(uid)
+        runtime.owners.forget(uid)
+        runtime.drop_network_lock(str(spec.get("network")))
         await state.sessions.aclose()
         return
+    if mode_of(spec) == "disabled":
+        runtime.owners.forget(uid)  # a disabled resource does nothing, so it owns nothing
+    else:
+        runtime.owners.claim(claim_of(uid, ref, spec, meta))
     current = state.effective_status(status)
     deleting = bool(meta.get("deletionTimestamp"))
     observe_for_liveness(runtime, uid, ref, spec, current, annotations, deleting=deleting)
+
+
+def claim_of(uid: str, ref: str, spec: Mapping[str, Any], meta: Mapping[str, Any]) -> Claim:
+    return Claim(str(meta.get("creationTimestamp") or ""), ref, uid, str(spec.get("network")))
+
+
+async def _claims(runtime: Runtime) -> list[Claim]:
+    """Every enabled NetworkStrategy of the watched namespaces, as ownership claims (one LIST each)."""
+    items = await ResourceLister(runtime.config.namespaces).list()
+    return [
+        claim_of(
+            item["metadata"]["uid"],
+            f"{item['metadata']['namespace']}/{item['metadata']['name']}",
+            item.get("spec") or {},
+            item["metadata"],
+        )
+        for item in items
+        if mode_of(item.get("spec") or {}) != "disabled"
+    ]
+
+
+async def _owner_elsewhere(runtime: Runtime, uid: str, spec: Mapping[str, Any], log: Log) -> Claim | None | bool:
+    """The network's owner when it is another resource; None when this one owns it; False: cannot tell yet."""
+    try:
+        await runtime.owners.prime(lambda: _claims(runtime))
+    except Exception as exc:  # noqa: BLE001 - the Kubernetes API's many failures: try at the next tick
+        log.warning(
+            "cannot list NetworkStrategies to find each network's owner, retrying: %s",
+            bound_head(scrub(f"{type(exc).__name__}: {exc}")),
+        )
+        return False
+    owner = runtime.owners.owner(str(spec.get("network")))
+    return owner if owner is not None and owner.uid != uid else None
+
+
+async def _report_idle(
+    runtime: Runtime,
+    state: ResourceState,
+    owner: Claim,
+    *,
+    current: Mapping[str, Any],
+    live: Mapping[str, Any],
+    body: kopf.Body,
+    resource: ResourceView,
+    log: Log,
+) -> None:
+    """Say once (per owner) that this resource waits: it names a network another one runs."""
+    message = (
+        f"network {owner.network} is run by {owner}, which was created first; this NetworkStrategy "
+        "stays idle until that one is deleted (keep to one NetworkStrategy per network)"
+    )
+    fields: dict[str, Any] = {"observedGeneration": resource.generation, "nextIteration": None}
+    fields["conditions"] = conditions.merge(
+        current.get("conditions"), conditions.idle(message), now=utcnow(), generation=resource.generation
+    )
+    outcome = PassOutcome("idle", fields, [Event("Warning", "NetworkOwnedElsewhere", message)], log=message)
+    log.warning("%s", message)
+    await write_outcome(runtime, state, outcome, current=current, live=live, body=body, resource=resource, log=log)
+    state.idle_for = owner.uid
 
 
 async def _first_of(work: asyncio.Future[PassOutcome], stopped: Any) -> PassOutcome | None:
@@ -96,10 +165,10 @@ def _record(runtime: Runtime, state: ResourceState, outcome: PassOutcome, second
     metrics.tasks.labels(change="cancelled").inc(cancelled)
     if outcome.error_type:
         metrics.api_errors.labels(type=outcome.error_type).inc()
-    sent = state.sessions.requests_sent()
-    if sent > state.requests_counted:
-        metrics.api_requests.inc(sent - state.requests_counted)
-    state.requests_counted = sent
+    sent = runtime.pool.requests_sent()
+    if sent > runtime.requests_counted:
+        metrics.api_requests.inc(sent - runtime.requests_counted)
+    runtime.requests_counted = sent
 
 
 async def write_outcome(
@@ -216,9 +285,20 @@ async def tick(
         )
         kopf.event(body, type="Normal", reason="Disabled", message="spec.mode is disabled: iterations stopped")
         return
+    owner = await _owner_elsewhere(runtime, uid, spec, log)
+    if owner is False:
+        return
+    if isinstance(owner, Claim):
+        if state.idle_for != owner.uid:
+            await _report_idle(
+                runtime, state, owner, current=current, live=status, body=body, resource=resource, log=log
+            )
+        return
+    state.idle_for = None
     if decision is Decision.run_woken:
-        # Start afresh: a new login picks up credentials or scopes fixed since the error.
-        await state.sessions.aclose()
+        # Start afresh: a full re-read of the network, and a new login that picks up
+        # credentials or scopes fixed since the error.
+        await state.sessions.reset()
     started = time.monotonic()
     passed = await _run_pass(runtime, state, resource, lambda: mode_of(spec), stopped)
     if passed is None or not runtime.acting:

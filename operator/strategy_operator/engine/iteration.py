@@ -107,6 +107,7 @@ def plan_iteration(snapshot: Snapshot, weights_from: WeightSource | None = None)
             trimmable += [t for t in reversed(actioned) if t.status == RUNNING]
             cancel.extend(task.key for task in trimmable[:excess])
 
+    create, deferred = cap_creation(create, snapshot.max_tasks_created)
     return Plan.with_blocked(
         blocked,
         ran=True,
@@ -117,4 +118,36 @@ def plan_iteration(snapshot: Snapshot, weights_from: WeightSource | None = None)
         action=sorted(action),
         create=create,
         cancel=sorted(cancel),
+        deferred=deferred,
     )
+
+
+def cap_creation(create: dict[str, int], limit: int | None) -> tuple[dict[str, int], dict[str, int]]:
+    """Split `create` into what fits under `limit` and what is deferred, breadth first.
+
+    Every transformation gets its first task before any gets a second (round robin in key
+    order), so a capped iteration spreads compute over the network instead of filling the
+    first transformations; the deferred rest is planned again, from fresh counts, next time.
+    """
+    wanted = sum(create.values())
+    if limit is None or wanted <= limit:
+        return dict(sorted(create.items())), {}
+    keys = sorted(create)
+    granted = dict.fromkeys(keys, 0)
+    remaining = limit
+    # Whole rounds at once (a transformation short of a round takes all it wants), then one
+    # partial round in key order: O(transformations x distinct counts), not O(limit).
+    while remaining:
+        open_keys = [k for k in keys if granted[k] < create[k]]
+        smallest = min(create[k] - granted[k] for k in open_keys)
+        rounds = min(smallest, remaining // len(open_keys))
+        if rounds == 0:
+            for key in open_keys[:remaining]:
+                granted[key] += 1
+            break
+        for key in open_keys:
+            granted[key] += rounds
+        remaining -= rounds * len(open_keys)
+    kept = {k: n for k, n in granted.items() if n}
+    deferred = {k: create[k] - granted[k] for k in keys if create[k] > granted[k]}
+    return kept, deferred

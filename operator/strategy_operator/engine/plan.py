@@ -21,6 +21,8 @@ class PlanSummary:
     tasks_to_action: int
     tasks_to_create: int
     tasks_to_cancel: int
+    tasks_deferred: int
+    """Tasks the plan needs but did not create this iteration (the snapshot's `maxTasksCreated`)."""
 
 
 class Plan(BaseModel):
@@ -34,6 +36,7 @@ class Plan(BaseModel):
     action: list[str] = []
     create: dict[str, int] = {}
     cancel: list[str] = []
+    deferred: dict[str, int] = {}
 
     _blocked: frozenset[str] = PrivateAttr(default_factory=frozenset)
 
@@ -59,7 +62,9 @@ class Plan(BaseModel):
             tasks_to_action=len(self.action),
             tasks_to_create=sum(self.create.values()),
             tasks_to_cancel=len(self.cancel),
+            tasks_deferred=sum(self.deferred.values()),
         )
 
     def to_json(self) -> dict:
-        return self.model_dump(mode="json", by_alias=True)
+        # `deferred` only when a cap held tasks back: an uncapped plan is upstream's, key for key.
+        return self.model_dump(mode="json", by_alias=True, exclude=None if self.deferred else {"deferred"})

@@ -17,6 +17,7 @@ from strategy_operator.engine.strategies.registry import settings_classes, strat
 from strategy_operator.engine.strategies.settings import StrategySettings, settings_for
 from strategy_operator.engine.vocabulary import (
     ACTIONABLE_STATUSES,
+    MAX_TASKS_PER_TRANSFORMATION,
     STRATEGY_IMPORT_PATH_PATTERN,
     Mode,
     StrategyStatus,
@@ -104,7 +105,11 @@ class Snapshot(_Model):
     strategy: SnapshotStrategy
     mode: Mode = Mode.partial
     task_scaling: TaskScaling = TaskScaling.exponential
-    max_tasks_per_transformation: Annotated[StrictInt, Field(ge=1, le=INT64_MAX)] = 3
+    # The CRD's bound, re-checked here: a snapshot may come from a file, not only from the operator.
+    max_tasks_per_transformation: Annotated[StrictInt, Field(ge=1, le=MAX_TASKS_PER_TRANSFORMATION)] = 3
+    # At most this many tasks created by one iteration (null: no cap); the rest is deferred to
+    # the next iterations, breadth first, so one plan cannot flood the server.
+    max_tasks_created: Annotated[StrictInt, Field(ge=0, le=INT64_MAX)] | None = None
     state: SnapshotState = SnapshotState()
     chemical_systems: list[str] = []
     transformations: list[SnapshotTransformation] = []

@@ -9,6 +9,12 @@ from __future__ import annotations
 from enum import Enum
 from typing import Literal
 
+# Upper bounds on the numbers a resource author sets, so a typo cannot flood alchemiscale or
+# the operator. Upstream's default is 3 tasks per transformation and the user guide's
+# examples use 3-10; a sleep interval above 30 days is no schedule at all.
+MAX_TASKS_PER_TRANSFORMATION = 100
+MAX_SLEEP_INTERVAL = 30 * 24 * 3600
+
 
 class Mode(str, Enum):
     partial = "partial"

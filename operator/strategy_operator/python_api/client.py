@@ -212,13 +212,15 @@ class NetworkStrategyClient:
         name: str | None = None,
         server: Mapping[str, Any] | None = _UNSET,
         cancel_tasks_on_delete: bool = _UNSET,
+        take_over_server_strategy: bool = _UNSET,
     ) -> str | None:
         """Create or replace the network's NetworkStrategy; the resource's name.
 
         As upstream, every call sets the whole strategy: omitted arguments take their
         defaults (partial, exponential, 3 tasks, 3600 s), they do not keep earlier values.
-        `server` (`{"url": ..., "credentialsSecret": ...}`) and `cancel_tasks_on_delete`,
-        which upstream has no counterpart for, keep their values unless given.
+        `server` (`{"url": ..., "credentialsSecret": ...}`), `cancel_tasks_on_delete` and
+        `take_over_server_strategy`, which upstream has no counterpart for, keep their values
+        unless given.
         `strategy=None` removes the strategy (deletes the resource), as upstream.
         `name` (default: derived from the network, `resource_name`) is used when creating.
         """
@@ -237,7 +239,12 @@ class NetworkStrategyClient:
             "max_tasks_per_transformation": max_tasks_per_transformation,
             "sleep_interval": sleep_interval,
         }
-        for fields_key, value in (("server", server), ("cancel_tasks_on_delete", cancel_tasks_on_delete)):
+        kept = (
+            ("server", server),
+            ("cancel_tasks_on_delete", cancel_tasks_on_delete),
+            ("take_over_server_strategy", take_over_server_strategy),
+        )
+        for fields_key, value in kept:
             if value is not _UNSET:
                 fields[fields_key] = value
         spec = self._spec(fields)
