@@ -12,8 +12,9 @@ from ..controller.operator_harness import Cluster, OperatorProcess
 
 
 @pytest.fixture
-def cluster(kubectl, crd_installed) -> Cluster:
-    return Cluster(kubectl)
+def cluster(kubectl, crd_installed, real_alchemiscale) -> Cluster:
+    # The test owns the credentials Secrets, so it binds them to the real user API.
+    return Cluster(kubectl, servers=(real_alchemiscale.user_api_url,))
 
 
 @pytest.fixture
