@@ -16,10 +16,13 @@ import strategy_operator.controller.reconcile as iteration_module
 from strategy_operator.alchemiscale.client import AlchemiscaleClient
 from strategy_operator.alchemiscale.credentials import Credentials
 from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter, build_snapshot
+from strategy_operator.api.v1alpha1 import NetworkStrategyStatus
 from strategy_operator.controller.config import OperatorConfig
 from strategy_operator.controller.credentials_policy import normalize_server
-from strategy_operator.controller.reconcile import IterationRunner, ResourceView, SessionCache, merged_status
+from strategy_operator.controller.outcomes import ResourceView
+from strategy_operator.controller.reconcile import IterationRunner
 from strategy_operator.controller.secrets import SecretCredentials
+from strategy_operator.controller.sessions import SessionCache
 from strategy_operator.engine import Snapshot
 from strategy_operator.engine.vocabulary import Mode, TaskScaling
 from strategy_operator.planning import Choice, ComputeModel, Schedule, simulate
@@ -56,7 +59,7 @@ async def operator_plans(sandbox, network: str, spec: dict, iterations: int, mon
     settings = OperatorConfig(default_server=sandbox.url, min_sleep_interval=1, tick=1)
     runner = IterationRunner(settings, StaticSecrets(sandbox.url), None, clock=lambda: NOW)  # type: ignore[arg-type]
     body = {"network": network, "server": {"credentialsSecret": "creds"}, "sleepInterval": int(INTERVAL), **spec}
-    status: dict = {}
+    status = NetworkStrategyStatus()
     sessions = SessionCache()
     plans: list[dict | None] = []
     try:
@@ -69,7 +72,7 @@ async def operator_plans(sandbox, network: str, spec: dict, iterations: int, mon
                 mode_now=lambda: spec["mode"],
             )
             assert outcome.result in ("iterated", "unchanged"), outcome.log
-            status = merged_status(status, outcome.status)
+            status = status.merged(outcome.status_change)
             ran = len(seen) > before and seen[-1].ran
             plans.append(seen[-1].to_json() if ran else None)
             for _ in range(round(INTERVAL / STEP)):
