@@ -88,56 +88,24 @@ async def live_snapshot(sandbox, network: str, spec: dict) -> Snapshot:
     return Snapshot.model_validate(build_snapshot(observation, strategy=spec["strategy"]))
 
 
+def case(strategy: dict, mode: str, scaling: str, most: int, failure_rate: float, name: str):
+    spec = {"strategy": strategy, "mode": mode, "taskScaling": scaling, "maxTasksPerTransformation": most}
+    return pytest.param(spec, failure_rate, id=name)
+
+
+CONNECTIVITY = {"name": "ConnectivityStrategy"}
 CASES = [
-    pytest.param(
-        {
-            "strategy": {"name": "ConnectivityStrategy"},
-            "mode": "partial",
-            "taskScaling": "exponential",
-            "maxTasksPerTransformation": 3,
-        },
-        0.0,
-        id="connectivity-partial-exponential",
-    ),
-    pytest.param(
-        {
-            "strategy": {"name": "ConnectivityStrategy", "settings": {"max_runs": 2}},
-            "mode": "full",
-            "taskScaling": "linear",
-            "maxTasksPerTransformation": 4,
-        },
-        0.0,
-        id="connectivity-full-linear",
-    ),
-    pytest.param(
-        {
-            "strategy": {"name": "RadialGrowthStrategy"},
-            "mode": "full",
-            "taskScaling": "exponential",
-            "maxTasksPerTransformation": 5,
-        },
-        0.0,
-        id="radialgrowth-full",
-    ),
-    pytest.param(
-        {
-            "strategy": {"name": "ConnectivityStrategy"},
-            "mode": "partial",
-            "taskScaling": "linear",
-            "maxTasksPerTransformation": 3,
-        },
-        0.15,
-        id="connectivity-partial-failures",
-    ),
-    pytest.param(
-        {
-            "strategy": {"name": "ConnectivityStrategy", "settings": {"max_runs": 4}},
-            "mode": "full",
-            "taskScaling": "exponential",
-            "maxTasksPerTransformation": 6,
-        },
+    case(CONNECTIVITY, "partial", "exponential", 3, 0.0, "connectivity-partial-exponential"),
+    case({**CONNECTIVITY, "settings": {"max_runs": 2}}, "full", "linear", 4, 0.0, "connectivity-full-linear"),
+    case({"name": "RadialGrowthStrategy"}, "full", "exponential", 5, 0.0, "radialgrowth-full"),
+    case(CONNECTIVITY, "partial", "linear", 3, 0.15, "connectivity-partial-failures"),
+    case(
+        {**CONNECTIVITY, "settings": {"max_runs": 4}},
+        "full",
+        "exponential",
+        6,
         0.05,
-        id="tyk2-star-with-a-nontransformation",
+        "tyk2-star-with-a-nontransformation",
     ),
 ]
 
