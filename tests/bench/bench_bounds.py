@@ -12,12 +12,11 @@ from __future__ import annotations
 import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 
-from bench_operator import _lag_monitor, _Secrets, _serve_sandbox
+from bench_operator import serve_sandbox
+from passes import Passes, loop_lag, resource_spec, runner_for
 
-from strategy_operator.controller.config import OperatorConfig
-from strategy_operator.controller.reconcile import IterationRunner, ResourceView, SessionCache
+from strategy_operator.api.v1alpha1 import NetworkStrategyStatus
 from strategy_operator.engine.vocabulary import MAX_SLEEP_INTERVAL, MAX_TASKS_PER_TRANSFORMATION
 
 SYSTEMS = (200, 1000)
@@ -25,62 +24,44 @@ LAG_TARGET = 0.100
 
 
 async def _bench(url: str, network: str) -> dict[str, float]:
-    config = OperatorConfig(default_server=url, min_sleep_interval=1, tick=1, iteration_timeout=600)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        runner = IterationRunner(config, _Secrets(url), pool, clock=lambda: datetime.now(UTC))  # type: ignore[arg-type]
-        spec = {
-            "network": network,
-            "strategy": {"name": "ConnectivityStrategy"},
-            "taskScaling": "linear",
-            "server": {"credentialsSecret": "creds"},
-            "maxTasksPerTransformation": MAX_TASKS_PER_TRANSFORMATION,
-            "sleepInterval": MAX_SLEEP_INTERVAL,
-        }
-        sessions = SessionCache()
-        worst = [0.0]
-        stop = asyncio.Event()
-        monitor = asyncio.create_task(_lag_monitor(stop, worst))
+        spec = resource_spec(
+            network,
+            taskScaling="linear",
+            maxTasksPerTransformation=MAX_TASKS_PER_TRANSFORMATION,
+            sleepInterval=MAX_SLEEP_INTERVAL,
+        )
+        passes = Passes(runner_for(url, pool, iteration_timeout=600), spec)
         figures: dict[str, float] = {"passes": 0, "created": 0, "most created in a pass": 0, "slowest pass s": 0.0}
-        status: dict = {}
         try:
-            for _ in range(20):
+            async with loop_lag() as worst:
+                for _ in range(20):
+                    outcome = await passes.run()
+                    assert outcome.result == "iterated", outcome.log
+                    figures["slowest pass s"] = max(figures["slowest pass s"], passes.seconds)
+                    summary = passes.status.last_iteration_summary
+                    assert summary is not None
+                    figures["passes"] += 1
+                    figures["created"] += summary.tasks_created
+                    figures["most created in a pass"] = max(figures["most created in a pass"], summary.tasks_created)
+                    if not summary.tasks_deferred:
+                        break
+                too_large = {**spec, "maxTasksPerTransformation": 2**63 - 1}
                 started = time.perf_counter()
-                outcome = await runner.run(
-                    ResourceView("ns", "bench", 1, spec, status, {}),
-                    sessions,
-                    transient_failures=0,
-                    mode_now=lambda: "partial",
-                )
-                assert outcome.result == "iterated", outcome.log
-                figures["slowest pass s"] = max(figures["slowest pass s"], time.perf_counter() - started)
-                status = {**status, **{k: v for k, v in outcome.status.items() if v is not None}}
-                summary = status["lastIterationSummary"]
-                figures["passes"] += 1
-                figures["created"] += summary["tasksCreated"]
-                figures["most created in a pass"] = max(figures["most created in a pass"], summary["tasksCreated"])
-                if not summary["tasksDeferred"]:
-                    break
-            too_large = {**spec, "maxTasksPerTransformation": 2**63 - 1}
-            started = time.perf_counter()
-            refused = await runner.run(
-                ResourceView("ns", "bench", 2, too_large, {}, {}),
-                sessions,
-                transient_failures=0,
-                mode_now=lambda: "partial",
-            )
-            figures["int64 spec refused in s"] = time.perf_counter() - started
-            assert refused.result == "error" and "maxTasksPerTransformation" in refused.status["exception"]["message"]
+                refused = await passes.run(too_large, NetworkStrategyStatus(), generation=2)
+                figures["int64 spec refused in s"] = time.perf_counter() - started
+                exception = refused.status_change.exception
+                assert refused.result == "error" and exception is not None
+                assert "maxTasksPerTransformation" in exception.message
         finally:
-            stop.set()
-            await monitor
-            await sessions.aclose()
+            await passes.aclose()
         figures["worst loop lag s"] = worst[0]
         return figures
 
 
 def main() -> None:
     for systems in SYSTEMS:
-        process, url, network = _serve_sandbox(systems)
+        process, url, network = serve_sandbox(systems)
         try:
             figures = asyncio.run(_bench(url, network))
         finally:

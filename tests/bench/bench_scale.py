@@ -26,6 +26,7 @@ import uuid
 from pathlib import Path
 
 import yaml
+from passes import announced
 
 SIZES = tuple(int(n) for n in os.environ.get("BENCH_SCALE_SIZES", "100,500,1000").split(","))
 INTERVAL = int(os.environ.get("BENCH_SCALE_INTERVAL", "90"))
@@ -78,14 +79,7 @@ def _sandbox(count: int) -> tuple[subprocess.Popen[str], str, list[str]]:
         stderr=subprocess.DEVNULL,
         text=True,
     )
-    networks, url = [], ""
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith("network "):
-            networks.append(line.split()[1])
-        elif line.startswith("url "):
-            url = line.split()[1]
-            break
+    networks, url = announced(process)
     if not url or len(networks) != count:
         process.kill()
         raise RuntimeError("the sandbox did not start")

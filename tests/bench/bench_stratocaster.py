@@ -19,16 +19,11 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 
-from strategy_operator.controller.config import OperatorConfig
-from strategy_operator.controller.credentials_policy import normalize_server
-from strategy_operator.controller.reconcile import IterationRunner, ResourceView, SessionCache
-from strategy_operator.controller.secrets import SecretCredentials
+from passes import KEY, Passes, announced, resource_spec, runner_for
 
 SYSTEMS, TRANSFORMATIONS = 500, 1000
-KEY = "bench-key-0123456789"
 SCOPES = {"builtin": "acme-bench-builtin", "adapter": "acme-bench-adapter"}
 USER_PACKAGES = Path(__file__).resolve().parents[1] / "stratocaster" / "userpkg"
 
@@ -49,16 +44,6 @@ with running_sandbox(identities={"bench": (sys.argv[2], ["acme-*-*"])}, shuffle=
     print("url", sb.url, flush=True)
     sys.stdin.read()
 """
-
-
-class _Secrets:
-    """The resource's Secret, bound by its owner to the bench's sandbox (credentials_policy)."""
-
-    def __init__(self, url: str) -> None:
-        self.servers = (normalize_server(url),)
-
-    async def read(self, namespace: str, name: str) -> SecretCredentials:
-        return SecretCredentials("bench", KEY, self.servers)
 
 
 def _build(path: Path) -> int:
@@ -91,30 +76,18 @@ def _build(path: Path) -> int:
 
 
 async def _passes(url: str, network: str, strategy: dict, allowed: tuple[str, ...]) -> dict[str, float]:
-    config = OperatorConfig(
-        default_server=url, min_sleep_interval=1, tick=1, iteration_timeout=900, allowed_strategies=allowed
-    )
     figures: dict[str, float] = {}
     with ThreadPoolExecutor(max_workers=1) as pool:
-        runner = IterationRunner(config, _Secrets(url), pool, clock=lambda: datetime.now(UTC))  # type: ignore[arg-type]
-        spec = {"network": network, "strategy": strategy, "server": {"credentialsSecret": "creds"}, "sleepInterval": 60}
-        sessions, status = SessionCache(), {}
+        runner = runner_for(url, pool, iteration_timeout=900, allowed_strategies=allowed)
+        passes = Passes(runner, resource_spec(network, strategy=strategy))
         try:
             for label in ("cold", "warm"):
-                sent = sessions.requests_sent()
-                started = time.perf_counter()
-                outcome = await runner.run(
-                    ResourceView("ns", "bench", 1, spec, status, {}),
-                    sessions,
-                    transient_failures=0,
-                    mode_now=lambda: "partial",
-                )
+                outcome = await passes.run()
                 assert outcome.result == "iterated", outcome.log
-                figures[f"{label} s"] = time.perf_counter() - started
-                figures[f"{label} requests"] = sessions.requests_sent() - sent
-                status = {**status, **{k: v for k, v in outcome.status.items() if v is not None}}
+                figures[f"{label} s"] = passes.seconds
+                figures[f"{label} requests"] = passes.requests
         finally:
-            await sessions.aclose()
+            await passes.aclose()
         stats = runner.result_cache_stats()
         if stats is not None:
             figures["cached results"] = stats.entries
@@ -135,14 +108,7 @@ def main() -> None:
             [sys.executable, "-c", SERVER, str(doc), KEY], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
         try:
-            networks, url = [], ""
-            assert process.stdout is not None
-            for line in process.stdout:
-                if line.startswith("network "):
-                    networks.append(line.split()[1])
-                elif line.startswith("url "):
-                    url = line.split()[1]
-                    break
+            networks, url = announced(process)
             by_scope = {n.split("-", 2)[2]: n for n in networks}
             builtin = asyncio.run(_passes(url, by_scope[SCOPES["builtin"]], {"name": "ConnectivityStrategy"}, ()))
             adapter = asyncio.run(

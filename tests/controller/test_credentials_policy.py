@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from strategy_operator.api.v1alpha1 import NetworkStrategyStatus
 from strategy_operator.controller.config import OperatorConfig, SettingsError, from_arguments
 from strategy_operator.controller.credentials_policy import (
     SERVERS_ANNOTATION,
@@ -24,8 +25,10 @@ from strategy_operator.controller.credentials_policy import (
     normalize_server,
     servers_bound_by,
 )
-from strategy_operator.controller.reconcile import IterationRunner, ResourceView, SessionCache
+from strategy_operator.controller.outcomes import ResourceView
+from strategy_operator.controller.reconcile import IterationRunner
 from strategy_operator.controller.secrets import SecretCredentials, parse_secret_data
+from strategy_operator.controller.sessions import SessionCache
 
 from .operator_harness import RecordingServer
 
@@ -58,7 +61,10 @@ async def one_pass(runner: IterationRunner, network: str, server: dict | None, n
     sessions = SessionCache()
     try:
         return await runner.run(
-            ResourceView(namespace, "x", 1, spec, {}, {}), sessions, transient_failures=0, mode_now=lambda: "partial"
+            ResourceView(namespace, "x", 1, spec, NetworkStrategyStatus(), {}),
+            sessions,
+            transient_failures=0,
+            mode_now=lambda: "partial",
         )
     finally:
         await sessions.aclose()
@@ -144,8 +150,8 @@ async def test_a_server_off_the_allow_list_gets_nothing_and_no_secret_is_read(sa
     )  # type: ignore[arg-type]
     outcome = await one_pass(runner, network, {"url": attacker.url, "credentialsSecret": "creds"})
     assert outcome.result == "error"
-    assert outcome.status["exception"]["type"] == "ServerNotAllowed"
-    assert "nothing was sent" in outcome.status["exception"]["message"]
+    assert outcome.status_change.exception.type == "ServerNotAllowed"
+    assert "nothing was sent" in outcome.status_change.exception.message
     assert attacker.requests == [] and secrets.reads == []
     assert KEY not in repr(outcome)
 
@@ -165,7 +171,7 @@ async def test_the_default_secret_is_not_sent_to_another_server(sandbox, attacke
     runner = IterationRunner(settings, secrets, None, clock=lambda: NOW)  # type: ignore[arg-type]
     outcome = await one_pass(runner, network, {"url": attacker.url, "credentialsSecret": "default"}, "op")
     assert outcome.result == "error", outcome.log
-    assert outcome.status["exception"]["type"] == "SecretNotBoundToServer"
+    assert outcome.status_change.exception.type == "SecretNotBoundToServer"
     assert attacker.requests == []
     # ... while the default server itself is served with it.
     assert (await one_pass(runner, network, None)).result == "iterated"
@@ -177,7 +183,7 @@ async def test_an_allowed_server_the_secret_does_not_name_gets_nothing(sandbox, 
     settings = OperatorConfig(allowed_servers=(sandbox.url, attacker.url), min_sleep_interval=1)
     runner = IterationRunner(settings, secrets, None, clock=lambda: NOW)  # type: ignore[arg-type]
     outcome = await one_pass(runner, network, {"url": attacker.url, "credentialsSecret": "creds"})
-    assert outcome.status["exception"]["type"] == "SecretNotBoundToServer"
+    assert outcome.status_change.exception.type == "SecretNotBoundToServer"
     assert attacker.requests == []
     assert (await one_pass(runner, network, {"url": sandbox.url, "credentialsSecret": "creds"})).result == "iterated"
 
@@ -190,5 +196,5 @@ async def test_an_unbound_secret_is_sent_nowhere_not_even_to_the_default_server(
     )  # type: ignore[arg-type]
     before = sandbox.requests.total
     outcome = await one_pass(runner, network, {"credentialsSecret": "creds"})
-    assert outcome.status["exception"]["type"] == "SecretNotBoundToServer"
+    assert outcome.status_change.exception.type == "SecretNotBoundToServer"
     assert sandbox.requests.total == before

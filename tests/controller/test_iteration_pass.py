@@ -6,19 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from strategy_operator.api.v1alpha1 import NetworkStrategySpec
+from strategy_operator.api.v1alpha1 import NetworkStrategySpec, NetworkStrategyStatus
 from strategy_operator.controller.config import OperatorConfig
 from strategy_operator.controller.credentials_policy import normalize_server
-from strategy_operator.controller.reconcile import (
-    IterationRunner,
-    ResourceView,
-    SessionCache,
-    merged_status,
-    validate_status,
-)
+from strategy_operator.controller.outcomes import ResourceView
+from strategy_operator.controller.reconcile import IterationRunner
 from strategy_operator.controller.resolve import InvalidSpec, ServerNotConfigured, choose_server, parse_spec
 from strategy_operator.controller.scheduling import format_time, parse_time
 from strategy_operator.controller.secrets import CredentialsSecretNotFound, SecretCredentials
+from strategy_operator.controller.sessions import SessionCache
 from strategy_operator.scopedkey import Scope
 
 KEY = "alice-secret-key-0123"
@@ -51,7 +47,7 @@ def view(network: str, status: dict | None = None, annotations: dict | None = No
         "server": {"credentialsSecret": "creds"},
         **spec,
     }
-    return ResourceView("ns", "x", 3, body, status or {}, annotations or {})
+    return ResourceView("ns", "x", 3, body, NetworkStrategyStatus.read(status), annotations or {})
 
 
 async def run(runner: IterationRunner, resource: ResourceView, failures: int = 0):
@@ -62,10 +58,12 @@ async def run(runner: IterationRunner, resource: ResourceView, failures: int = 0
         await sessions.aclose()
 
 
-def assert_valid(resource: ResourceView, fields: dict) -> dict:
-    status = merged_status(resource.status, fields)
-    validate_status(status)
-    return status
+def assert_valid(resource: ResourceView, change: NetworkStrategyStatus) -> dict:
+    """The status document the pass writes, checked to read back as the same status."""
+    status = resource.status.merged(change)
+    document = status.document()
+    assert NetworkStrategyStatus.model_validate(document) == status
+    return document
 
 
 async def test_a_pass_iterates_and_reports_a_valid_status(sandbox):
@@ -73,12 +71,12 @@ async def test_a_pass_iterates_and_reports_a_valid_status(sandbox):
     resource = view(network, sleepInterval=60)
     outcome = await run(make_runner(sandbox), resource)
     assert outcome.result == "iterated", outcome.log
-    status = assert_valid(resource, outcome.status)
+    status = assert_valid(resource, outcome.status_change)
     assert status["status"] == "awake" and status["iterations"] == 1
     assert status["lastIteration"] == format_time(NOW)
     assert parse_time(status["nextIteration"]) == NOW + timedelta(seconds=60)
     assert status["observedGeneration"] == 3
-    assert outcome.tasks[1] == status["lastIterationSummary"]["tasksCreated"] > 0
+    assert outcome.tasks.created == status["lastIterationSummary"]["tasksCreated"] > 0
     assert [e.reason for e in outcome.events] == ["Iterated"]
 
 
@@ -93,7 +91,7 @@ async def test_dormant_with_unchanged_results_only_checks(sandbox):
     resource = view(network, previous, sleepInterval=60)
     outcome = await run(make_runner(sandbox), resource)
     assert outcome.result == "unchanged"
-    status = assert_valid(resource, outcome.status)
+    status = assert_valid(resource, outcome.status_change)
     assert status["iterations"] == 4 and status["lastIteration"] == "2026-11-25T11:00:00Z"
     assert parse_time(status["nextIteration"]) == NOW + timedelta(seconds=60)
     assert not sandbox.state.network_tasks(network)
@@ -105,7 +103,7 @@ async def test_outage_is_transient_with_backoff(sandbox):
     resource = view(network, {"status": "awake", "iterations": 2}, sleepInterval=600)
     outcome = await run(make_runner(sandbox), resource, failures=2)
     assert outcome.result == "transient", outcome.log
-    status = assert_valid(resource, outcome.status)
+    status = assert_valid(resource, outcome.status_change)
     assert status["status"] == "awake" and "exception" not in status
     assert parse_time(status["nextIteration"]) == NOW + timedelta(seconds=4)  # third failure in a row
     degraded = [c for c in status["conditions"] if c["type"] == "Degraded"][0]
@@ -118,7 +116,7 @@ async def test_invalid_credentials_are_an_error_without_the_key_anywhere(sandbox
     resource = view(network, {"iterations": 1, "lastIterationResultCount": 7})
     outcome = await run(make_runner(sandbox, key="wrong-key-987654"), resource)
     assert outcome.result == "error"
-    status = assert_valid(resource, outcome.status)
+    status = assert_valid(resource, outcome.status_change)
     assert status["status"] == "error" and status["exception"]["type"] == "InvalidCredentials"
     assert status["iterations"] == 2 and status["lastIterationResultCount"] == 7  # count kept
     assert "nextIteration" not in status
@@ -130,8 +128,8 @@ async def test_scope_outside_allowed_scopes_sends_no_request(sandbox):
     runner = make_runner(sandbox, allowed_scopes=(Scope("acme", "tyk2", "run1"),))
     outcome = await run(runner, view(network))
     assert outcome.result == "error"
-    assert outcome.status["exception"]["type"] == "ScopeNotAllowed"
-    assert "acme-tyk2-run1" in outcome.status["exception"]["message"]
+    assert outcome.status_change.exception.type == "ScopeNotAllowed"
+    assert "acme-tyk2-run1" in outcome.status_change.exception.message
     assert sandbox.requests.total == 0
 
 
@@ -146,7 +144,7 @@ async def test_wake_token_clears_the_error_and_is_recorded(sandbox):
     }
     resource = view(network, previous, {"alchemiscale.org/wake": "b"})
     outcome = await run(make_runner(sandbox), resource)
-    status = assert_valid(resource, outcome.status)
+    status = assert_valid(resource, outcome.status_change)
     assert outcome.result == "iterated"
     assert status["status"] == "awake" and status["lastWakeToken"] == "b"
     assert "exception" not in status and "traceback" not in status
@@ -154,8 +152,8 @@ async def test_wake_token_clears_the_error_and_is_recorded(sandbox):
 
 async def test_invalid_spec_names_the_field(sandbox):
     outcome = await run(make_runner(sandbox), view("AlchemicalNetwork-abc-acme-tyk2-run1", maxTasksPerTransformation=0))
-    assert outcome.result == "error" and outcome.status["exception"]["type"] == "InvalidSpec"
-    assert "maxTasksPerTransformation" in outcome.status["exception"]["message"]
+    assert outcome.result == "error" and outcome.status_change.exception.type == "InvalidSpec"
+    assert "maxTasksPerTransformation" in outcome.status_change.exception.message
 
 
 def test_choose_server_prefers_the_resource_then_the_operator_defaults():
@@ -186,7 +184,7 @@ def test_choose_server_prefers_the_resource_then_the_operator_defaults():
 async def test_missing_network_is_an_error(sandbox):
     outcome = await run(make_runner(sandbox), view("AlchemicalNetwork-doesnotexist-acme-tyk2-run1"))
     assert outcome.result == "error", outcome.log
-    assert outcome.status["exception"]["type"] == "NetworkNotFound"
+    assert outcome.status_change.exception.type == "NetworkNotFound"
     assert outcome.error_type == "NetworkNotFound"
 
 
@@ -248,7 +246,7 @@ async def test_kubernetes_api_failing_to_read_the_secret_is_transient_not_an_err
         runner = IterationRunner(config, _secret_reader(host), None, clock=lambda: NOW)
         outcome = await run(runner, view(network, sleepInterval=60))
     assert outcome.result == "transient", outcome.log
-    status = assert_valid(view(network), outcome.status)
+    status = assert_valid(view(network), outcome.status_change)
     assert "exception" not in status and status.get("status") != "error"
     assert "ns/creds" in outcome.log
     assert parse_time(status["nextIteration"]) > NOW
@@ -267,7 +265,7 @@ async def test_a_long_retry_after_sets_the_next_attempt_and_is_not_an_error(sand
     resource = view(network, {"status": "awake", "iterations": 2}, sleepInterval=600)
     outcome = await run(make_runner(sandbox), resource)
     assert outcome.result == "transient", outcome.log
-    status = assert_valid(resource, outcome.status)
+    status = assert_valid(resource, outcome.status_change)
     assert status["status"] == "awake" and "exception" not in status
     assert parse_time(status["nextIteration"]) == NOW + timedelta(seconds=120)
     degraded = [c for c in status["conditions"] if c["type"] == "Degraded"][0]
@@ -283,7 +281,7 @@ async def test_an_answer_that_is_not_alchemiscale_s_is_transient_and_quoted(sand
     resource = view(network, {"status": "awake", "iterations": 2}, sleepInterval=600)
     outcome = await run(make_runner(sandbox), resource)
     assert outcome.result == "transient", outcome.log
-    status = assert_valid(resource, outcome.status)
+    status = assert_valid(resource, outcome.status_change)
     degraded = [c for c in status["conditions"] if c["type"] == "Degraded"][0]
     assert degraded["reason"] == "UnexpectedAnswer"
     assert ("502 Bad Gateway" if kind == "text/html" else "'unexpected'") in degraded["message"]
@@ -301,7 +299,7 @@ async def test_a_network_removed_from_the_server_is_network_not_found(sandbox):
         assert first.result == "iterated"
         sandbox.state.remove_network(network)
         gone = await runner.run(
-            view(network, merged_status({}, first.status), sleepInterval=60),
+            view(network, first.status_change.document(), sleepInterval=60),
             sessions,
             transient_failures=0,
             mode_now=lambda: "partial",
@@ -309,7 +307,7 @@ async def test_a_network_removed_from_the_server_is_network_not_found(sandbox):
     finally:
         await sessions.aclose()
     assert gone.result == "error"
-    status = assert_valid(view(network), gone.status)
+    status = assert_valid(view(network), gone.status_change)
     assert status["exception"]["type"] == "NetworkNotFound"
     ready = [c for c in status["conditions"] if c["type"] == "Ready"][0]
     assert ready["reason"] == "NetworkNotFound"

@@ -34,15 +34,15 @@ def test_bounds():
 
 def test_conditions_keep_transition_time_while_status_is_unchanged():
     first = conditions.merge([], conditions.iterated("ok"), now=T0, generation=1)
-    assert [c["type"] for c in first] == ["Ready", "Progressing", "Degraded"]
-    assert all(c["lastTransitionTime"] == "2026-11-25T12:00:00Z" for c in first)
+    assert [c.type for c in first] == ["Ready", "Progressing", "Degraded"]
+    assert all(c.model_dump(mode="json")["last_transition_time"] == "2026-11-25T12:00:00Z" for c in first)
     later = T0 + timedelta(minutes=5)
     second = conditions.merge(first, conditions.dormant("done"), now=later, generation=2)
-    by_type = {c["type"]: c for c in second}
-    assert by_type["Ready"]["lastTransitionTime"] == "2026-11-25T12:00:00Z"  # True -> True
-    assert by_type["Ready"]["reason"] == "Dormant"
-    assert by_type["Progressing"]["lastTransitionTime"] == "2026-11-25T12:05:00Z"  # True -> False
-    assert all(c["observedGeneration"] == 2 for c in second)
+    by_type = {c.type: c for c in second}
+    assert by_type["Ready"].last_transition_time == T0  # True -> True
+    assert by_type["Ready"].reason == "Dormant"
+    assert by_type["Progressing"].last_transition_time == later  # True -> False
+    assert all(c.observed_generation == 2 for c in second)
 
 
 def test_failed_and_unreachable_are_degraded():

@@ -16,10 +16,13 @@ import strategy_operator.controller.reconcile as iteration_module
 from strategy_operator.alchemiscale.client import AlchemiscaleClient
 from strategy_operator.alchemiscale.credentials import Credentials
 from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter, build_snapshot
+from strategy_operator.api.v1alpha1 import NetworkStrategyStatus
 from strategy_operator.controller.config import OperatorConfig
 from strategy_operator.controller.credentials_policy import normalize_server
-from strategy_operator.controller.reconcile import IterationRunner, ResourceView, SessionCache, merged_status
+from strategy_operator.controller.outcomes import ResourceView
+from strategy_operator.controller.reconcile import IterationRunner
 from strategy_operator.controller.secrets import SecretCredentials
+from strategy_operator.controller.sessions import SessionCache
 from strategy_operator.engine import Snapshot
 from strategy_operator.engine.vocabulary import Mode, TaskScaling
 from strategy_operator.planning import Choice, ComputeModel, Schedule, simulate
@@ -56,7 +59,7 @@ async def operator_plans(sandbox, network: str, spec: dict, iterations: int, mon
     settings = OperatorConfig(default_server=sandbox.url, min_sleep_interval=1, tick=1)
     runner = IterationRunner(settings, StaticSecrets(sandbox.url), None, clock=lambda: NOW)  # type: ignore[arg-type]
     body = {"network": network, "server": {"credentialsSecret": "creds"}, "sleepInterval": int(INTERVAL), **spec}
-    status: dict = {}
+    status = NetworkStrategyStatus()
     sessions = SessionCache()
     plans: list[dict | None] = []
     try:
@@ -69,7 +72,7 @@ async def operator_plans(sandbox, network: str, spec: dict, iterations: int, mon
                 mode_now=lambda: spec["mode"],
             )
             assert outcome.result in ("iterated", "unchanged"), outcome.log
-            status = merged_status(status, outcome.status)
+            status = status.merged(outcome.status_change)
             ran = len(seen) > before and seen[-1].ran
             plans.append(seen[-1].to_json() if ran else None)
             for _ in range(round(INTERVAL / STEP)):
@@ -85,56 +88,24 @@ async def live_snapshot(sandbox, network: str, spec: dict) -> Snapshot:
     return Snapshot.model_validate(build_snapshot(observation, strategy=spec["strategy"]))
 
 
+def case(strategy: dict, mode: str, scaling: str, most: int, failure_rate: float, name: str):
+    spec = {"strategy": strategy, "mode": mode, "taskScaling": scaling, "maxTasksPerTransformation": most}
+    return pytest.param(spec, failure_rate, id=name)
+
+
+CONNECTIVITY = {"name": "ConnectivityStrategy"}
 CASES = [
-    pytest.param(
-        {
-            "strategy": {"name": "ConnectivityStrategy"},
-            "mode": "partial",
-            "taskScaling": "exponential",
-            "maxTasksPerTransformation": 3,
-        },
-        0.0,
-        id="connectivity-partial-exponential",
-    ),
-    pytest.param(
-        {
-            "strategy": {"name": "ConnectivityStrategy", "settings": {"max_runs": 2}},
-            "mode": "full",
-            "taskScaling": "linear",
-            "maxTasksPerTransformation": 4,
-        },
-        0.0,
-        id="connectivity-full-linear",
-    ),
-    pytest.param(
-        {
-            "strategy": {"name": "RadialGrowthStrategy"},
-            "mode": "full",
-            "taskScaling": "exponential",
-            "maxTasksPerTransformation": 5,
-        },
-        0.0,
-        id="radialgrowth-full",
-    ),
-    pytest.param(
-        {
-            "strategy": {"name": "ConnectivityStrategy"},
-            "mode": "partial",
-            "taskScaling": "linear",
-            "maxTasksPerTransformation": 3,
-        },
-        0.15,
-        id="connectivity-partial-failures",
-    ),
-    pytest.param(
-        {
-            "strategy": {"name": "ConnectivityStrategy", "settings": {"max_runs": 4}},
-            "mode": "full",
-            "taskScaling": "exponential",
-            "maxTasksPerTransformation": 6,
-        },
+    case(CONNECTIVITY, "partial", "exponential", 3, 0.0, "connectivity-partial-exponential"),
+    case({**CONNECTIVITY, "settings": {"max_runs": 2}}, "full", "linear", 4, 0.0, "connectivity-full-linear"),
+    case({"name": "RadialGrowthStrategy"}, "full", "exponential", 5, 0.0, "radialgrowth-full"),
+    case(CONNECTIVITY, "partial", "linear", 3, 0.15, "connectivity-partial-failures"),
+    case(
+        {**CONNECTIVITY, "settings": {"max_runs": 4}},
+        "full",
+        "exponential",
+        6,
         0.05,
-        id="tyk2-star-with-a-nontransformation",
+        "tyk2-star-with-a-nontransformation",
     ),
 ]
 

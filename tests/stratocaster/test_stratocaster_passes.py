@@ -12,16 +12,13 @@ from datetime import UTC, datetime
 import pytest
 from mylab.protocols import measured_result
 
+from strategy_operator.api.v1alpha1 import NetworkStrategyStatus
 from strategy_operator.controller.config import OperatorConfig
 from strategy_operator.controller.credentials_policy import normalize_server
-from strategy_operator.controller.reconcile import (
-    IterationRunner,
-    ResourceView,
-    SessionCache,
-    merged_status,
-    validate_status,
-)
+from strategy_operator.controller.outcomes import ResourceView
+from strategy_operator.controller.reconcile import IterationRunner
 from strategy_operator.controller.secrets import SecretCredentials
+from strategy_operator.controller.sessions import SessionCache
 
 from .gufe_networks import SCOPE, keyed_chain_document, network, scoped, stored_payload
 
@@ -63,7 +60,7 @@ def runner_for(sandbox, **settings) -> IterationRunner:
 
 def view(network_sk: str, strategy: dict, status: dict | None = None, **spec) -> ResourceView:
     body = {"network": network_sk, "strategy": strategy, "server": {"credentialsSecret": "creds"}, **spec}
-    return ResourceView("ns", "x", 1, body, status or {}, {})
+    return ResourceView("ns", "x", 1, body, NetworkStrategyStatus.read(status), {})
 
 
 async def run(runner: IterationRunner, resource: ResourceView, sessions: SessionCache | None = None):
@@ -74,7 +71,8 @@ async def run(runner: IterationRunner, resource: ResourceView, sessions: Session
     finally:
         if own:
             await sessions.aclose()
-    validate_status(merged_status(resource.status, outcome.status))
+    written = resource.status.merged(outcome.status_change)
+    assert NetworkStrategyStatus.model_validate(written.document()) == written
     return outcome
 
 
@@ -92,7 +90,8 @@ async def test_stratocaster_connectivity_by_import_path_acts_as_the_builtin(sand
     net, network_sk = star
     outcome = await run(runner_for(sandbox), view(network_sk, {"name": "stratocaster.strategies.ConnectivityStrategy"}))
     assert outcome.result == "iterated", outcome.log
-    assert outcome.status["status"] == "awake" and outcome.status["iterations"] == 1
+    change = outcome.status_change
+    assert change.status == "awake" and change.iterations == 1
     # Star of 3 at the defaults: equal weights 1/3, exponential M=3 -> trunc(4^(1/3)) = 1 task each.
     assert sorted(len(sandbox.state.transformation_tasks(scoped(t))) for t in net.edges) == [1, 1, 1]
     assert sandbox.requests.count("GET", "/networks/{network_scoped_key}") == 1
@@ -100,7 +99,7 @@ async def test_stratocaster_connectivity_by_import_path_acts_as_the_builtin(sand
     builtin_net = network([("P", "Q", "P_Q"), ("P", "R", "P_R"), ("P", "S", "P_S")])
     builtin_sk = sandbox.state.add_keyed_chain_network(keyed_chain_document(builtin_net), SCOPE)
     builtin = await run(runner_for(sandbox), view(builtin_sk, {"name": "ConnectivityStrategy"}))
-    assert builtin.status["lastIterationSummary"] == outcome.status["lastIterationSummary"]
+    assert builtin.status_change.last_iteration_summary == change.last_iteration_summary
 
 
 async def test_stratocaster_results_are_fetched_once_and_the_network_once(sandbox, star):
@@ -114,10 +113,10 @@ async def test_stratocaster_results_are_fetched_once_and_the_network_once(sandbo
         runner = runner_for(sandbox, allowed_strategies=("mylab.strategies.*",))
         complete_with(sandbox, net, "A_B", 1.0, 0.5)
         complete_with(sandbox, net, "A_C", 2.0, 0.1)  # already certain enough: finished
-        second = await run(runner, view(network_sk, strategy, merged_status({}, first.status)), sessions)
+        second = await run(runner, view(network_sk, strategy, first.status_change.document()), sessions)
         assert second.result == "iterated", second.log
         assert sandbox.requests.count("GET", PAYLOAD_ROUTE) == 2
-        third = await run(runner, view(network_sk, strategy, merged_status({}, second.status)), sessions)
+        third = await run(runner, view(network_sk, strategy, second.status_change.document()), sessions)
         assert third.result == "iterated", third.log
         assert sandbox.requests.count("GET", PAYLOAD_ROUTE) == 2  # cached: results never change
         stats = runner.result_cache_stats()
@@ -144,7 +143,7 @@ async def test_stratocaster_result_cache_is_bounded(sandbox, star):
 
 def _assert_refused(sandbox, outcome, kind: str, *needles: str) -> None:
     assert outcome.result == "error", outcome.log
-    status = outcome.status
+    status = outcome.status_change.document()
     assert status["status"] == "error" and status["exception"]["type"] == kind, status["exception"]
     for needle in needles:
         assert needle in status["exception"]["message"], status["exception"]["message"]
@@ -170,7 +169,7 @@ async def test_stratocaster_module_that_does_not_import_is_an_error(sandbox, sta
     _assert_refused(
         sandbox, outcome, "StrategyImportFailed", "spec.strategy.name", "mylab_dependency_that_is_not_installed"
     )
-    assert "ModuleNotFoundError" in outcome.status["traceback"]
+    assert "ModuleNotFoundError" in outcome.status_change.traceback
 
 
 async def test_stratocaster_attribute_that_is_no_strategy_is_an_error(sandbox, star):
@@ -208,5 +207,5 @@ async def test_stratocaster_propose_that_raises_is_an_error_with_its_traceback(s
     runner = runner_for(sandbox, allowed_strategies=("mylab.strategies:RaisingStrategy",))
     outcome = await run(runner, view(network_sk, {"name": "mylab.strategies.RaisingStrategy"}))
     _assert_refused(sandbox, outcome, "ProposeFailed", "not calibrated")
-    assert "RuntimeError: the uncertainty model is not calibrated" in outcome.status["traceback"]
-    assert "_propose" in outcome.status["traceback"]
+    assert "RuntimeError: the uncertainty model is not calibrated" in outcome.status_change.traceback
+    assert "_propose" in outcome.status_change.traceback

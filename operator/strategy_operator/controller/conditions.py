@@ -6,64 +6,60 @@ says when the state began, not when it was last written.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from strategy_operator.controller.scheduling import format_time
+from strategy_operator.api.v1alpha1 import Condition
 from strategy_operator.text import bound_head
 
 READY = "Ready"
 PROGRESSING = "Progressing"
 DEGRADED = "Degraded"
 CONDITION_TYPES = (READY, PROGRESSING, DEGRADED)
+MESSAGE_MAX_LENGTH = 1024
 
 
 @dataclass(frozen=True)
-class Condition:
+class NewCondition:
+    """What a pass says of one condition type; `merge` gives it its transition time."""
+
     type: str
     status: bool
     reason: str
     message: str
 
-    def as_status(self, *, now: datetime, generation: int | None, previous: Mapping[str, Any] | None) -> dict[str, Any]:
+    def as_condition(self, *, now: datetime, generation: int | None, previous: Condition | None) -> Condition:
         text = "True" if self.status else "False"
-        doc = self._doc(text, generation)
-        kept = previous.get("lastTransitionTime") if previous is not None and previous.get("status") == text else None
-        doc["lastTransitionTime"] = kept or format_time(now)
-        return doc
-
-    def _doc(self, text: str, generation: int | None) -> dict[str, Any]:
-        doc: dict[str, Any] = {
-            "type": self.type,
-            "status": text,
-            "reason": self.reason,
-            "message": bound_head(self.message, 1024),
-        }
-        if generation is not None:
-            doc["observedGeneration"] = generation
-        return doc
+        kept = previous.last_transition_time if previous is not None and previous.status == text else None
+        return Condition(
+            type=self.type,
+            status=text,
+            reason=self.reason,
+            message=bound_head(self.message, MESSAGE_MAX_LENGTH),
+            last_transition_time=kept or now,
+            observed_generation=generation,
+        )
 
 
 def merge(
-    previous: Iterable[Mapping[str, Any]] | None, new: Iterable[Condition], *, now: datetime, generation: int | None
-) -> list[dict[str, Any]]:
+    previous: Iterable[Condition] | None, new: Iterable[NewCondition], *, now: datetime, generation: int | None
+) -> list[Condition]:
     """The full conditions list (merge-patches replace lists), ordered Ready, Progressing, Degraded."""
-    old = {c.get("type"): c for c in (previous or []) if isinstance(c, Mapping)}
+    old = {c.type: c for c in (previous or [])}
     fresh = {c.type: c for c in new}
     result = []
     for kind in CONDITION_TYPES:
         if kind in fresh:
-            result.append(fresh[kind].as_status(now=now, generation=generation, previous=old.get(kind)))
+            result.append(fresh[kind].as_condition(now=now, generation=generation, previous=old.get(kind)))
         elif kind in old:
-            result.append(dict(old[kind]))
+            result.append(old[kind])
     return result
 
 
-def get(conditions: Iterable[Mapping[str, Any]] | None, kind: str) -> Mapping[str, Any] | None:
+def get(conditions: Iterable[Condition] | None, kind: str) -> Condition | None:
     for condition in conditions or []:
-        if isinstance(condition, Mapping) and condition.get("type") == kind:
+        if condition.type == kind:
             return condition
     return None
 
@@ -71,56 +67,58 @@ def get(conditions: Iterable[Mapping[str, Any]] | None, kind: str) -> Mapping[st
 # The conditions of each situation the operator reports.
 
 
-def iterated(summary: str) -> list[Condition]:
+def iterated(summary: str) -> list[NewCondition]:
     return [
-        Condition(READY, True, "Iterated", summary),
-        Condition(PROGRESSING, True, "Awake", "the strategy is awake and iterates every interval"),
-        Condition(DEGRADED, False, "AsExpected", "the last iteration succeeded"),
+        NewCondition(READY, True, "Iterated", summary),
+        NewCondition(PROGRESSING, True, "Awake", "the strategy is awake and iterates every interval"),
+        NewCondition(DEGRADED, False, "AsExpected", "the last iteration succeeded"),
     ]
 
 
-def dormant(message: str) -> list[Condition]:
+def dormant(message: str) -> list[NewCondition]:
     return [
-        Condition(READY, True, "Dormant", message),
-        Condition(
+        NewCondition(READY, True, "Dormant", message),
+        NewCondition(
             PROGRESSING, False, "Dormant", "every transformation is finished; each interval only checks for new results"
         ),
-        Condition(DEGRADED, False, "AsExpected", "the last check succeeded"),
+        NewCondition(DEGRADED, False, "AsExpected", "the last check succeeded"),
     ]
 
 
-def failed(reason: str, message: str) -> list[Condition]:
+def failed(reason: str, message: str) -> list[NewCondition]:
     return [
-        Condition(READY, False, reason, message),
-        Condition(
+        NewCondition(READY, False, reason, message),
+        NewCondition(
             PROGRESSING,
             False,
             "Error",
             "iterations are stopped until the resource is woken (annotate it with a new alchemiscale.org/wake value)",
         ),
-        Condition(DEGRADED, True, reason, message),
+        NewCondition(DEGRADED, True, reason, message),
     ]
 
 
-def unreachable(message: str, reason: str = "AlchemiscaleUnreachable") -> list[Condition]:
+def unreachable(message: str, reason: str = "AlchemiscaleUnreachable") -> list[NewCondition]:
     return [
-        Condition(READY, False, reason, message),
-        Condition(PROGRESSING, True, "Retrying", "the iteration is retried with backoff"),
-        Condition(DEGRADED, True, reason, message),
+        NewCondition(READY, False, reason, message),
+        NewCondition(PROGRESSING, True, "Retrying", "the iteration is retried with backoff"),
+        NewCondition(DEGRADED, True, reason, message),
     ]
 
 
-def disabled() -> list[Condition]:
+def disabled() -> list[NewCondition]:
     return [
-        Condition(READY, False, "Disabled", "spec.mode is disabled: no iterations run"),
-        Condition(PROGRESSING, False, "Disabled", "spec.mode is disabled: no iterations run"),
-        Condition(DEGRADED, False, "Disabled", "spec.mode is disabled"),
+        NewCondition(READY, False, "Disabled", "spec.mode is disabled: no iterations run"),
+        NewCondition(PROGRESSING, False, "Disabled", "spec.mode is disabled: no iterations run"),
+        NewCondition(DEGRADED, False, "Disabled", "spec.mode is disabled"),
     ]
 
 
-def idle(message: str) -> list[Condition]:
+def idle(message: str) -> list[NewCondition]:
     return [
-        Condition(READY, False, "NetworkOwnedElsewhere", message),
-        Condition(PROGRESSING, False, "Idle", "another NetworkStrategy runs this network; this one waits for it to go"),
-        Condition(DEGRADED, True, "NetworkOwnedElsewhere", message),
+        NewCondition(READY, False, "NetworkOwnedElsewhere", message),
+        NewCondition(
+            PROGRESSING, False, "Idle", "another NetworkStrategy runs this network; this one waits for it to go"
+        ),
+        NewCondition(DEGRADED, True, "NetworkOwnedElsewhere", message),
     ]

@@ -21,6 +21,7 @@ import kopf
 
 from strategy_operator.alchemiscale.pool import ClientPool
 from strategy_operator.api import FINALIZER, GROUP
+from strategy_operator.api.v1alpha1 import NetworkStrategyStatus
 from strategy_operator.controller.config import OperatorConfig
 from strategy_operator.controller.kube import SecretReader, StatusWriter
 from strategy_operator.controller.leader import LeaderElector, LeaseTimings
@@ -28,8 +29,9 @@ from strategy_operator.controller.liveness import LivenessTracker
 from strategy_operator.controller.metrics import Metrics
 from strategy_operator.controller.ownership import NetworkOwners
 from strategy_operator.controller.probes import HealthServer
-from strategy_operator.controller.reconcile import IterationRunner, SessionCache
+from strategy_operator.controller.reconcile import IterationRunner
 from strategy_operator.controller.scheduling import utcnow
+from strategy_operator.controller.sessions import SessionCache
 
 ANNOTATION_PREFIX = GROUP
 
@@ -116,13 +118,13 @@ class ResourceState:
     sessions: SessionCache
     # The status as last written by us. The live body lags our own patches by a watch
     # event; deciding from a stale status could run a due iteration twice.
-    written: dict[str, Any] | None = None
+    written: NetworkStrategyStatus | None = None
     transient_failures: int = 0
     # The owner this resource last reported itself idle for (the condition and event are posted once).
     idle_for: str | None = None
 
-    def effective_status(self, live: Mapping[str, Any]) -> dict[str, Any]:
-        return dict(self.written) if self.written is not None else dict(live)
+    def effective_status(self, live: Mapping[str, Any]) -> NetworkStrategyStatus:
+        return self.written if self.written is not None else NetworkStrategyStatus.read(live)
 
 
 def state_of(memo: kopf.Memo) -> ResourceState:

@@ -14,7 +14,7 @@ from enum import Enum
 from typing import Any
 
 from strategy_operator.api import WAKE_ANNOTATION
-from strategy_operator.api.v1alpha1 import format_rfc3339
+from strategy_operator.api.v1alpha1 import NetworkStrategyStatus, Status, format_rfc3339
 
 # Transient failures are retried after FIRST_BACKOFF x 2^(n-1) seconds (n = consecutive
 # failures), never later than the resource's own interval nor MAX_BACKOFF.
@@ -31,7 +31,7 @@ format_time = format_rfc3339
 
 
 def parse_time(text: Any) -> datetime | None:
-    """Parse an RFC 3339 timestamp from status; anything unreadable counts as absent."""
+    """Parse an RFC 3339 timestamp as the status stores it; anything unreadable counts as absent."""
     if not isinstance(text, str) or not text:
         return None
     try:
@@ -48,19 +48,19 @@ def effective_interval(sleep_interval: float, min_sleep_interval: float) -> floa
     return float(max(sleep_interval, min_sleep_interval))
 
 
-def due_at(status: Mapping[str, Any], interval: float) -> datetime | None:
+def due_at(status: NetworkStrategyStatus, interval: float) -> datetime | None:
     """When the next iteration (or dormant check) is due; None means now."""
-    planned = parse_time(status.get("nextIteration"))
-    planned_with = status.get("effectiveSleepInterval")
+    planned = status.next_iteration
+    planned_with = status.effective_sleep_interval
     if planned is not None and planned_with is not None and float(planned_with) == float(interval):
         return planned
-    last = parse_time(status.get("lastIteration"))
+    last = status.last_iteration
     if last is None:
         return planned
     return last + timedelta(seconds=interval)
 
 
-def is_due(status: Mapping[str, Any], interval: float, now: datetime) -> bool:
+def is_due(status: NetworkStrategyStatus, interval: float, now: datetime) -> bool:
     moment = due_at(status, interval)
     return moment is None or now >= moment
 
@@ -72,10 +72,10 @@ def wake_token(annotations: Mapping[str, str] | None) -> str | None:
     return token if token else None
 
 
-def is_woken(annotations: Mapping[str, str] | None, status: Mapping[str, Any]) -> bool:
+def is_woken(annotations: Mapping[str, str] | None, status: NetworkStrategyStatus) -> bool:
     """A wake annotation whose value has not been acted upon yet."""
     token = wake_token(annotations)
-    return token is not None and token != status.get("lastWakeToken")
+    return token is not None and token != status.last_wake_token
 
 
 def transient_backoff(failures: int, interval: float, first: float) -> float:
@@ -89,10 +89,10 @@ def mode_of(spec: Mapping[str, Any]) -> str:
     return str(spec.get("mode") or "partial")
 
 
-def _disabled_reported(status: Mapping[str, Any], generation: int | None) -> bool:
-    for condition in status.get("conditions") or []:
-        if condition.get("type") == "Ready":
-            return condition.get("reason") == "Disabled" and status.get("observedGeneration") == generation
+def _disabled_reported(status: NetworkStrategyStatus, generation: int | None) -> bool:
+    for condition in status.conditions or []:
+        if condition.type == "Ready":
+            return condition.reason == "Disabled" and status.observed_generation == generation
     return False
 
 
@@ -107,7 +107,7 @@ class Decision(Enum):
 
 def decide(
     spec: Mapping[str, Any],
-    status: Mapping[str, Any],
+    status: NetworkStrategyStatus,
     annotations: Mapping[str, str],
     generation: int | None,
     interval: float,
@@ -118,6 +118,6 @@ def decide(
         return Decision.skip if _disabled_reported(status, generation) else Decision.report_disabled
     if is_woken(annotations, status):
         return Decision.run_woken
-    if status.get("status") == "error":
+    if status.status is Status.error:
         return Decision.skip
     return Decision.run if is_due(status, interval, now) else Decision.skip

@@ -17,10 +17,11 @@ from typing import Any
 
 import kopf
 
-from strategy_operator.controller import conditions
+from strategy_operator.api.v1alpha1 import NetworkStrategyStatus
+from strategy_operator.controller import outcomes
 from strategy_operator.controller.kube import ResourceLister, StatusWriteRefused, StatusWriteUnanswered
+from strategy_operator.controller.outcomes import PassOutcome, ResourceView
 from strategy_operator.controller.ownership import Claim
-from strategy_operator.controller.reconcile import Event, PassOutcome, ResourceView, merged_status, validate_status
 from strategy_operator.controller.runtime import ResourceState, Runtime
 from strategy_operator.controller.scheduling import Decision, decide, due_at, is_woken, mode_of, utcnow
 from strategy_operator.text import bound_head, scrub
@@ -35,7 +36,7 @@ def observe_for_liveness(
     uid: str,
     ref: str,
     spec: Mapping[str, Any],
-    status: Mapping[str, Any],
+    status: NetworkStrategyStatus,
     annotations: Mapping[str, str],
     deleting: bool,
 ) -> None:
@@ -43,7 +44,8 @@ def observe_for_liveness(
     woken = is_woken(annotations, status)
     owner = runtime.owners.owner(str(spec.get("network")))
     idle = owner is not None and owner.uid != uid
-    state_name = "disabled" if mode == "disabled" else "idle" if idle else str(status.get("status") or "awake")
+    recorded = status.status.value if status.status is not None else "awake"
+    state_name = "disabled" if mode == "disabled" else "idle" if idle else recorded
     active = not deleting and not idle and mode != "disabled" and (state_name != "error" or woken)
     due = None if woken else due_at(status, runtime.runner.interval_of(spec))
     due_in = None if due is None else (due - utcnow()).total_seconds()
@@ -114,7 +116,6 @@ async def _report_idle(
     state: ResourceState,
     owner: Claim,
     *,
-    current: Mapping[str, Any],
     live: Mapping[str, Any],
     body: kopf.Body,
     resource: ResourceView,
@@ -125,13 +126,9 @@ async def _report_idle(
         f"network {owner.network} is run by {owner}, which was created first; this NetworkStrategy "
         "stays idle until that one is deleted (keep to one NetworkStrategy per network)"
     )
-    fields: dict[str, Any] = {"observedGeneration": resource.generation, "nextIteration": None}
-    fields["conditions"] = conditions.merge(
-        current.get("conditions"), conditions.idle(message), now=utcnow(), generation=resource.generation
-    )
-    outcome = PassOutcome("idle", fields, [Event("Warning", "NetworkOwnedElsewhere", message)], log=message)
+    outcome = outcomes.idle(resource, resource.status, now=utcnow(), message=message)
     log.warning("%s", message)
-    await write_outcome(runtime, state, outcome, current=current, live=live, body=body, resource=resource, log=log)
+    await write_outcome(runtime, state, outcome, live=live, body=body, resource=resource, log=log)
     state.idle_for = owner.uid
 
 
@@ -159,10 +156,9 @@ def _record(runtime: Runtime, state: ResourceState, outcome: PassOutcome, second
     if outcome.result != "disabled":
         metrics.iterations.labels(result=outcome.result).inc()
         metrics.iteration_duration.observe(seconds)
-    actioned, created, cancelled = outcome.tasks
-    metrics.tasks.labels(change="actioned").inc(actioned)
-    metrics.tasks.labels(change="created").inc(created)
-    metrics.tasks.labels(change="cancelled").inc(cancelled)
+    metrics.tasks.labels(change="actioned").inc(outcome.tasks.actioned)
+    metrics.tasks.labels(change="created").inc(outcome.tasks.created)
+    metrics.tasks.labels(change="cancelled").inc(outcome.tasks.cancelled)
     if outcome.error_type:
         metrics.api_errors.labels(type=outcome.error_type).inc()
     sent = runtime.pool.requests_sent()
@@ -176,23 +172,18 @@ async def write_outcome(
     state: ResourceState,
     outcome: PassOutcome,
     *,
-    current: Mapping[str, Any],
     live: Mapping[str, Any],
     body: kopf.Body,
     resource: ResourceView,
     log: Log,
 ) -> None:
     """Write the pass's status (all of it) and post its events."""
-    new_status = merged_status(current, outcome.status)
-    try:
-        validate_status(new_status)
-    except ValueError as exc:
-        log.error("not writing a status the CRD schema would refuse: %s", exc)
-        return
+    new_status = resource.status.merged(outcome.status_change)
+    document = new_status.document()
     # The whole status, not only what changed, so a write that follows a refused one
     # (or a lost one) leaves the stored status complete; keys we dropped are deleted.
-    payload: dict[str, Any] = {key: None for key in (*live, *current) if key not in new_status}
-    payload.update(new_status)
+    payload: dict[str, Any] = {key: None for key in (*live, *resource.status.document()) if key not in document}
+    payload.update(document)
     # Remembered even when the write is refused: the schedule must not re-run a finished pass.
     state.written = new_status
     log.debug("status of %s: %r", resource.ref, payload)
@@ -279,10 +270,8 @@ async def tick(
     if decision is Decision.skip:
         return
     if decision is Decision.report_disabled:
-        outcome = runtime.runner.disabled(resource, utcnow(), current)
-        await write_outcome(
-            runtime, state, outcome, current=current, live=status, body=body, resource=resource, log=log
-        )
+        outcome = outcomes.disabled(resource, current, now=utcnow())
+        await write_outcome(runtime, state, outcome, live=status, body=body, resource=resource, log=log)
         kopf.event(body, type="Normal", reason="Disabled", message="spec.mode is disabled: iterations stopped")
         return
     owner = await _owner_elsewhere(runtime, uid, spec, log)
@@ -290,9 +279,7 @@ async def tick(
         return
     if isinstance(owner, Claim):
         if state.idle_for != owner.uid:
-            await _report_idle(
-                runtime, state, owner, current=current, live=status, body=body, resource=resource, log=log
-            )
+            await _report_idle(runtime, state, owner, live=status, body=body, resource=resource, log=log)
         return
     state.idle_for = None
     if decision is Decision.run_woken:
@@ -311,5 +298,5 @@ async def tick(
         await state.sessions.aclose()
     _record(runtime, state, passed, time.monotonic() - started)
     _log_outcome(passed, log)
-    await write_outcome(runtime, state, passed, current=current, live=status, body=body, resource=resource, log=log)
+    await write_outcome(runtime, state, passed, live=status, body=body, resource=resource, log=log)
     observe_for_liveness(runtime, uid, resource.ref, spec, state.effective_status(status), annotations, deleting=False)

@@ -1,7 +1,7 @@
 """Strategies by name: the built-ins, and any third strategy registered by its module.
 
 `BUILTINS` is the one list of the strategies the CRD admits: its strategy names, its settings
-schema and its CEL rules all derive from it (`api/v1alpha1.py`, `api/crd.py`), so adding a
+schema and its CEL rules all derive from it (`api/v1alpha1/spec.py`, `api/crd.py`), so adding a
 built-in strategy is its module (the strategy and its settings class) plus one entry here.
 """
 

@@ -1,30 +1,13 @@
-"""The NetworkStrategy custom resource: spec (user intent) and status (written by the operator).
-
-These pydantic models are the single source of truth: `strategy-operator crd` renders the
-CustomResourceDefinition's schema from them, and the operator parses specs and builds status
-patches with them, so the API server and the operator agree on every field.
-"""
+"""The NetworkStrategy's spec: the user's intent, validated here and by the CRD rendered from it."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from datetime import UTC, datetime
-from enum import Enum
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    JsonValue,
-    PlainSerializer,
-    field_validator,
-    model_validator,
-)
-from pydantic.alias_generators import to_camel
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
+from strategy_operator.api.v1alpha1.fields import CamelModel
 from strategy_operator.engine.strategies.registry import BUILTIN_SETTINGS
 from strategy_operator.engine.strategies.settings import Integer, StrategySettings, settings_for
 from strategy_operator.engine.vocabulary import (
@@ -35,60 +18,11 @@ from strategy_operator.engine.vocabulary import (
     TaskScaling,
 )
 from strategy_operator.scopedkey import NETWORK_KEY_PATTERN, InvalidScopedKey, parse_network_key
-from strategy_operator.text import EXCEPTION_MESSAGE_MAX_LENGTH, TRACEBACK_MAX_LENGTH, bound_head, bound_tail
 
 NETWORK_KEY_MAX_LENGTH = 512
 DNS_SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 URL_PATTERN = r"^https?://[^\s/?#]+[^\s]*$"
-CONDITION_TYPE_PATTERN = (
-    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
-    r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"
-)
-CONDITION_REASON_PATTERN = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
 STRATEGY_NAME_MAX_LENGTH = 512
-
-
-class Status(str, Enum):
-    awake = "awake"
-    dormant = "dormant"
-    error = "error"
-
-
-def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("must carry a time zone (RFC 3339, e.g. 2026-11-25T12:00:00Z)")
-    return value.astimezone(UTC)
-
-
-def format_rfc3339(value: datetime) -> str:
-    """Whole-second UTC with a `Z`, the form Kubernetes itself writes."""
-    return _utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-Timestamp = Annotated[
-    datetime, AfterValidator(_utc), PlainSerializer(format_rfc3339, return_type=str, when_used="json")
-]
-
-
-def _keep_tail(limit: int) -> Callable[[str | None], str | None]:
-    def bound(value: str | None) -> str | None:
-        return None if value is None else bound_tail(value, limit)
-
-    return bound
-
-
-def _keep_head(limit: int) -> Callable[[str | None], str | None]:
-    def bound(value: str | None) -> str | None:
-        return None if value is None else bound_head(value, limit)
-
-    return bound
-
-
-class CamelModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
-
-
-# --------------------------------------------------------------------------------------- spec
 
 
 def _settings_rules() -> list[JsonValue]:
@@ -311,108 +245,3 @@ class NetworkStrategySpec(CamelModel):
         except InvalidScopedKey as error:
             raise ValueError(str(error)) from None
         return value
-
-
-# ------------------------------------------------------------------------------------- status
-
-
-class ExceptionInfo(CamelModel):
-    """The error that put the strategy into the error status."""
-
-    type: str = Field(max_length=256, description="The exception's class name.")
-    message: Annotated[str, AfterValidator(_keep_head(EXCEPTION_MESSAGE_MAX_LENGTH))] = Field(
-        description=f"The exception's message (at most {EXCEPTION_MESSAGE_MAX_LENGTH} characters).",
-        json_schema_extra={"maxLength": EXCEPTION_MESSAGE_MAX_LENGTH},
-    )
-
-
-class Condition(CamelModel):
-    """A standard Kubernetes condition (metav1.Condition)."""
-
-    type: str = Field(max_length=316, pattern=CONDITION_TYPE_PATTERN, description="Condition type, e.g. Ready.")
-    status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")
-    reason: str = Field(
-        min_length=1,
-        max_length=1024,
-        pattern=CONDITION_REASON_PATTERN,
-        description="CamelCase reason of the last transition.",
-    )
-    message: str = Field(default="", max_length=32768, description="Human-readable details.")
-    last_transition_time: Timestamp = Field(description="When the status last changed (RFC 3339 UTC).")
-    observed_generation: int | None = Field(
-        default=None, ge=0, description="The .metadata.generation the condition was set for."
-    )
-
-
-class IterationSummary(CamelModel):
-    """What the last iteration found and did."""
-
-    transformations_weighted: int = Field(default=0, ge=0, description="Transformations with a non-null weight.")
-    transformations_finished: int = Field(default=0, ge=0, description="Transformations with weight null (done).")
-    transformations_blocked: int = Field(
-        default=0, ge=0, description="Transformations held at 0 tasks because they have errored tasks."
-    )
-    tasks_actioned: int = Field(default=0, ge=0, description="Existing tasks actioned.")
-    tasks_created: int = Field(default=0, ge=0, description="New tasks created and actioned.")
-    tasks_cancelled: int = Field(default=0, ge=0, description="Tasks un-actioned.")
-    tasks_deferred: int = Field(
-        default=0,
-        ge=0,
-        description="Tasks the plan wanted created but the operator's per-iteration creation cap held back "
-        "for the next iterations.",
-    )
-
-
-class NetworkTaskCounts(CamelModel):
-    """The network's tasks by status: what alchemiscale's get_network_status reports."""
-
-    waiting: int = Field(default=0, ge=0, description="Tasks waiting to be claimed.")
-    running: int = Field(default=0, ge=0, description="Tasks claimed by a compute service.")
-    complete: int = Field(default=0, ge=0, description="Tasks finished with a successful result.")
-    error: int = Field(default=0, ge=0, description="Tasks whose last attempt failed.")
-    invalid: int = Field(default=0, ge=0, description="Tasks marked invalid.")
-    deleted: int = Field(default=0, ge=0, description="Tasks marked deleted.")
-
-
-class NetworkStrategyStatus(CamelModel):
-    """Written by the operator only."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    status: Status | None = Field(default=None, description="awake, dormant or error.")
-    iterations: int | None = Field(default=None, ge=0, description="Completed iterations.")
-    last_iteration: Timestamp | None = Field(
-        default=None, description="When the last iteration finished (RFC 3339 UTC)."
-    )
-    last_iteration_result_count: int | None = Field(
-        default=None, ge=0, description="The network's successful result count measured by the last iteration."
-    )
-    exception: ExceptionInfo | None = Field(default=None, description="Set when status is error.")
-    traceback: Annotated[str | None, AfterValidator(_keep_tail(TRACEBACK_MAX_LENGTH))] = Field(
-        default=None,
-        description=f"Traceback of the error (its last {TRACEBACK_MAX_LENGTH} characters, credentials scrubbed).",
-        json_schema_extra={"maxLength": TRACEBACK_MAX_LENGTH},
-    )
-    observed_generation: int | None = Field(default=None, ge=0, description="The .metadata.generation last acted on.")
-    conditions: list[Condition] | None = Field(
-        default=None,
-        max_length=16,
-        description="Standard conditions.",
-        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
-    )
-    last_iteration_summary: IterationSummary | None = Field(default=None, description="What the last iteration did.")
-    task_counts: NetworkTaskCounts | None = Field(
-        default=None,
-        description="Every task of the network's transformations by status, whoever created it, "
-        "as seen by the last check (before that iteration's changes).",
-    )
-    last_wake_token: str | None = Field(
-        default=None,
-        max_length=1024,
-        description="The alchemiscale.org/wake annotation value last honoured.",
-    )
-    next_iteration: Timestamp | None = Field(default=None, description="When the next iteration is due (RFC 3339 UTC).")
-    effective_sleep_interval: int | None = Field(
-        default=None, ge=1, description="Seconds between iterations after the operator's minimum is applied."
-    )
-    kopf: dict[str, Any] | None = Field(default=None, description="Kopf's own bookkeeping; not part of the API.")
