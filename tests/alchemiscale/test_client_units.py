@@ -9,14 +9,14 @@ import random
 import pytest
 
 from strategy_operator.alchemiscale import AlchemiscaleClient, Credentials, MalformedScopedKey, RetryPolicy
-from strategy_operator.alchemiscale.session import _token_expiry
-from strategy_operator.alchemiscale.snapshotter import (
-    NetworkSnapshotter,
+from strategy_operator.alchemiscale.observation import (
     Observation,
     TaskObservation,
     TransformationObservation,
     build_snapshot,
 )
+from strategy_operator.alchemiscale.session import _token_expiry
+from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter
 from strategy_operator.alchemiscale.structure import UnreadableChain, structure_from_keyed_chain
 
 SECRET = "s3cr3t-key-do-not-print"

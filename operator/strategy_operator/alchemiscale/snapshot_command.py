@@ -20,7 +20,8 @@ import sys
 from strategy_operator.alchemiscale.client import AlchemiscaleClient
 from strategy_operator.alchemiscale.credentials import Credentials
 from strategy_operator.alchemiscale.errors import AlchemiscaleError, TransientError
-from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter, build_snapshot
+from strategy_operator.alchemiscale.observation import build_snapshot
+from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter
 
 EXIT_USAGE = 2
 EXIT_SERVER = 1

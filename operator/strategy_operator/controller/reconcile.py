@@ -24,9 +24,10 @@ from strategy_operator.alchemiscale.credentials import Credentials
 from strategy_operator.alchemiscale.errors import AlchemiscaleError, TransientError
 from strategy_operator.alchemiscale.execution import ExecutionReport, execute_plan
 from strategy_operator.alchemiscale.gufe_objects import CacheStats, GufeObjects
+from strategy_operator.alchemiscale.observation import Observation, build_snapshot
 from strategy_operator.alchemiscale.pool import ClientPool
 from strategy_operator.alchemiscale.server_strategy import check_server_strategy
-from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter, Observation, build_snapshot
+from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter
 from strategy_operator.api.v1alpha1 import NetworkStrategySpec, NetworkStrategyStatus
 from strategy_operator.controller import conditions
 from strategy_operator.controller.config import OperatorConfig

@@ -159,7 +159,8 @@ def read_file(path: str, scope: str | None) -> dict[str, Any]:
 async def _observe_live(args: argparse.Namespace) -> dict[str, Any]:
     from strategy_operator.alchemiscale.client import AlchemiscaleClient
     from strategy_operator.alchemiscale.credentials import Credentials
-    from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter, build_snapshot
+    from strategy_operator.alchemiscale.observation import build_snapshot
+    from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter
 
     credentials = Credentials.from_file(args.credentials_file) if args.credentials_file else Credentials.from_env()
     verify: bool | str = False if args.insecure else (args.ca_bundle or True)
