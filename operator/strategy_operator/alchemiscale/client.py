@@ -56,8 +56,18 @@ class AlchemiscaleClient:
         max_connections: int = 16,
     ) -> None:
         self.session = Session(
-            url, credentials, verify=verify, timeout=timeout, retry=retry, max_connections=max_connections
+            url,
+            credentials,
+            verify=verify,
+            timeout=timeout,
+            retry=retry or RetryPolicy(),
+            max_connections=max_connections,
         )
+        # The session's facts, as attributes; its counters below, read live.
+        self.url = self.session.url
+        self.credentials = self.session.credentials
+        self.retry = self.session.retry
+        self.max_connections = max_connections
         # Immutable server facts, learnt from our own writes and from lookups; shared by
         # every snapshotter using this client.
         self.task_transformations: dict[str, str] = {}
@@ -78,27 +88,12 @@ class AlchemiscaleClient:
     # -- the session's facts and calls -------------------------------------------------
 
     @property
-    def url(self) -> str:
-        return self.session.url
-
-    @property
-    def credentials(self) -> Credentials:
-        return self.session.credentials
-
-    @property
-    def retry(self) -> RetryPolicy:
-        return self.session.retry
-
-    @property
-    def max_connections(self) -> int:
-        return self.session.max_connections
-
-    @property
     def requests_sent(self) -> int:
         return self.session.requests_sent
 
     @property
     def logins(self) -> int:
+        """How often this client logged in (token fetches)."""
         return self.session.logins
 
     def forget_token(self) -> None:

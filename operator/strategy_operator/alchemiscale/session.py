@@ -72,8 +72,8 @@ def _detail(response: httpx.Response) -> object:
 class Session:
     """Authenticated requests to one alchemiscale server as one identity.
 
-    `verify` is True (system CAs), a path to a PEM CA bundle, or False (no verification).
-    `timeout` bounds every single request (seconds). Close with `aclose()`.
+    Built by `AlchemiscaleClient`, whose constructor and `request` hold the defaults and
+    describe the arguments; here every argument is explicit. Close with `aclose()`.
     """
 
     def __init__(
@@ -81,10 +81,10 @@ class Session:
         url: str,
         credentials: Credentials,
         *,
-        verify: bool | str = True,
-        timeout: float = 30.0,
-        retry: RetryPolicy | None = None,
-        max_connections: int = 16,
+        verify: bool | str,
+        timeout: float,
+        retry: RetryPolicy,
+        max_connections: int,
     ) -> None:
         parts = urlsplit(url)
         if parts.username or parts.password:  # checked first: the other message quotes the URL
@@ -95,8 +95,7 @@ class Session:
             raise TypeError("credentials must be a Credentials instance")
         self.url = url.rstrip("/")
         self.credentials = credentials
-        self.retry = retry or RetryPolicy()
-        self.max_connections = max_connections
+        self.retry = retry
         self.requests_sent = 0
         self.logins = 0
         self._http = httpx.AsyncClient(
@@ -239,10 +238,10 @@ class Session:
         method: str,
         path: str,
         *,
-        json_body: Any = None,
-        params: dict[str, str] | None = None,
-        idempotent: bool = True,
-        decode: Callable[[str], Any] | None = None,
+        json_body: Any,
+        params: dict[str, str] | None,
+        idempotent: bool,
+        decode: Callable[[str], Any] | None,
     ) -> Any:
         """One authenticated API call; returns the decoded JSON body of a 200 (`decode(text)` if given)."""
         kwargs: dict[str, Any] = {}
