@@ -4,12 +4,14 @@ Each subcommand lives in the module that owns its idea and exposes
 `add_arguments(parser)` and `main(args) -> int`; only the chosen module is imported,
 so `strategy-operator plan` never pays for Kopf. Only what the image can run is listed;
 the development commands (sandbox, control plane, local run) are `strategy-operator-dev`'s.
+Argument types the subcommands share are here.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -19,6 +21,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "snapshot": ("strategy_operator.alchemiscale.snapshot_command", "write a live snapshot of a network"),
     "simulate": ("strategy_operator.planning.command", "compare strategy settings on simulated compute"),
 }
+
+
+def json_object(text: str) -> dict:
+    """An argument type for the subcommands: a JSON object (e.g. strategy settings)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object, e.g. '{\"max_runs\": 3}'")
+    return value
 
 
 def _top_parser(

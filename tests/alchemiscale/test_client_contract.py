@@ -138,7 +138,7 @@ async def test_token_is_renewed_before_it_expires() -> None:
 async def test_a_rejected_token_is_replaced_once(backend, backend_client) -> None:
     client = backend_client
     await client.info()
-    client._token = client._token[:-4] + "AAAA"  # as if the server's signing key changed
+    client.session._token = client.session._token[:-4] + "AAAA"  # as if the server's signing key changed
     await client.info()
     assert client.requests_sent == 2 + 3  # then: call (401), token, call
 
@@ -212,7 +212,7 @@ async def test_credentials_never_appear_in_errors_or_logs(sandbox, caplog) -> No
     seen: list[str] = []
     async with AlchemiscaleClient(sandbox.url, Credentials("alice", ALICE_KEY), retry=FAST_RETRY) as client:
         await client.info()
-        token = client._token
+        token = client.session._token
         seen.append(repr(client))
         for call in (
             lambda: client.network_tasks(network),

@@ -9,14 +9,14 @@ import random
 import pytest
 
 from strategy_operator.alchemiscale import AlchemiscaleClient, Credentials, MalformedScopedKey, RetryPolicy
-from strategy_operator.alchemiscale.client import _token_expiry
-from strategy_operator.alchemiscale.snapshotter import (
-    NetworkSnapshotter,
+from strategy_operator.alchemiscale.observation import (
     Observation,
     TaskObservation,
     TransformationObservation,
     build_snapshot,
 )
+from strategy_operator.alchemiscale.session import _token_expiry
+from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter
 from strategy_operator.alchemiscale.structure import UnreadableChain, structure_from_keyed_chain
 
 SECRET = "s3cr3t-key-do-not-print"
@@ -182,5 +182,5 @@ async def test_a_path_prefix_in_the_server_url_is_kept() -> None:
     # The official client drops it (urljoin with absolute paths); deployments behind a
     # reverse-proxy prefix need it.
     async with AlchemiscaleClient("https://example.org/alchemiscale/", Credentials("alice", SECRET)) as client:
-        request = client._http.build_request("GET", "networks/AlchemicalNetwork-a-b-c-d/tasks")
+        request = client.session._http.build_request("GET", "networks/AlchemicalNetwork-a-b-c-d/tasks")
         assert str(request.url) == "https://example.org/alchemiscale/networks/AlchemicalNetwork-a-b-c-d/tasks"

@@ -82,7 +82,7 @@ async def test_a_500_retires_the_connection_pool(backend) -> None:
         backend.url, Credentials(backend.identifier, backend.key), retry=NO_RETRY, timeout=30.0
     ) as client:
         await client.info()
-        transport = client._http._transport
+        transport = client.session._http._transport
         retired = transport.pools_retired
         with pytest.raises(TransientError):
             await client.request("GET", f"/tasks/{_unknown_task(backend.scope)}/status")

@@ -58,7 +58,7 @@ async def test_resources_on_one_server_share_one_client_and_one_login(sandbox) -
     first = sessions[1].client
     for cache in caches[1:]:
         await cache.aclose()
-    assert len(pool) == 1 and first._http.is_closed
+    assert len(pool) == 1 and first.session._http.is_closed
     await caches[0].aclose()
     assert len(pool) == 0
     assert pool.requests_sent() == sandbox.requests.total
@@ -87,11 +87,11 @@ async def test_forgetting_a_network_drops_its_tasks_from_the_shared_client(sandb
 def test_one_ssl_context_per_process_and_none_for_http() -> None:
     http = AlchemiscaleClient("http://127.0.0.1:1", Credentials("a", "k"))
     https = [AlchemiscaleClient(f"https://alchemiscale.example.org/{i}", Credentials("a", "k")) for i in range(3)]
-    assert http._http._transport._ssl is False
-    contexts = {id(c._http._transport._ssl) for c in https}
-    assert len(contexts) == 1 and isinstance(https[0]._http._transport._ssl, ssl.SSLContext)
+    assert http.session._http._transport._ssl is False
+    contexts = {id(c.session._http._transport._ssl) for c in https}
+    assert len(contexts) == 1 and isinstance(https[0].session._http._transport._ssl, ssl.SSLContext)
     unverified = AlchemiscaleClient("https://alchemiscale.example.org", Credentials("a", "k"), verify=False)
-    assert unverified._http._transport._ssl is False
+    assert unverified.session._http._transport._ssl is False
 
 
 async def test_a_late_result_on_a_complete_task_is_counted_at_the_next_resync(sandbox, client) -> None:

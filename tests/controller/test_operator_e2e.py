@@ -30,7 +30,8 @@ def expected_plan(sandbox, network: str, **spec):
     """What the engine plans for the network as it is now, observed over the same HTTP API."""
     from strategy_operator.alchemiscale.client import AlchemiscaleClient
     from strategy_operator.alchemiscale.credentials import Credentials
-    from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter, build_snapshot
+    from strategy_operator.alchemiscale.observation import build_snapshot
+    from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter
     from strategy_operator.engine import Snapshot, plan_iteration
 
     async def observe():

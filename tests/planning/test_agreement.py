@@ -15,7 +15,8 @@ import pytest
 import strategy_operator.controller.reconcile as iteration_module
 from strategy_operator.alchemiscale.client import AlchemiscaleClient
 from strategy_operator.alchemiscale.credentials import Credentials
-from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter, build_snapshot
+from strategy_operator.alchemiscale.observation import build_snapshot
+from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter
 from strategy_operator.api.v1alpha1 import NetworkStrategyStatus
 from strategy_operator.controller.config import OperatorConfig
 from strategy_operator.controller.credentials_policy import normalize_server

@@ -21,8 +21,9 @@ from strategy_operator.alchemiscale.errors import (
     TransientError,
 )
 from strategy_operator.alchemiscale.execution import ExecutionReport, execute_plan
+from strategy_operator.alchemiscale.observation import Observation, build_snapshot
 from strategy_operator.alchemiscale.retry import RetryPolicy
-from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter, Observation, build_snapshot
+from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter
 
 __all__ = [
     "AlchemiscaleClient",

@@ -20,27 +20,19 @@ import sys
 from strategy_operator.alchemiscale.client import AlchemiscaleClient
 from strategy_operator.alchemiscale.credentials import Credentials
 from strategy_operator.alchemiscale.errors import AlchemiscaleError, TransientError
-from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter, build_snapshot
+from strategy_operator.alchemiscale.observation import build_snapshot
+from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter
+from strategy_operator.cli import json_object
 
 EXIT_USAGE = 2
 EXIT_SERVER = 1
-
-
-def _json_object(text: str) -> dict:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"not valid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("must be a JSON object, e.g. '{\"max_runs\": 3}'")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--server", required=True, help="alchemiscale user API URL, e.g. https://api.example.org")
     parser.add_argument("--network", required=True, help="scoped key of the AlchemicalNetwork")
     parser.add_argument("--strategy", default="ConnectivityStrategy", help="strategy name (default: %(default)s)")
-    parser.add_argument("--settings", type=_json_object, default=None, help="strategy settings as a JSON object")
+    parser.add_argument("--settings", type=json_object, default=None, help="strategy settings as a JSON object")
     parser.add_argument("--mode", choices=("partial", "full", "disabled"), default="partial")
     parser.add_argument("--task-scaling", choices=("exponential", "linear"), default="exponential")
     parser.add_argument("--max-tasks-per-transformation", type=int, default=3)

@@ -17,8 +17,8 @@ from typing import Any
 from strategy_operator.alchemiscale.errors import TransientError
 from strategy_operator.alchemiscale.execution import execute_plan
 from strategy_operator.alchemiscale.gufe_objects import CacheStats, GufeObjects
+from strategy_operator.alchemiscale.observation import Observation, build_snapshot
 from strategy_operator.alchemiscale.server_strategy import check_server_strategy
-from strategy_operator.alchemiscale.snapshotter import Observation, build_snapshot
 from strategy_operator.api.v1alpha1 import NetworkStrategySpec, NetworkStrategyStatus, Status
 from strategy_operator.controller import outcomes
 from strategy_operator.controller.config import OperatorConfig

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from strategy_operator.cli import json_object
 from strategy_operator.engine import Snapshot, StrategyError, strategy_names
 from strategy_operator.engine.vocabulary import Mode, TaskScaling
 from strategy_operator.planning.compute import ComputeModel
@@ -53,16 +54,6 @@ def _listed(kind: type, name: str):
     return parse
 
 
-def _json_object(text: str) -> dict:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"not valid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("must be a JSON object, e.g. '{\"max_runs\": 3}'")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = "docs/planning.md explains every figure, and how to choose."
     source = parser.add_argument_group("the network (a file, or --server and --network)")
@@ -80,7 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     choices.add_argument(
         "--strategy", choices=strategy_names(), help="default: the snapshot's strategy, else ConnectivityStrategy"
     )
-    choices.add_argument("--settings", type=_json_object, help="strategy settings as a JSON object")
+    choices.add_argument("--settings", type=json_object, help="strategy settings as a JSON object")
     choices.add_argument(
         "--mode", type=_listed(Mode, "--mode"), help="partial,full (default: the snapshot's, else partial)"
     )
@@ -159,7 +150,8 @@ def read_file(path: str, scope: str | None) -> dict[str, Any]:
 async def _observe_live(args: argparse.Namespace) -> dict[str, Any]:
     from strategy_operator.alchemiscale.client import AlchemiscaleClient
     from strategy_operator.alchemiscale.credentials import Credentials
-    from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter, build_snapshot
+    from strategy_operator.alchemiscale.observation import build_snapshot
+    from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter
 
     credentials = Credentials.from_file(args.credentials_file) if args.credentials_file else Credentials.from_env()
     verify: bool | str = False if args.insecure else (args.ca_bundle or True)
