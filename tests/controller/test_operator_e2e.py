@@ -8,20 +8,21 @@ import time
 from collections import Counter
 from datetime import timedelta
 
-import pytest
-
 from strategy_operator.controller.scheduling import parse_time
 
 from .operator_harness import (
     IDENTITY,
     KEY,
+    OPERATOR_E2E,
     actioned_by_transformation,
+    assert_recovers,
+    assert_rides_out_outage,
     network_strategy,
     peak_actioned_by_transformation,
     wait_for,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.kubernetes, pytest.mark.timeout(240)]
+pytestmark = OPERATOR_E2E
 
 SCOPE = "acme-tyk2-run1"
 
@@ -307,22 +308,10 @@ def test_transient_outage_recovers_without_error(sandbox, cluster, start_operato
     start_operator(default_server=True)
     sandbox.faults.outage(True)
     cluster.apply(network_strategy("flaky", network, sleepInterval=3600))
-    wait_for(
-        lambda: cluster.condition("flaky", "Degraded").get("reason") == "AlchemiscaleUnreachable",
-        timeout=60,
-        what="the Degraded condition",
-    )
-    seen = []
-    for _ in range(6):
-        seen.append(cluster.status("flaky").get("status"))
-        time.sleep(0.5)
-    assert "error" not in seen
+    assert_rides_out_outage(cluster, "flaky", timeout=60)
     assert "AlchemiscaleUnreachable" in {event["reason"] for event in cluster.events("flaky")}
     sandbox.faults.outage(False)
-    status = wait_for(
-        lambda: cluster.status("flaky").get("iterations") == 1 and cluster.status("flaky"), timeout=60, what="recovery"
-    )
-    assert status["status"] == "awake" and "exception" not in status
+    assert_recovers(cluster, "flaky", timeout=60, what="recovery")
     assert cluster.condition("flaky", "Degraded")["status"] == "False"
     assert actioned_by_transformation(sandbox.state, network)
 
