@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 import subprocess
 from collections.abc import Callable, Mapping
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from strategy_operator_dev.controlplane import ControlPlane
-from strategy_operator_dev.procs import find_kubectl
+from strategy_operator_dev.procs import Kubectl
 from strategy_operator_dev.repo import repo_root
 
 REPO_ROOT = repo_root()
@@ -49,6 +50,22 @@ def dockerfile_stages(dockerfile: Path) -> list[list[tuple[str, str]]]:
     return result
 
 
+def admitted_by(ignore_file: Path) -> set[str]:
+    """The paths an ignore file lets into the build context; it must start from nothing (`*`)."""
+    rules = [line for line in ignore_file.read_text().splitlines() if line and not line.startswith("#")]
+    assert rules[0] == "*", "start from nothing: secrets, .venv and .git never reach the build context"
+    return {r[1:].rstrip("/") for r in rules if r.startswith("!")}
+
+
+def copied_from_context(dockerfile: Path) -> set[str]:
+    """The paths the build stage COPYs from the build context (not from another stage)."""
+    copied = set()
+    for keyword, rest in dockerfile_stages(dockerfile)[0]:
+        if keyword == "COPY" and not rest.startswith("--from"):
+            copied.update(p.rstrip("/") for p in shlex.split(rest)[:-1])
+    return copied
+
+
 def run_checked(*argv: str | Path, env: Mapping[str, str], timeout: float, cwd: Path = REPO_ROOT) -> str:
     """The command's output; fails the test with the ends of its output when it exits non-zero."""
     result = subprocess.run([str(a) for a in argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
@@ -71,17 +88,9 @@ def copy_build_context(context: Path) -> None:
 def kubectl_any(
     plane: ControlPlane, *args: str, check: bool = True, input: str | None = None, kubeconfig: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """kubectl on the control plane, as its admin unless `kubeconfig` says otherwise; with `check`, it must succeed."""
-    result = subprocess.run(
-        [str(find_kubectl()), f"--kubeconfig={kubeconfig or plane.kubeconfig}", *args],
-        input=input,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args)}: {result.stderr}{result.stdout}")
-    return result
+    """kubectl on the control plane in no namespace of its own, as the plane's admin unless `kubeconfig` says
+    otherwise; with `check`, a failure fails the test."""
+    return Kubectl(kubeconfig or plane.kubeconfig, error=AssertionError)(*args, input=input, check=check)
 
 
 def helm_run(helm: str, plane: ControlPlane, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

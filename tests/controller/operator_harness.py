@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.server
 import json
 import subprocess
@@ -43,6 +44,27 @@ def wait_for(check: Callable[[], T], *, timeout: float = 60.0, interval: float =
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what}; last value: {last!r}")
+
+
+def planned_now(url: str, identifier: str, key: str, network: str, **spec: Any):
+    """What the engine plans for the network as it is now, observed over the server's HTTP API, for a
+    NetworkStrategy spec with these fields (camelCase, as in the resource) and the defaults for the rest."""
+    from strategy_operator.alchemiscale import AlchemiscaleClient, Credentials, NetworkSnapshotter, build_snapshot
+    from strategy_operator.engine import Snapshot, plan_iteration
+
+    async def observe():
+        async with AlchemiscaleClient(url, Credentials(identifier, key)) as client:
+            return await NetworkSnapshotter(client, network).observe()
+
+    document = build_snapshot(
+        asyncio.run(observe()),
+        strategy={"name": "ConnectivityStrategy"},
+        mode=spec.get("mode", "partial"),
+        task_scaling=spec.get("taskScaling", "exponential"),
+        max_tasks_per_transformation=spec.get("maxTasksPerTransformation", 3),
+        state={"status": "awake", "lastIterationResultCount": 0},
+    )
+    return plan_iteration(Snapshot.model_validate(document))
 
 
 def assert_rides_out_outage(cluster, name: str, *, timeout: float) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections import Counter
@@ -19,6 +18,7 @@ from .operator_harness import (
     assert_rides_out_outage,
     network_strategy,
     peak_actioned_by_transformation,
+    planned_now,
     wait_for,
 )
 
@@ -29,25 +29,7 @@ SCOPE = "acme-tyk2-run1"
 
 def expected_plan(sandbox, network: str, **spec):
     """What the engine plans for the network as it is now, observed over the same HTTP API."""
-    from strategy_operator.alchemiscale.client import AlchemiscaleClient
-    from strategy_operator.alchemiscale.credentials import Credentials
-    from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter, build_snapshot
-    from strategy_operator.engine import Snapshot, plan_iteration
-
-    async def observe():
-        async with AlchemiscaleClient(sandbox.url, Credentials(IDENTITY, KEY)) as client:
-            return await NetworkSnapshotter(client, network).observe()
-
-    observation = asyncio.run(observe())
-    document = build_snapshot(
-        observation,
-        strategy={"name": "ConnectivityStrategy"},
-        mode=spec.get("mode", "partial"),
-        task_scaling=spec.get("taskScaling", "exponential"),
-        max_tasks_per_transformation=spec.get("maxTasksPerTransformation", 3),
-        state={"status": "awake", "lastIterationResultCount": 0},
-    )
-    return plan_iteration(Snapshot.model_validate(document))
+    return planned_now(sandbox.url, IDENTITY, KEY, network, **spec)
 
 
 def test_first_iteration_actions_tasks_exactly_as_the_engine_plans(sandbox, cluster, start_operator):
