@@ -50,19 +50,17 @@ def dockerfile_stages(dockerfile: Path) -> list[list[tuple[str, str]]]:
     return result
 
 
-def admitted_by(ignore_file: Path) -> set[str]:
-    """The paths an ignore file lets into the build context; it must start from nothing (`*`)."""
+def checked_context_copies(dockerfile: Path, ignore_file: Path) -> set[str]:
+    """The paths the build stage COPYs from the build context, asserted to be exactly those the ignore file
+    admits; the ignore file must start from nothing (`*`)."""
     rules = [line for line in ignore_file.read_text().splitlines() if line and not line.startswith("#")]
     assert rules[0] == "*", "start from nothing: secrets, .venv and .git never reach the build context"
-    return {r[1:].rstrip("/") for r in rules if r.startswith("!")}
-
-
-def copied_from_context(dockerfile: Path) -> set[str]:
-    """The paths the build stage COPYs from the build context (not from another stage)."""
+    admitted = {r[1:].rstrip("/") for r in rules if r.startswith("!")}
     copied = set()
     for keyword, rest in dockerfile_stages(dockerfile)[0]:
         if keyword == "COPY" and not rest.startswith("--from"):
             copied.update(p.rstrip("/") for p in shlex.split(rest)[:-1])
+    assert copied == admitted
     return copied
 
 

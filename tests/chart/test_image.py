@@ -24,14 +24,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from .chart_helpers import (
-    REPO_ROOT,
-    admitted_by,
-    copied_from_context,
-    copy_build_context,
-    dockerfile_stages,
-    run_checked,
-)
+from .chart_helpers import REPO_ROOT, checked_context_copies, copy_build_context, dockerfile_stages, run_checked
 
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 LOCK = REPO_ROOT / "requirements.lock"
@@ -85,8 +78,7 @@ def test_build_stage_installs_only_hash_pinned_wheels() -> None:
 
 
 def test_dockerignore_admits_exactly_what_the_dockerfile_copies() -> None:
-    copied = copied_from_context(DOCKERFILE)
-    assert copied == admitted_by(REPO_ROOT / ".dockerignore")
+    copied = checked_context_copies(DOCKERFILE, REPO_ROOT / ".dockerignore")
     for path in copied:
         assert (REPO_ROOT / path).exists(), path
 

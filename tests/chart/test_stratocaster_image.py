@@ -18,14 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .chart_helpers import (
-    REPO_ROOT,
-    admitted_by,
-    copied_from_context,
-    copy_build_context,
-    dockerfile_stages,
-    run_checked,
-)
+from .chart_helpers import REPO_ROOT, checked_context_copies, copy_build_context, dockerfile_stages, run_checked
 
 DOCKERFILE = REPO_ROOT / "Dockerfile.stratocaster"
 IGNORE = REPO_ROOT / "Dockerfile.stratocaster.dockerignore"
@@ -52,7 +45,7 @@ def test_stratocaster_image_is_multi_stage_on_python_312_and_runs_as_non_root() 
 
 
 def test_stratocaster_image_ignore_file_admits_exactly_what_it_copies() -> None:
-    assert copied_from_context(DOCKERFILE) == admitted_by(IGNORE)
+    checked_context_copies(DOCKERFILE, IGNORE)
 
 
 @pytest.mark.e2e
