@@ -8,16 +8,15 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 module="$here/controlplane"
+source "$here/lib/k8s-build.sh"
 
 # The versions come from the committed go.mod, so the stamp can never disagree with what
 # is built; only helm (installed by `go install pkg@version`) is pinned here.
-module_version() { awk -v m="$1" '$1 == m && $2 ~ /^v/ {print $2; exit}' "$module/go.mod"; }
 K8S_VERSION="$(module_version k8s.io/kubernetes)"
 etcd_version="$(module_version go.etcd.io/etcd/server/v3)"
 HELM_VERSION="${HELM_VERSION:-v4.3.1}"
 [[ -n "$K8S_VERSION" && -n "$etcd_version" ]] || { echo "cannot read k8s/etcd versions from $module/go.mod" >&2; exit 1; }
 
-cache_root="${STRATEGY_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/strategy-operator}"
 out="$cache_root/k8s-$K8S_VERSION/bin"
 stamp="$out/.stamp"
 gosum_hash="$(sha256sum "$module/go.sum" | cut -c1-16)"
@@ -27,40 +26,17 @@ is_current() {
   [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$out/kube-apiserver" && -x "$out/etcd" && -x "$out/helm" ]]
 }
 
-if is_current; then
-  echo "$out"
-  exit 0
-fi
-
-mkdir -p "$out"
-# Two `make test` runs on one machine must not build into the same directory at once:
-# the second waits, then finds the stamp current.
-exec 9>"$cache_root/.build.lock"
-if ! flock -n 9; then
-  echo ">> another build of the control plane is running; waiting for it" >&2
-  flock 9
-fi
-if is_current; then
-  echo "$out"
-  exit 0
-fi
+reuse_or_lock "$cache_root/.build.lock" "the control plane"
 
 command -v go >/dev/null || {
   echo "go is required to build the control plane (Go >= $(awk '$1 == "go" {print $2}' "$module/go.mod")); see docs/development.md" >&2
   exit 1
 }
-# GOTOOLCHAIN=local: never download another Go; -mod=readonly: build exactly the committed
-# go.mod/go.sum (a drift is an error, not a silent upgrade).
-export GOWORK=off GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=readonly
+go_build_env
 rm -f "$stamp"
 start=$(date +%s)
 
-minor="${K8S_VERSION#v1.}"; minor="${minor%%.*}"
-ldflags="-s -w"
-for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-  ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-  ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
-done
+ldflags="$(k8s_ldflags "$K8S_VERSION")"
 
 echo ">> building kube-apiserver $K8S_VERSION (a cold build takes several minutes)" >&2
 (cd "$module" && go build -trimpath -tags notest -ldflags "$ldflags" -o "$out/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver)

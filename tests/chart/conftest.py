@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from collections.abc import Callable
@@ -13,7 +12,7 @@ import yaml
 
 from strategy_operator_dev.controlplane import find_binaries
 
-from .chart_helpers import CHART, Render
+from .chart_helpers import CHART, Render, helm_values_args
 
 
 @pytest.fixture(scope="session")
@@ -30,14 +29,6 @@ def helm_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """An environment keeping helm's cache, config and data out of the user's home."""
     home = tmp_path_factory.mktemp("helm-home")
     return {**os.environ, **{f"HELM_{kind}_HOME": str(home / kind.lower()) for kind in ("CACHE", "CONFIG", "DATA")}}
-
-
-def helm_values_args(values: dict[str, Any] | None) -> list[str]:
-    """Each top-level value as one --set-json, so types survive exactly as written."""
-    args: list[str] = []
-    for key, value in (values or {}).items():
-        args += ["--set-json", f"{key}={json.dumps(value)}"]
-    return args
 
 
 @pytest.fixture(scope="session")

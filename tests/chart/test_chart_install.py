@@ -17,33 +17,7 @@ import yaml
 from strategy_operator_dev.controlplane import ControlPlane
 from strategy_operator_dev.procs import find_kubectl
 
-from .chart_helpers import CHART
-
-RELEASE = "aso"
-SERVICE_ACCOUNT = "aso-alchemiscale-strategy-operator"
-
-
-def kubectl_any(
-    plane: ControlPlane, *args: str, check: bool = True, input: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [str(find_kubectl()), f"--kubeconfig={plane.kubeconfig}", *args],
-        input=input,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args)}: {result.stderr}{result.stdout}")
-    return result
-
-
-def helm_run(helm: str, plane: ControlPlane, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [helm, "--kubeconfig", str(plane.kubeconfig), *args], capture_output=True, text=True, timeout=180, env=env
-    )
-    assert result.returncode == 0, f"helm {' '.join(args)}:\n{result.stderr}{result.stdout}"
-    return result
+from .chart_helpers import CHART, RELEASE, SERVICE_ACCOUNT, helm_run, kubectl_any
 
 
 def new_namespace(plane: ControlPlane, stem: str) -> str:

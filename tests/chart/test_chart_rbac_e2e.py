@@ -28,28 +28,12 @@ from strategy_operator_dev.controlplane import ControlPlane
 from strategy_operator_dev.procs import find_kubectl, free_port
 from strategy_operator_dev.sandbox.testing import ComputeSettings, running_sandbox
 
-from .chart_helpers import CHART
+from .chart_helpers import CHART, RELEASE, SERVICE_ACCOUNT, helm_run, helm_values_args, kubectl_any
 
-RELEASE = "aso"
-SERVICE_ACCOUNT = "aso-alchemiscale-strategy-operator"
 OPERATOR_KEY = "operator-key-" + uuid.uuid4().hex
 ALICE_KEY = "alice-key-" + uuid.uuid4().hex
 # An HTTP 403, not the digits inside a port (":40383") or a timestamp's milliseconds (",403").
 _HTTP_403 = re.compile(r"(?<![\d:,.])403(?!\d)")
-
-
-def kubectl_any(
-    plane: ControlPlane, *args: str, input: str | None = None, kubeconfig: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [str(find_kubectl()), f"--kubeconfig={kubeconfig or plane.kubeconfig}", *args],
-        input=input,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}{result.stdout}"
-    return result
 
 
 def service_account_kubeconfig(plane: ControlPlane, namespace: str, path: Path) -> Path:
@@ -133,25 +117,17 @@ def test_operator_with_the_charts_service_account_runs_strategies_end_to_end(
                 },
                 "rbac": {"credentialsSecretNames": ["alice-credentials"]},
             }
-            args = [a for key, value in values.items() for a in ("--set-json", f"{key}={json.dumps(value)}")]
-            installed = subprocess.run(
-                [
-                    helm,
-                    "--kubeconfig",
-                    str(control_plane.kubeconfig),
-                    "install",
-                    RELEASE,
-                    str(CHART),
-                    "--namespace",
-                    release_namespace,
-                    *args,
-                ],
-                capture_output=True,
-                text=True,
-                timeout=180,
+            helm_run(
+                helm,
+                control_plane,
+                "install",
+                RELEASE,
+                str(CHART),
+                "--namespace",
+                release_namespace,
+                *helm_values_args(values),
                 env=helm_env,
             )
-            assert installed.returncode == 0, installed.stderr
 
             kubectl_any(
                 control_plane,

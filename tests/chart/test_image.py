@@ -9,11 +9,10 @@ running as the chart's Pod under a kubelet are `make test-e2e` (tests/e2e/).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
-import shlex
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -25,36 +24,14 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from .chart_helpers import REPO_ROOT
+from .chart_helpers import REPO_ROOT, checked_context_copies, copy_build_context, dockerfile_stages, run_checked
 
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 LOCK = REPO_ROOT / "requirements.lock"
 
 
-def instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) pairs with line continuations joined and comments dropped."""
-    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
-    pairs = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            keyword, _, rest = line.partition(" ")
-            pairs.append((keyword.upper(), rest.strip()))
-    return pairs
-
-
-def stages() -> list[list[tuple[str, str]]]:
-    result: list[list[tuple[str, str]]] = []
-    for keyword, rest in instructions():
-        if keyword == "FROM":
-            result.append([])
-        if result:
-            result[-1].append((keyword, rest))
-    return result
-
-
 def build_stage_runs() -> list[str]:
-    return [rest for keyword, rest in stages()[0] if keyword == "RUN"]
+    return [rest for keyword, rest in dockerfile_stages(DOCKERFILE)[0] if keyword == "RUN"]
 
 
 def locked() -> dict[str, str]:
@@ -65,7 +42,7 @@ def locked() -> dict[str, str]:
 
 
 def test_dockerfile_is_multi_stage_from_slim_python_311() -> None:
-    all_stages = stages()
+    all_stages = dockerfile_stages(DOCKERFILE)
     assert len(all_stages) >= 2
     base = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", DOCKERFILE.read_text(), re.MULTILINE)
     assert base and re.fullmatch(r"python:3\.11(\.\d+)?-slim(-\w+)?", base.group(1)), base
@@ -73,7 +50,7 @@ def test_dockerfile_is_multi_stage_from_slim_python_311() -> None:
 
 
 def test_final_stage_runs_the_operator_as_a_non_root_user() -> None:
-    final = stages()[-1]
+    final = dockerfile_stages(DOCKERFILE)[-1]
     users = [rest for keyword, rest in final if keyword == "USER"]
     assert users, "the final stage must switch to a non-root user"
     uid = users[-1].split(":")[0]
@@ -85,7 +62,7 @@ def test_final_stage_runs_the_operator_as_a_non_root_user() -> None:
 
 
 def test_final_stage_installs_nothing_and_copies_only_the_venv() -> None:
-    final = stages()[-1]
+    final = dockerfile_stages(DOCKERFILE)[-1]
     for keyword, rest in final:
         if keyword == "RUN":
             assert not re.search(r"\b(pip|apt-get|apt|gcc|make|curl|wget)\b", rest), rest
@@ -101,15 +78,7 @@ def test_build_stage_installs_only_hash_pinned_wheels() -> None:
 
 
 def test_dockerignore_admits_exactly_what_the_dockerfile_copies() -> None:
-    ignore = (REPO_ROOT / ".dockerignore").read_text().splitlines()
-    rules = [line for line in ignore if line and not line.startswith("#")]
-    assert rules[0] == "*", "start from nothing: secrets, .venv and .git never reach the build context"
-    admitted = {r[1:].rstrip("/") for r in rules if r.startswith("!")}
-    copied = set()
-    for keyword, rest in stages()[0]:
-        if keyword == "COPY" and not rest.startswith("--from"):
-            copied.update(p.rstrip("/") for p in shlex.split(rest)[:-1])
-    assert copied == admitted
+    copied = checked_context_copies(DOCKERFILE, REPO_ROOT / ".dockerignore")
     for path in copied:
         assert (REPO_ROOT / path).exists(), path
 
@@ -141,24 +110,14 @@ def test_build_steps_install_a_working_operator(tmp_path: Path) -> None:
     host_pip = [sys.executable, "-m", "pip"]
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
 
-    def run(*argv: str | Path, cwd: Path = REPO_ROOT) -> str:
-        result = subprocess.run([str(a) for a in argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
-        assert result.returncode == 0, f"{' '.join(map(str, argv))}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-        return result.stdout
+    run = functools.partial(run_checked, env=env, timeout=900)
 
     run(sys.executable, "-m", "venv", "--without-pip", venv)
     python = venv / "bin" / "python"
     run(*host_pip, "--python", python, "install", "--require-hashes", "--no-deps", "--only-binary=:all:", "-r", LOCK)
     # The build context: only what .dockerignore admits, so the wheel builds from exactly that.
     context = tmp_path / "context"
-    context.mkdir()
-    for name in ("pyproject.toml", "README.md", "requirements.lock"):
-        shutil.copy2(REPO_ROOT / name, context / name)
-    shutil.copytree(
-        REPO_ROOT / "operator",
-        context / "operator",
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"),
-    )
+    copy_build_context(context)
     run(*host_pip, "wheel", "--no-deps", "--wheel-dir", tmp_path / "wheels", ".", cwd=context)
     wheels = list((tmp_path / "wheels").glob("*.whl"))
     assert len(wheels) == 1

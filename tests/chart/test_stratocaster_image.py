@@ -9,43 +9,30 @@ strategy-wheels/, then loads that package's Strategy the way the operator does.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
-import shlex
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from .chart_helpers import REPO_ROOT
+from .chart_helpers import REPO_ROOT, checked_context_copies, copy_build_context, dockerfile_stages, run_checked
 
 DOCKERFILE = REPO_ROOT / "Dockerfile.stratocaster"
 IGNORE = REPO_ROOT / "Dockerfile.stratocaster.dockerignore"
 USER_PACKAGE = REPO_ROOT / "tests" / "stratocaster" / "userpkg"
 
 
-def stages() -> list[list[tuple[str, str]]]:
-    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
-    result: list[list[tuple[str, str]]] = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        keyword, _, rest = line.partition(" ")
-        if keyword.upper() == "FROM":
-            result.append([])
-        if result:
-            result[-1].append((keyword.upper(), rest.strip()))
-    return result
-
-
 def test_stratocaster_image_is_multi_stage_on_python_312_and_runs_as_non_root() -> None:
     base = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", DOCKERFILE.read_text(), re.MULTILINE)
     assert base and re.fullmatch(r"python:3\.12(\.\d+)?-slim(-\w+)?", base.group(1)), base
-    build, final = stages()[0], stages()[-1]
-    assert len(stages()) == 2 and [s[0][1].split()[0] for s in (build, final)] == ["${PYTHON_IMAGE}"] * 2
+    build, final = dockerfile_stages(DOCKERFILE)[0], dockerfile_stages(DOCKERFILE)[-1]
+    assert (
+        len(dockerfile_stages(DOCKERFILE)) == 2
+        and [s[0][1].split()[0] for s in (build, final)] == ["${PYTHON_IMAGE}"] * 2
+    )
     assert ("USER", "10001:10001") in final
     assert ("ENTRYPOINT", '["strategy-operator"]') in final and ("CMD", '["run"]') in final
     for keyword, rest in final:
@@ -58,14 +45,7 @@ def test_stratocaster_image_is_multi_stage_on_python_312_and_runs_as_non_root() 
 
 
 def test_stratocaster_image_ignore_file_admits_exactly_what_it_copies() -> None:
-    rules = [line for line in IGNORE.read_text().splitlines() if line and not line.startswith("#")]
-    assert rules[0] == "*"
-    admitted = {r[1:].rstrip("/") for r in rules if r.startswith("!")}
-    copied = set()
-    for keyword, rest in stages()[0]:
-        if keyword == "COPY" and not rest.startswith("--from"):
-            copied.update(p.rstrip("/") for p in shlex.split(rest)[:-1])
-    assert copied == admitted
+    checked_context_copies(DOCKERFILE, IGNORE)
 
 
 @pytest.mark.e2e
@@ -80,21 +60,11 @@ def test_stratocaster_image_build_steps_install_the_extra_and_a_user_strategy(tm
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     host_pip = [sys.executable, "-m", "pip"]
 
-    def run(*argv: str | Path, cwd: Path = REPO_ROOT) -> str:
-        result = subprocess.run([str(a) for a in argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=1500)
-        assert result.returncode == 0, f"{' '.join(map(str, argv))}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-        return result.stdout
+    run = functools.partial(run_checked, env=env, timeout=1500)
 
     # The build context: what the ignore file admits, with strategy-wheels/ filled as a user would.
     context = tmp_path / "context"
-    context.mkdir()
-    for name in ("pyproject.toml", "README.md", "requirements.lock"):
-        shutil.copy2(REPO_ROOT / name, context / name)
-    shutil.copytree(
-        REPO_ROOT / "operator",
-        context / "operator",
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"),
-    )
+    copy_build_context(context)
     strategy_wheels = context / "strategy-wheels"
     strategy_wheels.mkdir()
     for wheel in wheels_dir.glob("*.whl"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.server
 import json
 import subprocess
@@ -13,11 +14,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 import yaml
 
 from strategy_operator_dev import procs
 
 T = TypeVar("T")
+
+# An operator end-to-end test: the local kube-apiserver, the operator as a process, minutes at the most.
+OPERATOR_E2E = [pytest.mark.e2e, pytest.mark.kubernetes, pytest.mark.timeout(240)]
 
 # Fast settings for tests: a half-second tick and a one-second operator minimum interval.
 FAST = ["--tick", "0.5", "--min-sleep-interval", "1", "--log-level", "info"]
@@ -39,6 +44,50 @@ def wait_for(check: Callable[[], T], *, timeout: float = 60.0, interval: float =
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what}; last value: {last!r}")
+
+
+def planned_now(url: str, identifier: str, key: str, network: str, **spec: Any):
+    """What the engine plans for the network as it is now, observed over the server's HTTP API, for a
+    NetworkStrategy spec with these fields (camelCase, as in the resource) and the defaults for the rest."""
+    from strategy_operator.alchemiscale import AlchemiscaleClient, Credentials, NetworkSnapshotter, build_snapshot
+    from strategy_operator.engine import Snapshot, plan_iteration
+
+    async def observe():
+        async with AlchemiscaleClient(url, Credentials(identifier, key)) as client:
+            return await NetworkSnapshotter(client, network).observe()
+
+    document = build_snapshot(
+        asyncio.run(observe()),
+        strategy={"name": "ConnectivityStrategy"},
+        mode=spec.get("mode", "partial"),
+        task_scaling=spec.get("taskScaling", "exponential"),
+        max_tasks_per_transformation=spec.get("maxTasksPerTransformation", 3),
+        state={"status": "awake", "lastIterationResultCount": 0},
+    )
+    return plan_iteration(Snapshot.model_validate(document))
+
+
+def assert_rides_out_outage(cluster, name: str, *, timeout: float) -> None:
+    """While alchemiscale does not answer: the Degraded condition says so, and the status never turns to error."""
+    wait_for(
+        lambda: cluster.condition(name, "Degraded").get("reason") == "AlchemiscaleUnreachable",
+        timeout=timeout,
+        what="the Degraded condition",
+    )
+    seen = []
+    for _ in range(6):
+        seen.append(cluster.status(name).get("status"))
+        time.sleep(0.5)
+    assert "error" not in seen
+
+
+def assert_recovers(cluster, name: str, *, timeout: float, what: str) -> dict[str, Any]:
+    """Once alchemiscale answers again: the first iteration runs and the strategy is awake, with no exception."""
+    status = wait_for(
+        lambda: cluster.status(name).get("iterations") == 1 and cluster.status(name), timeout=timeout, what=what
+    )
+    assert status["status"] == "awake" and "exception" not in status
+    return status
 
 
 class OperatorProcess(procs.OperatorProcess):

@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from strategy_operator_dev.repo import repo_root
 
-from .operator_harness import IDENTITY, KEY, network_strategy, wait_for
+from .operator_harness import IDENTITY, KEY, OPERATOR_E2E, network_strategy, wait_for
 
-pytestmark = [pytest.mark.e2e, pytest.mark.kubernetes, pytest.mark.timeout(240)]
+pytestmark = OPERATOR_E2E
 
 DASHBOARD = repo_root() / "charts" / "alchemiscale-strategy-operator" / "dashboards" / "strategy-operator.json"
 SERIES = re.compile(r"\b(strategy_operator_[a-z_]+)\b")

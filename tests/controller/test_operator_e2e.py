@@ -2,52 +2,34 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections import Counter
 from datetime import timedelta
-
-import pytest
 
 from strategy_operator.controller.scheduling import parse_time
 
 from .operator_harness import (
     IDENTITY,
     KEY,
+    OPERATOR_E2E,
     actioned_by_transformation,
+    assert_recovers,
+    assert_rides_out_outage,
     network_strategy,
     peak_actioned_by_transformation,
+    planned_now,
     wait_for,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.kubernetes, pytest.mark.timeout(240)]
+pytestmark = OPERATOR_E2E
 
 SCOPE = "acme-tyk2-run1"
 
 
 def expected_plan(sandbox, network: str, **spec):
     """What the engine plans for the network as it is now, observed over the same HTTP API."""
-    from strategy_operator.alchemiscale.client import AlchemiscaleClient
-    from strategy_operator.alchemiscale.credentials import Credentials
-    from strategy_operator.alchemiscale.observation import build_snapshot
-    from strategy_operator.alchemiscale.snapshotter import NetworkSnapshotter
-    from strategy_operator.engine import Snapshot, plan_iteration
-
-    async def observe():
-        async with AlchemiscaleClient(sandbox.url, Credentials(IDENTITY, KEY)) as client:
-            return await NetworkSnapshotter(client, network).observe()
-
-    observation = asyncio.run(observe())
-    document = build_snapshot(
-        observation,
-        strategy={"name": "ConnectivityStrategy"},
-        mode=spec.get("mode", "partial"),
-        task_scaling=spec.get("taskScaling", "exponential"),
-        max_tasks_per_transformation=spec.get("maxTasksPerTransformation", 3),
-        state={"status": "awake", "lastIterationResultCount": 0},
-    )
-    return plan_iteration(Snapshot.model_validate(document))
+    return planned_now(sandbox.url, IDENTITY, KEY, network, **spec)
 
 
 def test_first_iteration_actions_tasks_exactly_as_the_engine_plans(sandbox, cluster, start_operator):
@@ -308,22 +290,10 @@ def test_transient_outage_recovers_without_error(sandbox, cluster, start_operato
     start_operator(default_server=True)
     sandbox.faults.outage(True)
     cluster.apply(network_strategy("flaky", network, sleepInterval=3600))
-    wait_for(
-        lambda: cluster.condition("flaky", "Degraded").get("reason") == "AlchemiscaleUnreachable",
-        timeout=60,
-        what="the Degraded condition",
-    )
-    seen = []
-    for _ in range(6):
-        seen.append(cluster.status("flaky").get("status"))
-        time.sleep(0.5)
-    assert "error" not in seen
+    assert_rides_out_outage(cluster, "flaky", timeout=60)
     assert "AlchemiscaleUnreachable" in {event["reason"] for event in cluster.events("flaky")}
     sandbox.faults.outage(False)
-    status = wait_for(
-        lambda: cluster.status("flaky").get("iterations") == 1 and cluster.status("flaky"), timeout=60, what="recovery"
-    )
-    assert status["status"] == "awake" and "exception" not in status
+    assert_recovers(cluster, "flaky", timeout=60, what="recovery")
     assert cluster.condition("flaky", "Degraded")["status"] == "False"
     assert actioned_by_transformation(sandbox.state, network)
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
 from strategy_operator.python_api import NetworkStrategyClient, resource_name
 
-from .operator_harness import IDENTITY, KEY, actioned_by_transformation, wait_for
+from .operator_harness import IDENTITY, KEY, OPERATOR_E2E, actioned_by_transformation, wait_for
 
-pytestmark = [pytest.mark.e2e, pytest.mark.kubernetes, pytest.mark.timeout(240)]
+pytestmark = OPERATOR_E2E
 
 
 def test_the_guide_s_example_workflow(sandbox, cluster, start_operator, control_plane, namespace):

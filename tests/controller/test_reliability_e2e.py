@@ -5,21 +5,20 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from strategy_operator.controller.scheduling import parse_time
 from strategy_operator.engine.vocabulary import MAX_SLEEP_INTERVAL, MAX_TASKS_PER_TRANSFORMATION
 
 from .operator_harness import (
     IDENTITY,
     KEY,
+    OPERATOR_E2E,
     actioned_by_transformation,
     network_strategy,
     peak_actioned_by_transformation,
     wait_for,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.kubernetes, pytest.mark.timeout(240)]
+pytestmark = OPERATOR_E2E
 
 NETWORK_SCOPE = "acme-tyk2-run1"  # inside the test identity's acme-tyk2-*
 CHAIN = [

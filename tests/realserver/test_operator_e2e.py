@@ -10,10 +10,15 @@ from collections import Counter
 
 import pytest
 
-from strategy_operator.alchemiscale import AlchemiscaleClient, Credentials, NetworkSnapshotter, build_snapshot
-from strategy_operator.engine import Snapshot, plan_iteration
+from strategy_operator.alchemiscale import AlchemiscaleClient, Credentials
 
-from ..controller.operator_harness import network_strategy, wait_for
+from ..controller.operator_harness import (
+    assert_recovers,
+    assert_rides_out_outage,
+    network_strategy,
+    planned_now,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kubernetes, pytest.mark.timeout(900)]
 
@@ -36,19 +41,7 @@ def actioned_by_transformation(stack, network: str) -> Counter:
 
 
 def expected_plan(stack, network: str, **spec):
-    async def observe():
-        async with AlchemiscaleClient(stack.user_api_url, Credentials(stack.user.identifier, stack.user.key)) as client:
-            return await NetworkSnapshotter(client, network).observe()
-
-    document = build_snapshot(
-        asyncio.run(observe()),
-        strategy={"name": "ConnectivityStrategy"},
-        mode=spec.get("mode", "partial"),
-        task_scaling=spec.get("taskScaling", "exponential"),
-        max_tasks_per_transformation=spec.get("maxTasksPerTransformation", 3),
-        state={"status": "awake", "lastIterationResultCount": 0},
-    )
-    return plan_iteration(Snapshot.model_validate(document))
+    return planned_now(stack.user_api_url, stack.user.identifier, stack.user.key, network, **spec)
 
 
 def _network(stack, transformations: int = 3, scope: str | None = None) -> dict:
@@ -158,22 +151,8 @@ def test_a_user_api_outage_recovers_without_error(real_alchemiscale, cluster, st
     stack.stop_user_api()
     try:
         cluster.apply(network_strategy("flaky", network, sleepInterval=3600))
-        wait_for(
-            lambda: cluster.condition("flaky", "Degraded").get("reason") == "AlchemiscaleUnreachable",
-            timeout=120,
-            what="the Degraded condition",
-        )
-        seen = []
-        for _ in range(6):
-            seen.append(cluster.status("flaky").get("status"))
-            time.sleep(0.5)
-        assert "error" not in seen
+        assert_rides_out_outage(cluster, "flaky", timeout=120)
     finally:
         stack.start_user_api()
-    status = wait_for(
-        lambda: cluster.status("flaky").get("iterations") == 1 and cluster.status("flaky"),
-        timeout=180,
-        what="recovery after the user API is back",
-    )
-    assert status["status"] == "awake" and "exception" not in status
+    assert_recovers(cluster, "flaky", timeout=180, what="recovery after the user API is back")
     assert actioned_by_transformation(stack, network)

@@ -7,13 +7,7 @@
 See docs/upstream-mapping.md ("The same calls from Python").
 """
 
-from strategy_operator.python_api.client import (
-    NetworkStrategyClient,
-    NetworkStrategyResource,
-    NetworkStrategyState,
-    resource_name,
-    strategy_spec,
-)
+from strategy_operator.python_api.client import NetworkStrategyClient
 from strategy_operator.python_api.errors import (
     AmbiguousNetworkStrategy,
     ClusterUnreachable,
@@ -24,6 +18,8 @@ from strategy_operator.python_api.errors import (
     NetworkStrategyNotFound,
     Unauthorized,
 )
+from strategy_operator.python_api.resources import NetworkStrategyResource, NetworkStrategyState
+from strategy_operator.python_api.spec import resource_name, strategy_spec
 
 __all__ = [
     "AmbiguousNetworkStrategy",

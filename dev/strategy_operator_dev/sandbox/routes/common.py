@@ -22,6 +22,7 @@ from strategy_operator_dev.sandbox.auth import (
     TokenIssuer,
     is_covered,
     parse_query_scope,
+    query_scope_space,
     scope_denied_detail,
 )
 from strategy_operator_dev.sandbox.state import (
@@ -164,3 +165,16 @@ def authorized_sk(text: str, token: TokenData) -> ScopedKey:
     sk = parse_sk(text)
     require_scope(sk.scope, token)
     return sk
+
+
+def authorized_sks(texts: list[str], token: TokenData) -> list[ScopedKey]:
+    """Bulk endpoints parse every key before checking any scope: a malformed key is a 500 even after one out of scope."""
+    keys = [parse_sk(text) for text in texts]
+    for sk in keys:
+        require_scope(sk.scope, token)
+    return keys
+
+
+async def searched_scopes(scope: Scope = Depends(query_scope), token: TokenData = Depends(token_data)) -> list[Scope]:
+    """The scopes a scope-filtered query really searches (`query_scope_space`), for the query's org/campaign/project."""
+    return query_scope_space(scope, token.scopes)

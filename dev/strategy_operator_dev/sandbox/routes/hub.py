@@ -11,8 +11,7 @@ from strategy_operator_dev.sandbox.routes.common import (
     SandboxRoute,
     ScopedKeyObject,
     authorized_sk,
-    parse_sk,
-    require_scope,
+    authorized_sks,
     state_of,
     token_data,
 )
@@ -46,9 +45,7 @@ async def networks_actioned_tasks(
     task_weights: bool = Body(embed=True),
     token: TokenData = Depends(token_data),
 ) -> list[Any]:
-    keys = [parse_sk(n) for n in networks]
-    for sk in keys:
-        require_scope(sk.scope, token)
+    keys = authorized_sks(networks, token)
     sandbox = state_of(request)
     out = []
     for sk in keys:
@@ -104,9 +101,7 @@ async def network_weight(
 async def networks_weight(
     request: Request, networks: list[str] = Body(embed=True), token: TokenData = Depends(token_data)
 ) -> list[float | None]:
-    keys = [parse_sk(n) for n in networks]
-    for sk in keys:
-        require_scope(sk.scope, token)
+    keys = authorized_sks(networks, token)
     return state_of(request).hub_weights([str(k) for k in keys])
 
 
@@ -125,7 +120,5 @@ async def set_networks_weight(
     weights: list[float] = Body(embed=True),
     token: TokenData = Depends(token_data),
 ) -> list[str | None]:
-    keys = [parse_sk(n) for n in networks]
-    for sk in keys:
-        require_scope(sk.scope, token)
+    keys = authorized_sks(networks, token)
     return state_of(request).set_hub_weights([str(k) for k in keys], weights)

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Path, Request
 
-from strategy_operator.scopedkey import Scope
-from strategy_operator_dev.sandbox.auth import (
-    TokenData,
-    query_scope_space,
-)
+from strategy_operator.scopedkey import Scope, ScopedKey
+from strategy_operator_dev.sandbox.auth import TokenData
 from strategy_operator_dev.sandbox.routes.common import (
     SandboxRoute,
     authorized_sk,
-    parse_sk,
-    query_scope,
-    require_scope,
+    authorized_sks,
+    searched_scopes,
     state_of,
     token_data,
 )
+from strategy_operator_dev.sandbox.state import SandboxState
 
 router = APIRouter(dependencies=[Depends(token_data)], route_class=SandboxRoute)
 
@@ -31,9 +29,7 @@ async def set_networks_state(
     states: list[str] = Body(embed=True),
     token: TokenData = Depends(token_data),
 ) -> list[str | None]:
-    keys = [parse_sk(n) for n in networks]
-    for sk in keys:
-        require_scope(sk.scope, token)
+    keys = authorized_sks(networks, token)
     return state_of(request).set_network_states(keys, states)
 
 
@@ -41,115 +37,76 @@ async def set_networks_state(
 async def get_networks_state(
     request: Request, networks: list[str] = Body(embed=True), token: TokenData = Depends(token_data)
 ) -> list[str | None]:
-    keys = [parse_sk(n) for n in networks]
-    for sk in keys:
-        require_scope(sk.scope, token)
+    keys = authorized_sks(networks, token)
     return state_of(request).get_network_states([str(k) for k in keys])
 
 
 @router.get("/networks")
 async def query_networks(
-    request: Request,
-    name: str | None = None,
-    state: str | None = None,
-    scope: Scope = Depends(query_scope),
-    token: TokenData = Depends(token_data),
+    request: Request, name: str | None = None, state: str | None = None, scopes: list[Scope] = Depends(searched_scopes)
 ) -> list[str]:
     sandbox = state_of(request)
-    return [
-        sk for s in query_scope_space(scope, token.scopes) for sk in sandbox.query_networks(s, name=name, state=state)
-    ]
+    return [sk for scope in scopes for sk in sandbox.query_networks(scope, name=name, state=state)]
 
 
 @router.get("/transformations")
 async def query_transformations(
-    request: Request,
-    name: str | None = None,
-    scope: Scope = Depends(query_scope),
-    token: TokenData = Depends(token_data),
+    request: Request, name: str | None = None, scopes: list[Scope] = Depends(searched_scopes)
 ) -> list[str]:
     sandbox = state_of(request)
-    return [sk for s in query_scope_space(scope, token.scopes) for sk in sandbox.query_transformations(s, name=name)]
+    return [sk for scope in scopes for sk in sandbox.query_transformations(scope, name=name)]
 
 
 @router.get("/chemicalsystems")
 async def query_chemicalsystems(
-    request: Request,
-    name: str | None = None,
-    scope: Scope = Depends(query_scope),
-    token: TokenData = Depends(token_data),
+    request: Request, name: str | None = None, scopes: list[Scope] = Depends(searched_scopes)
 ) -> list[str]:
     sandbox = state_of(request)
-    return [sk for s in query_scope_space(scope, token.scopes) for sk in sandbox.query_chemical_systems(s, name=name)]
+    return [sk for scope in scopes for sk in sandbox.query_chemical_systems(scope, name=name)]
 
 
 @router.get("/tasks")
 async def query_tasks(
-    request: Request,
-    status: str | None = None,
-    scope: Scope = Depends(query_scope),
-    token: TokenData = Depends(token_data),
+    request: Request, status: str | None = None, scopes: list[Scope] = Depends(searched_scopes)
 ) -> list[str]:
     sandbox = state_of(request)
-    return [sk for s in query_scope_space(scope, token.scopes) for sk in sandbox.query_tasks(s, status=status)]
+    return [sk for scope in scopes for sk in sandbox.query_tasks(scope, status=status)]
 
 
-@router.get("/networks/{network_scoped_key}/transformations")
-async def network_transformations(
-    network_scoped_key: str, request: Request, token: TokenData = Depends(token_data)
-) -> list[str]:
-    return state_of(request).transformations(str(authorized_sk(network_scoped_key, token)))
+def _lookup(path: str, answer: Callable[[SandboxState, ScopedKey], Any], returns: Any = Any) -> None:
+    """A GET answering about the one object its path names (the path's one parameter), in the token's scopes."""
+    parameter = path[path.index("{") + 1 : path.index("}")]
+    collection, _, *related = path.strip("/").split("/")
+
+    async def endpoint(
+        request: Request, scoped_key: str = Path(alias=parameter), token: TokenData = Depends(token_data)
+    ) -> Any:
+        return answer(state_of(request), authorized_sk(scoped_key, token))
+
+    # The handler's name as when each route had its own (FastAPI's operation id): network_transformations, get_network.
+    endpoint.__name__ = endpoint.__qualname__ = "_".join(
+        [collection[:-1], *related] if related else ["get", collection[:-1]]
+    )
+    router.get(path, response_model=returns)(endpoint)
 
 
-@router.get("/transformations/{transformation_scoped_key}/networks")
-async def transformation_networks(
-    transformation_scoped_key: str, request: Request, token: TokenData = Depends(token_data)
-) -> list[str]:
-    return state_of(request).transformation_networks(str(authorized_sk(transformation_scoped_key, token)))
+def _related(keys: Callable[[SandboxState, str], list[str]]) -> Callable[[SandboxState, ScopedKey], list[str]]:
+    return lambda sandbox, sk: keys(sandbox, str(sk))
 
 
-@router.get("/networks/{network_scoped_key}/chemicalsystems")
-async def network_chemicalsystems(
-    network_scoped_key: str, request: Request, token: TokenData = Depends(token_data)
-) -> list[str]:
-    return state_of(request).network_chemical_systems(str(authorized_sk(network_scoped_key, token)))
-
-
-@router.get("/chemicalsystems/{chemicalsystem_scoped_key}/networks")
-async def chemicalsystem_networks(
-    chemicalsystem_scoped_key: str, request: Request, token: TokenData = Depends(token_data)
-) -> list[str]:
-    return state_of(request).chemical_system_networks(str(authorized_sk(chemicalsystem_scoped_key, token)))
-
-
-@router.get("/transformations/{transformation_scoped_key}/chemicalsystems")
-async def transformation_chemicalsystems(
-    transformation_scoped_key: str, request: Request, token: TokenData = Depends(token_data)
-) -> list[str]:
-    return state_of(request).transformation_chemical_systems(str(authorized_sk(transformation_scoped_key, token)))
-
-
-@router.get("/chemicalsystems/{chemicalsystem_scoped_key}/transformations")
-async def chemicalsystem_transformations(
-    chemicalsystem_scoped_key: str, request: Request, token: TokenData = Depends(token_data)
-) -> list[str]:
-    return state_of(request).chemical_system_transformations(str(authorized_sk(chemicalsystem_scoped_key, token)))
-
-
-@router.get("/networks/{network_scoped_key}")
-async def get_network(network_scoped_key: str, request: Request, token: TokenData = Depends(token_data)) -> Any:
-    return state_of(request).object_chain(authorized_sk(network_scoped_key, token))
-
-
-@router.get("/transformations/{transformation_scoped_key}")
-async def get_transformation(
-    transformation_scoped_key: str, request: Request, token: TokenData = Depends(token_data)
-) -> Any:
-    return state_of(request).object_chain(authorized_sk(transformation_scoped_key, token))
-
-
-@router.get("/chemicalsystems/{chemicalsystem_scoped_key}")
-async def get_chemicalsystem(
-    chemicalsystem_scoped_key: str, request: Request, token: TokenData = Depends(token_data)
-) -> Any:
-    return state_of(request).object_chain(authorized_sk(chemicalsystem_scoped_key, token))
+# The keys related to a network, transformation or chemical system; then each one's keyed chain.
+for _path, _keys in (
+    ("/networks/{network_scoped_key}/transformations", SandboxState.transformations),
+    ("/transformations/{transformation_scoped_key}/networks", SandboxState.transformation_networks),
+    ("/networks/{network_scoped_key}/chemicalsystems", SandboxState.network_chemical_systems),
+    ("/chemicalsystems/{chemicalsystem_scoped_key}/networks", SandboxState.chemical_system_networks),
+    ("/transformations/{transformation_scoped_key}/chemicalsystems", SandboxState.transformation_chemical_systems),
+    ("/chemicalsystems/{chemicalsystem_scoped_key}/transformations", SandboxState.chemical_system_transformations),
+):
+    _lookup(_path, _related(_keys), list[str])
+for _path in (
+    "/networks/{network_scoped_key}",
+    "/transformations/{transformation_scoped_key}",
+    "/chemicalsystems/{chemicalsystem_scoped_key}",
+):
+    _lookup(_path, SandboxState.object_chain)

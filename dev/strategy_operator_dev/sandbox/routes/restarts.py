@@ -10,8 +10,7 @@ from strategy_operator_dev.sandbox.auth import TokenData
 from strategy_operator_dev.sandbox.routes.common import (
     SandboxRoute,
     authorized_sk,
-    parse_sk,
-    require_scope,
+    authorized_sks,
     state_of,
     token_data,
 )
@@ -52,9 +51,7 @@ async def clear_restart_patterns(
 async def get_restart_patterns(
     request: Request, networks: list[str] = Body(embed=True), token: TokenData = Depends(token_data)
 ) -> dict[str, list[list[Any]]]:
-    keys = [parse_sk(n) for n in networks]
-    for sk in keys:
-        require_scope(sk.scope, token)
+    keys = authorized_sks(networks, token)
     return state_of(request).restart_patterns(keys)
 
 

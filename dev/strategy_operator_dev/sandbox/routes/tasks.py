@@ -15,9 +15,9 @@ from strategy_operator_dev.sandbox.routes.common import (
     SandboxRoute,
     ScopedKeyObject,
     authorized_sk,
+    authorized_sks,
     checked_status,
     parse_sk,
-    require_scope,
     state_of,
     token_data,
 )
@@ -50,9 +50,7 @@ async def create_transformations_tasks(
     extends: list[str | None] | None = None,
     token: TokenData = Depends(token_data),
 ) -> list[str]:
-    keys = [parse_sk(t) for t in transformations]
-    for sk in keys:
-        require_scope(sk.scope, token)
+    keys = authorized_sks(transformations, token)
     ext = None if extends is None else [None if not e else parse_sk(e) for e in extends]
     return state_of(request).create_tasks(keys, ext, creator=token.entity)
 
@@ -110,9 +108,7 @@ async def network_status(
 async def networks_status(
     request: Request, networks: list[str] = Body(embed=True), token: TokenData = Depends(token_data)
 ) -> list[dict[str, int]]:
-    keys = [parse_sk(n) for n in networks]
-    for sk in keys:
-        require_scope(sk.scope, token)
+    keys = authorized_sks(networks, token)
     return state_of(request).networks_status([str(k) for k in keys])
 
 
