@@ -28,6 +28,8 @@ from pathlib import Path
 import yaml
 from passes import announced
 
+from strategy_operator_dev.repo import repo_root
+
 SIZES = tuple(int(n) for n in os.environ.get("BENCH_SCALE_SIZES", "100,500,1000").split(","))
 INTERVAL = int(os.environ.get("BENCH_SCALE_INTERVAL", "90"))
 TRANSFORMATIONS = 50
@@ -282,7 +284,7 @@ def main() -> None:
     rows = []
     from strategy_operator_dev.procs import find_kubectl
 
-    crd = Path(__file__).resolve().parents[2] / "crds" / "networkstrategies.yaml"
+    crd = repo_root() / "crds" / "networkstrategies.yaml"
     with ControlPlane.start() as plane:
         base = [str(find_kubectl()), f"--kubeconfig={plane.kubeconfig}"]
         _kubectl([*base, "apply", "--server-side", "-f", str(crd)])

@@ -23,9 +23,11 @@ from pathlib import Path
 
 from passes import KEY, Passes, announced, resource_spec, runner_for
 
+from strategy_operator_dev.repo import repo_root
+
 SYSTEMS, TRANSFORMATIONS = 500, 1000
 SCOPES = {"builtin": "acme-bench-builtin", "adapter": "acme-bench-adapter"}
-USER_PACKAGES = Path(__file__).resolve().parents[1] / "stratocaster" / "userpkg"
+USER_PACKAGES = repo_root() / "tests" / "stratocaster" / "userpkg"
 
 SERVER = r"""
 import base64, json, sys
@@ -49,7 +51,7 @@ with running_sandbox(identities={"bench": (sys.argv[2], ["acme-*-*"])}, shuffle=
 def _build(path: Path) -> int:
     """Write the network's keyed chain and its results' stored payloads; returns the result count."""
     sys.path.insert(0, str(USER_PACKAGES))
-    sys.path.insert(0, str(USER_PACKAGES.parents[2]))  # the repository root: `tests.stratocaster`
+    sys.path.insert(0, str(repo_root()))  # for `tests.stratocaster`
     from mylab.protocols import measured_result
 
     from tests.stratocaster.gufe_networks import keyed_chain_document, network, stored_payload

@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import sys
 import threading
-from pathlib import Path
 
 import pytest
 import yaml
+
+from strategy_operator_dev.repo import repo_root
 
 from .operator_harness import IDENTITY, KEY, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kubernetes, pytest.mark.timeout(300)]
 
-USER_PACKAGES = Path(__file__).resolve().parents[1] / "stratocaster" / "userpkg"
+USER_PACKAGES = repo_root() / "tests" / "stratocaster" / "userpkg"
 if str(USER_PACKAGES) not in sys.path:  # mylab, the test-only user package, for building its results here
     sys.path.insert(0, str(USER_PACKAGES))
 

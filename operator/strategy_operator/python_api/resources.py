@@ -50,7 +50,7 @@ def resource_from_item(item: Mapping[str, Any]) -> NetworkStrategyResource:
         name=metadata.get("name", ""),
         namespace=metadata.get("namespace", ""),
         spec=NetworkStrategySpec.model_validate(item.get("spec", {})),
-        status=NetworkStrategyStatus.model_validate(item.get("status") or {}),
+        status=NetworkStrategyStatus.read(item.get("status")),
         annotations=dict(metadata.get("annotations") or {}),
         metadata=dict(metadata),
     )
