@@ -8,6 +8,7 @@ by name before anything is written. The specs round-trip through the local kube-
 
 from __future__ import annotations
 
+import doctest
 import subprocess
 import sys
 import textwrap
@@ -254,3 +255,18 @@ def test_a_network_given_as_a_scoped_key_object(asc):
     asc.set_network_strategy(key, strategy)
     assert asc.get_network_strategy(scoped(net)) == strategy_spec(strategy)
     assert asc.get_network_strategy_status(key) == "awake"
+
+
+def test_the_docs_example_with_strategy_objects_runs_as_written(asc, kubectl):
+    text = (repo_root() / "docs" / "upstream-mapping.md").read_text()
+    section = text[text.index("### A stratocaster Strategy object, in Python") :]
+    example = section[section.index("```python\n") + len("```python\n") : section.index("\n```\n")]
+    test = doctest.DocTestParser().get_doctest(
+        example, {"asc": asc, "network_sk": NETWORK}, "upstream-mapping.md", "docs/upstream-mapping.md", 0
+    )
+    assert len(test.examples) >= 10
+    output: list[str] = []
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    runner.run(test, out=output.append)
+    assert runner.failures == 0, "".join(output)
+    assert asc.get_network_strategy(NETWORK).name == "mylab.strategies:UncertaintyStrategy"
