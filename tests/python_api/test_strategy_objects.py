@@ -119,6 +119,14 @@ def local_strategy_class():  # noqa: ANN201
     return Local
 
 
+def renamed_strategy_class():  # noqa: ANN201
+    class Renamed(UncertaintyStrategy):
+        pass
+
+    Renamed.__qualname__ = "NotInTheModule"
+    return Renamed
+
+
 def notebook_strategy_class():  # noqa: ANN201
     class Notebook(UncertaintyStrategy):
         pass
@@ -130,7 +138,11 @@ def notebook_strategy_class():  # noqa: ANN201
 @pytest.mark.parametrize(
     ("strategy", "settings", "message"),
     [
-        (object(), None, r"strategy: expected a strategy name, .* or a stratocaster Strategy object, not object$"),
+        (
+            object(),
+            None,
+            r"strategy: expected a strategy name or import path, .* or a stratocaster Strategy object, not object$",
+        ),
         (ConnectivityStrategy, None, r"not the class ConnectivityStrategy itself: pass ConnectivityStrategy\("),
         (ConnectivityStrategySettings(max_runs=2), None, "not ConnectivityStrategySettings, a settings object"),
         (
@@ -159,6 +171,12 @@ def notebook_strategy_class():  # noqa: ANN201
         ),
         (local_strategy_class()(UncertaintySettings(target_uncertainty=0.2)), None, "defined inside a function"),
         (notebook_strategy_class()(UncertaintySettings(target_uncertainty=0.2)), None, "defined in __main__"),
+        (
+            renamed_strategy_class()(UncertaintySettings(target_uncertainty=0.2)),
+            None,
+            rf"strategy: {__name__}:NotInTheModule does not name the class",
+        ),
+        ({"name": ["ConnectivityStrategy"]}, {"max_runs": 2}, "strategy.name: "),
     ],
     ids=[
         "not-a-strategy",
@@ -170,6 +188,8 @@ def notebook_strategy_class():  # noqa: ANN201
         "unset-required",
         "local-class",
         "notebook-class",
+        "renamed-class",
+        "name-not-a-string",
     ],
 )
 def test_what_is_not_a_usable_strategy_object_is_refused_by_name(strategy, settings, message):

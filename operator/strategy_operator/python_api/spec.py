@@ -83,7 +83,8 @@ def strategy_spec(strategy: Any, settings: Mapping[str, Any] | None = None) -> S
     if settings is not None:
         if {"settings", "classSettings", "class_settings"} & set(document):
             raise InvalidNetworkStrategy("settings: given twice (in the strategy and as settings=)")
-        builtin = document.get("name") in BUILTIN_SETTINGS
+        name = document.get("name")
+        builtin = isinstance(name, str) and name in BUILTIN_SETTINGS
         document["settings" if builtin else "classSettings"] = dict(settings)
     try:
         return StrategySpec.model_validate(document)

@@ -17,7 +17,7 @@ from typing import Any
 from strategy_operator.engine.strategies.registry import BUILTIN_SETTINGS
 from strategy_operator.python_api.errors import InvalidNetworkStrategy
 
-EXPECTED = "a strategy name, a {'name', 'settings'} dict or a stratocaster Strategy object"
+EXPECTED = "a strategy name or import path, a {'name', 'settings'} dict or a stratocaster Strategy object"
 
 
 def stratocaster_strategy_document(strategy: Any) -> dict[str, Any]:
