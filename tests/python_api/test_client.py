@@ -29,12 +29,6 @@ NETWORK = "AlchemicalNetwork-0a1b2c3d4e5f-acme-tyk2-run1"
 OTHER = "AlchemicalNetwork-99887766-acme-tyk2-run2"
 
 
-@pytest.fixture
-def asc(control_plane, crd_installed, namespace):
-    with NetworkStrategyClient(namespace=namespace, kubeconfig=str(control_plane.kubeconfig)) as client:
-        yield client
-
-
 def kubectl_yaml(kubectl, name: str) -> dict:
     return yaml.safe_load(kubectl("get", "nstrat", name, "-o", "yaml").stdout)
 

@@ -110,6 +110,8 @@ class NetworkStrategyClient:
         `server` (`{"url": ..., "credentialsSecret": ...}`), `cancel_tasks_on_delete` and
         `take_over_server_strategy`, which upstream has no counterpart for, keep their values
         unless given.
+        `strategy` is a name or import path (with `settings=`), or a stratocaster Strategy
+        object carrying its settings (`spec.strategy_spec`).
         `strategy=None` removes the strategy (deletes the resource), as upstream.
         `name` (default: derived from the network, `resource_name`) is used when creating.
         """

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
 from strategy_operator.api.v1alpha1 import NetworkStrategySpec, StrategySpec
+from strategy_operator.engine.strategies.registry import BUILTIN_SETTINGS
 from strategy_operator.python_api.errors import InvalidNetworkStrategy
+from strategy_operator.python_api.strategy_objects import stratocaster_strategy_document
 from strategy_operator.scopedkey import InvalidScopedKey, ScopedKey, parse_network_key
 from strategy_operator.validation import describe
 
@@ -32,20 +35,40 @@ def resource_name(network: str) -> str:
 
 
 def network_key(network: Any) -> ScopedKey:
-    """The network's scoped key, from a key or its string; InvalidNetworkStrategy when it is none."""
+    """The network's scoped key, from a scoped key object or its string; InvalidNetworkStrategy when it is none."""
+    unscoped = _unscoped_gufe(network)
+    if unscoped is not None:
+        raise InvalidNetworkStrategy(
+            f"network: {unscoped} has no scope: pass the network's scoped key, as asc.create_network returned "
+            "it (AlchemicalNetwork-<token>-<org>-<campaign>-<project>)"
+        )
     try:
         return parse_network_key(str(network))
     except InvalidScopedKey as exc:
         raise InvalidNetworkStrategy(f"network: {exc}") from None
 
 
+def _unscoped_gufe(network: Any) -> str | None:
+    """What `network` is when it is a gufe object or key, which knows no alchemiscale scope."""
+    gufe = sys.modules.get("gufe.tokenization")  # only a caller that imported gufe can pass its objects
+    if gufe is None or isinstance(network, ScopedKey):
+        return None
+    if isinstance(network, gufe.GufeTokenizable):
+        return f"the gufe {type(network).__name__} object {network.key}"
+    if isinstance(network, gufe.GufeKey):
+        return f"the gufe key {network}"
+    return None
+
+
 def strategy_spec(strategy: Any, settings: Mapping[str, Any] | None = None) -> StrategySpec:
     """A NetworkStrategy's `spec.strategy` from what the caller passed.
 
-    Accepted: a built-in name (`"ConnectivityStrategy"`) with `settings` (a dict of
-    stratocaster's keys, or None for the defaults); `{"name": ..., "settings": {...}}`; a
+    Accepted: a built-in name (`"ConnectivityStrategy"`) or a Strategy class's import path
+    (`"mylab.strategies:UncertaintyStrategy"`) with `settings` (a dict of the strategy's keys,
+    or None for its defaults); `{"name": ..., "settings" or "classSettings": {...}}`; a
     `StrategySpec`; or a stratocaster Strategy object such as
-    `ConnectivityStrategy(ConnectivityStrategy.default_settings())`.
+    `ConnectivityStrategy(ConnectivityStrategy.default_settings())`, which carries its settings
+    (strategy_objects.py).
     """
     if isinstance(strategy, StrategySpec):
         document: dict[str, Any] = strategy.model_dump(exclude_none=True)
@@ -53,32 +76,20 @@ def strategy_spec(strategy: Any, settings: Mapping[str, Any] | None = None) -> S
         document = {"name": strategy}
     elif isinstance(strategy, Mapping):
         document = dict(strategy)
-    elif _is_stratocaster_strategy(strategy):
-        document = {
-            "name": type(strategy).__name__,
-            "settings": strategy.settings.model_dump(mode="json", exclude_none=True),
-        }
     else:
-        raise InvalidNetworkStrategy(
-            f"strategy: expected a strategy name, a {{'name', 'settings'}} dict or a stratocaster Strategy, "
-            f"not {type(strategy).__name__}"
-        )
+        if settings is not None:
+            raise InvalidNetworkStrategy("settings: given twice (the Strategy object carries its settings)")
+        document = stratocaster_strategy_document(strategy)
     if settings is not None:
-        if "settings" in document:
+        if {"settings", "classSettings", "class_settings"} & set(document):
             raise InvalidNetworkStrategy("settings: given twice (in the strategy and as settings=)")
-        document["settings"] = dict(settings)
+        name = document.get("name")
+        builtin = isinstance(name, str) and name in BUILTIN_SETTINGS
+        document["settings" if builtin else "classSettings"] = dict(settings)
     try:
         return StrategySpec.model_validate(document)
     except ValidationError as exc:
         raise InvalidNetworkStrategy(f"strategy.{describe(exc)}") from None
-
-
-def _is_stratocaster_strategy(value: Any) -> bool:
-    try:
-        from stratocaster.base import Strategy
-    except ImportError:
-        return False
-    return isinstance(value, Strategy)
 
 
 def validated_spec(fields: Mapping[str, Any]) -> NetworkStrategySpec:
