@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from passes import KEY, Passes, announced, loop_lag, resource_spec, runner_for
+from passes import Passes, loop_lag, resource_spec, runner_for, start_sandbox
 
 SIZES = (200, 1000)
 LAG_TARGET = 0.100
@@ -42,27 +41,7 @@ async def _bench(url: str, network: str) -> dict[str, float]:
 
 def serve_sandbox(systems: int) -> tuple[subprocess.Popen[str], str, str]:
     """The sandbox in its own process, so its work does not compete for this process's GIL."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "strategy_operator_dev.cli",
-            "sandbox",
-            "--port",
-            "0",
-            "--identity",
-            f"bench:{KEY}:acme-*-*",
-            "--generate",
-            f"random:{systems}:acme-bench-run1",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    networks, url = announced(process)
-    if not (networks and url):
-        process.kill()
-        raise RuntimeError("the sandbox did not start")
+    process, url, networks = start_sandbox("--generate", f"random:{systems}:acme-bench-run1")
     return process, url, networks[0]
 
 

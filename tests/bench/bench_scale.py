@@ -26,7 +26,7 @@ import uuid
 from pathlib import Path
 
 import yaml
-from passes import announced
+from passes import KEY, start_sandbox
 
 from strategy_operator_dev.repo import repo_root
 
@@ -34,7 +34,7 @@ SIZES = tuple(int(n) for n in os.environ.get("BENCH_SCALE_SIZES", "100,500,1000"
 INTERVAL = int(os.environ.get("BENCH_SCALE_INTERVAL", "90"))
 TRANSFORMATIONS = 50
 RSS_TARGET_MIB = 300
-IDENTITY, KEY = "bench", "bench-key-0123456789"
+IDENTITY = "bench"
 
 
 def _free_port() -> int:
@@ -61,31 +61,7 @@ def _post(url: str) -> None:
 
 def _sandbox(count: int) -> tuple[subprocess.Popen[str], str, list[str]]:
     generate = [arg for i in range(count) for arg in ("--generate", f"star:{TRANSFORMATIONS + 1}:acme-bench-r{i}")]
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "strategy_operator_dev.cli",
-            "sandbox",
-            "--port",
-            "0",
-            "--log-level",
-            "warning",
-            "--identity",
-            f"{IDENTITY}:{KEY}:acme-*-*",
-            "--token-lifetime",
-            "36000",
-            *generate,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    networks, url = announced(process)
-    if not url or len(networks) != count:
-        process.kill()
-        raise RuntimeError("the sandbox did not start")
-    return process, url, networks
+    return start_sandbox("--token-lifetime", "36000", *generate, networks=count)
 
 
 class _Operator:

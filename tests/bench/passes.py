@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import Executor
@@ -104,6 +105,24 @@ async def loop_lag() -> AsyncIterator[list[float]]:
     finally:
         stop.set()
         await monitor
+
+
+def start_sandbox(*args: str, networks: int = 1) -> tuple[subprocess.Popen[str], str, list[str]]:
+    """`strategy-operator-dev sandbox` in its own process (its work does not compete for this
+    process's GIL), serving the bench identity; its URL and the networks it announced."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "strategy_operator_dev.cli", "sandbox", "--port", "0", "--log-level", "warning"]
+        + ["--identity", f"bench:{KEY}:acme-*-*", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    announced_networks, url = announced(process)
+    if not url or len(announced_networks) != networks:
+        process.kill()
+        process.wait(timeout=30)
+        raise RuntimeError(f"the sandbox did not start (networks announced: {len(announced_networks)})")
+    return process, url, announced_networks
 
 
 def announced(process: subprocess.Popen[str]) -> tuple[list[str], str]:
