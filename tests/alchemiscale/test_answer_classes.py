@@ -73,19 +73,42 @@ async def test_a_long_retry_after_ends_the_request_and_is_handed_to_the_schedule
     assert "retry after 120 s" in str(caught.value)
 
 
-async def test_task_creation_answered_429_is_sent_again_it_was_not_processed(sandbox, patient) -> None:
+@pytest.mark.parametrize("status", [429, 503])
+@pytest.mark.parametrize("processed", [False, True], ids=["unprocessed", "processed"])
+async def test_task_creation_answered_busy_is_not_sent_again_and_keeps_retry_after(
+    sandbox, patient, status, processed
+) -> None:
+    # A rate limiter's 429 usually means "not processed", but a proxy can answer 429 or 503
+    # after the server created the tasks: sending again could double them.
     network = _network(sandbox)
     transformation = sorted(sandbox.state.transformations(network))[0]
     sandbox.faults.answer_next(
         1,
-        429,
-        "{}",
-        content_type="application/json",
-        headers={"Retry-After": "0"},
+        status,
+        "Service Unavailable" if status == 503 else "Too Many Requests",
+        content_type="text/plain",
+        headers={"Retry-After": "120"},
         path_prefix="/bulk/transformations/tasks/create",
+        after_processing=processed,
     )
-    assert len(await patient.create_tasks([transformation])) == 1
-    assert len(sandbox.state.transformation_tasks(transformation)) == 1
+    before = patient.requests_sent
+    with pytest.raises(OutcomeUnknown) as caught:
+        await patient.create_tasks([transformation])
+    assert patient.requests_sent == before + 1
+    assert caught.value.status_code == status and caught.value.retry_after == 120
+    assert f"HTTP {status}, text/plain" in str(caught.value)
+    assert "the server asks to wait 120 s" in str(caught.value) and "not repeated" in str(caught.value)
+    assert len(sandbox.state.transformation_tasks(transformation)) == (1 if processed else 0)
+
+
+async def test_task_creation_answered_5xx_without_retry_after_says_no_wait(sandbox, patient) -> None:
+    network = _network(sandbox)
+    transformation = sorted(sandbox.state.transformations(network))[0]
+    sandbox.faults.fail_next(1, status=502, path_prefix="/bulk/transformations/tasks/create")
+    with pytest.raises(OutcomeUnknown) as caught:
+        await patient.create_tasks([transformation])
+    assert caught.value.status_code == 502 and caught.value.retry_after is None
+    assert "asks to wait" not in str(caught.value)
 
 
 def test_retry_after_reads_seconds_and_http_dates_and_caps_them() -> None:

@@ -273,6 +273,49 @@ async def test_a_long_retry_after_sets_the_next_attempt_and_is_not_an_error(sand
     assert "HTTP 429, text/plain: 'Too Many Requests'" in degraded["message"]
 
 
+@pytest.mark.parametrize("processed", [False, True], ids=["unprocessed", "processed-by-the-server"])
+async def test_a_503_with_retry_after_on_task_creation_waits_as_asked_and_loses_nothing(sandbox, processed):
+    # Creation is not repeated after a 503 (a proxy may answer it after the server created
+    # the tasks); the pass is transient, waits what Retry-After asks, and the next pass's
+    # snapshot shows what exists, so it creates exactly what is missing.
+    network = sandbox.state.generate_network("star", systems=4, scope="acme-tyk2-run1", seed=1)
+    twin = sandbox.state.generate_network("star", systems=4, scope="acme-tyk2-run2", seed=1)
+    sandbox.faults.answer_next(
+        1,
+        503,
+        "Service Unavailable",
+        content_type="text/plain",
+        headers={"Retry-After": "120"},
+        path_prefix="/bulk/transformations/tasks/create",
+        after_processing=processed,
+    )
+    resource = view(network, sleepInterval=60)
+    first = await run(make_runner(sandbox), resource)
+    assert first.result == "transient" and first.error_type == "OutcomeUnknown", first.log
+    status = assert_valid(resource, first.status_change)
+    assert status.get("status") != "error" and "exception" not in status
+    assert parse_time(status["nextIteration"]) >= NOW + timedelta(seconds=120)
+    degraded = [c for c in status["conditions"] if c["type"] == "Degraded"][0]
+    assert degraded["reason"] == "AlchemiscaleUnreachable"
+    for text in (degraded["message"], first.events[0].message, first.log):
+        assert "answered task creation 503" in text and "the server asked to wait 120 s" in text
+    assert [e.reason for e in first.events] == ["AlchemiscaleUnreachable"]
+    left_by_the_first = len(sandbox.state.network_tasks(network))
+    assert (left_by_the_first > 0) == processed  # processed: created, unactioned, unanswered
+
+    second = await run(make_runner(sandbox), view(network, status, sleepInterval=60), failures=1)
+    assert second.result == "iterated", second.log
+    reference = await run(make_runner(sandbox), view(twin, sleepInterval=60))
+    assert reference.result == "iterated" and reference.tasks.created > 0
+
+    def tasks_per_transformation(n: str) -> list[int]:
+        return sorted(len(sandbox.state.transformation_tasks(t)) for t in sandbox.state.transformations(n))
+
+    assert tasks_per_transformation(network) == tasks_per_transformation(twin)  # no duplicates, none missing
+    assert len(sandbox.state.actioned_tasks(network)) == len(sandbox.state.actioned_tasks(twin))
+    assert second.tasks.created == reference.tasks.created - left_by_the_first
+
+
 @pytest.mark.parametrize("body", ["<html><body><h1>502 Bad Gateway</h1></body></html>", '{"unexpected": "shape"}'])
 async def test_an_answer_that_is_not_alchemiscale_s_is_transient_and_quoted(sandbox, body):
     network = sandbox.state.generate_network("star", systems=3, scope="acme-tyk2-run1", seed=1)

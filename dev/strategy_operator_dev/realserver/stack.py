@@ -4,24 +4,25 @@
         stack.user_api_url, stack.user.identifier, stack.user.key
         stack.driver("create_network", {...})   # real gufe objects via the real AlchemiscaleClient
 
-Every process listens on 127.0.0.1 only, runs in its own process group under `timeout`
-(so it cannot outlive `lifetime` even if this process is killed), gets SIGTERM when the
-thread that started it dies, and is stopped by its group id. Neo4j also stops when its
-stdin closes. Nothing is shared between two stacks: each has its own data directory, ports,
-passwords and keys, all random.
+Every process listens on 127.0.0.1 only, runs in its own process group and is stopped by
+its group id. It dies with this process, however this process dies: a `GroupWatch`
+(groupwatch.py) kills the whole group, grandchildren included (gunicorn's workers), when
+this process's end of a pipe closes; started from the main thread it also gets a
+parent-death SIGTERM (`procs.die_with_parent`), and Neo4j stops when its stdin closes. The
+last resort is `timeout`, under which each one runs: nothing outlives `lifetime`. Nothing
+is shared between two stacks: each has its own data directory, ports, passwords and keys,
+all random.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import json
 import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -33,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from strategy_operator_dev.groupwatch import GroupWatch
+from strategy_operator_dev.procs import die_with_parent, free_port
 from strategy_operator_dev.realserver.build import Built, build_all, find_java
 
 DRIVER = Path(__file__).resolve().parent / "driver.py"
@@ -42,23 +45,9 @@ API_START_TIMEOUT = 120.0
 DRIVER_TIMEOUT = 900.0
 LOG_TAIL_LINES = 30
 
-_PR_SET_PDEATHSIG = 1
-
 
 class StackError(RuntimeError):
     """The real-server stack could not be started or a step of it failed."""
-
-
-def _parent_death_sigterm() -> None:
-    # Between fork and exec: when the launching thread dies, even by SIGKILL, the kernel sends
-    # `timeout` SIGTERM, which it passes on to the whole process group of the server.
-    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _kill_group(pgid: int, sig: int) -> None:
@@ -66,11 +55,27 @@ def _kill_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
+def _start_in_own_group(argv: list[str], **popen_args: Any) -> tuple[subprocess.Popen[bytes], GroupWatch]:
+    """`argv` as the leader of a new session and process group that dies with this process.
+
+    `timeout` passes a parent-death SIGTERM (set only from the main thread: see procs.py)
+    on to the whole group.
+    """
+    popen = subprocess.Popen(argv, start_new_session=True, preexec_fn=die_with_parent(signal.SIGTERM), **popen_args)
+    try:
+        return popen, GroupWatch(popen.pid)
+    except BaseException:
+        _kill_group(popen.pid, signal.SIGKILL)
+        popen.wait()
+        raise
+
+
 @dataclass
 class _Process:
     name: str
     popen: subprocess.Popen[bytes]
     log_path: Path
+    watch: GroupWatch
 
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
         try:
@@ -91,6 +96,7 @@ class _Process:
                 _kill_group(pgid, signal.SIGKILL)
                 self.popen.wait(timeout)
         _kill_group(pgid, signal.SIGKILL)  # stray grandchildren (gunicorn workers), if any
+        self.watch.release()
         if self.popen.stdin is not None:
             with contextlib.suppress(OSError):
                 self.popen.stdin.close()
@@ -314,7 +320,7 @@ class RealAlchemiscale:
         env = self.server_env()
         env.update(extra_env or {})
         with open(log_path, "ab") as log:
-            popen = subprocess.Popen(
+            popen, watch = _start_in_own_group(
                 # `timeout` bounds the server's life and, on expiry or SIGTERM, signals its whole group.
                 ["timeout", "-k", "10", str(remaining), *argv],
                 stdout=log,
@@ -322,10 +328,8 @@ class RealAlchemiscale:
                 stdin=stdin,
                 env=env,
                 cwd=self.workdir,
-                start_new_session=True,
-                preexec_fn=_parent_death_sigterm,
             )
-        process = _Process(name, popen, log_path)
+        process = _Process(name, popen, log_path, watch)
         self._processes[name] = process
         return process
 
@@ -404,27 +408,30 @@ class RealAlchemiscale:
         with open(log_path, "ab") as log:
             log.write(f"\n>>> {command}\n".encode())
             log.flush()
+            popen, watch = _start_in_own_group(
+                ["timeout", "-k", "5", str(int(timeout)), str(self.built.venv.python), str(DRIVER)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                env=self.server_env(),
+                cwd=self.workdir,
+            )
             try:
-                result = subprocess.run(
-                    ["timeout", "-k", "5", str(int(timeout)), str(self.built.venv.python), str(DRIVER)],
-                    input=request.encode(),
-                    stdout=subprocess.PIPE,
-                    stderr=log,
-                    env=self.server_env(),
-                    cwd=self.workdir,
-                    timeout=timeout + 15,
-                    start_new_session=True,
-                )
+                stdout, _ = popen.communicate(request.encode(), timeout=timeout + 15)
             except subprocess.TimeoutExpired:
+                _kill_group(popen.pid, signal.SIGKILL)  # before it is reaped: the group id is still ours
+                popen.wait()
                 raise StackError(
                     f"driver command {command!r} took longer than {timeout:.0f} s; log: {log_path}"
                 ) from None
-        lines = result.stdout.decode(errors="replace").splitlines()
+            finally:
+                watch.release()
+        lines = stdout.decode(errors="replace").splitlines()
         answers = [line for line in lines if line.startswith("DRIVER_RESULT ")]
-        if result.returncode != 0 or not answers:
+        if popen.returncode != 0 or not answers:
             tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:])
             raise StackError(
-                f"driver command {command!r} failed (exit {result.returncode}); last lines of {log_path}:\n{tail}"
+                f"driver command {command!r} failed (exit {popen.returncode}); last lines of {log_path}:\n{tail}"
             )
         return json.loads(answers[-1][len("DRIVER_RESULT ") :])
 
@@ -436,6 +443,14 @@ class RealAlchemiscale:
 
     def logs(self) -> dict[str, Path]:
         return {name: p.log_path for name, p in self._processes.items()}
+
+    def process_groups(self) -> dict[str, int]:
+        """Each running server's process group id (its `timeout`'s pid), by name."""
+        return {name: p.popen.pid for name, p in self._processes.items()}
+
+    def watchdogs(self) -> dict[str, int]:
+        """The pid of each server's `GroupWatch` watchdog, by name."""
+        return {name: p.watch.pid for name, p in self._processes.items() if p.watch.pid is not None}
 
     def stop(self) -> None:
         for name in ("user-api", "compute-api", "s3", "neo4j"):

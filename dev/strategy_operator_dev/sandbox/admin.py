@@ -71,9 +71,16 @@ async def answer_next(
     headers: dict[str, str] | None = Body(None, embed=True),
     count: int = Body(1, embed=True),
     path_prefix: str | None = Body(None, embed=True),
+    after_processing: bool = Body(False, embed=True),
 ) -> dict[str, Any]:
     _faults(request).answer_next(
-        count, status, body, content_type=content_type, headers=headers, path_prefix=path_prefix
+        count,
+        status,
+        body,
+        content_type=content_type,
+        headers=headers,
+        path_prefix=path_prefix,
+        after_processing=after_processing,
     )
     return {"pending": _faults(request).pending()}
 

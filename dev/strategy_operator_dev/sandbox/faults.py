@@ -73,17 +73,26 @@ class Faults:
         content_type: str = "text/html",
         headers: dict[str, str] | None = None,
         path_prefix: str | None = None,
+        after_processing: bool = False,
     ) -> None:
         """Answer the next `count` matching requests with this exact response, unprocessed.
 
         What a proxy or load balancer in front of alchemiscale sends: a 429 with
-        `Retry-After`, an HTML error page, a 200 with broken or wrong-shaped JSON.
+        `Retry-After`, an HTML error page, a 200 with broken or wrong-shaped JSON. With
+        `after_processing` the request takes effect first and its real answer is replaced
+        (a proxy that gave up waiting for the server's answer).
         """
         data = body.encode() if isinstance(body, str) else bytes(body)
         extra = tuple((headers or {}).items())
         self._add(
             _Rule(
-                "answer", count, path_prefix, status=status, body=data, headers=(("content-type", content_type), *extra)
+                "answer",
+                count,
+                path_prefix,
+                status=status,
+                after_processing=after_processing,
+                body=data,
+                headers=(("content-type", content_type), *extra),
             )
         )
 
@@ -192,6 +201,8 @@ class SandboxFrontDoor:
                 await asyncio.sleep(rule.seconds)
             await self.app(scope, receive, self._counting(scope, send))
         elif rule.kind == "answer":
+            if rule.after_processing:
+                await self.app(scope, receive, _discard)
             self._record(scope)
             await _answer_raw(send, rule.status, rule.body, rule.headers)
         elif rule.kind == "fail":

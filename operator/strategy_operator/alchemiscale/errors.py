@@ -20,8 +20,15 @@ class TransientError(AlchemiscaleError):
 class OutcomeUnknown(TransientError):
     """A non-idempotent request (task creation) may or may not have taken effect.
 
-    It is never retried blindly; the next snapshot shows what exists on the server.
+    It is never retried blindly; the next snapshot shows what exists on the server. When the
+    server (or a proxy) answered, `status_code` says what and `retry_after` how many seconds
+    its `Retry-After` asked to wait (None when it did not say), which the next pass honours.
     """
+
+    def __init__(self, message: str, *, status_code: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.retry_after = retry_after
 
 
 class InvalidCredentials(AlchemiscaleError):

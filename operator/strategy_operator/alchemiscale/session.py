@@ -61,6 +61,24 @@ def _token_expiry(token: str) -> float | None:
         return None
 
 
+def _outcome_unknown(method: str, path: str, response: httpx.Response) -> OutcomeUnknown:
+    """A non-idempotent request answered 429 or 5xx: not repeated, its Retry-After kept for the next pass.
+
+    alchemiscale 0.8.0 itself answers neither 429 nor 503 to task creation (its one 503 is
+    `GET /check`'s), so either comes from something in front of it. A rate limiter usually
+    refuses before forwarding, but a proxy may answer 503 (or 502/504) after the server
+    received the request, and nothing in the answer tells which: the tasks may exist.
+    """
+    wait = answers.retry_after(response)
+    asked = f"; the server asks to wait {wait:g} s" if wait is not None else ""
+    return OutcomeUnknown(
+        f"{method} {path}: server answered {answers.describe(response)}{asked}; "
+        "the request may have taken effect, so it is not repeated",
+        status_code=response.status_code,
+        retry_after=wait,
+    )
+
+
 def _detail(response: httpx.Response) -> object:
     try:
         body = response.json()
@@ -126,7 +144,9 @@ class Session:
         """Send, retrying transport failures, 429 and 5xx while that is safe.
 
         A `Retry-After` within the retry policy's longest delay is waited for here; a longer
-        one ends the request with `ServerBusy`, whose `retry_after` the scheduler honours.
+        one ends the request with `ServerBusy`, whose `retry_after` the scheduler honours. A
+        non-idempotent request answered 429 or 5xx ends at once with `OutcomeUnknown`, which
+        carries the answer's status and `Retry-After` the same way.
         """
         last_problem = ""
         last_busy: ServerBusy | None = None
@@ -147,8 +167,9 @@ class Session:
                         f"{method} {path}: {last_problem}; the request may have taken effect, so it is not repeated"
                     ) from None
                 continue
-            # 429 means "not processed", so even task creation may be sent again.
-            if response.status_code == 429 or (response.status_code == 503 and idempotent):
+            if not idempotent and (response.status_code == 429 or response.status_code >= 500):
+                raise _outcome_unknown(method, path, response)
+            if response.status_code in (429, 503):
                 last_busy = answers.busy(response)
                 if last_busy.retry_after is not None and last_busy.retry_after > self.retry.max_delay:
                     raise ServerBusy(f"{method} {path}: {last_busy}", last_busy.retry_after, last_busy.status_code)
@@ -157,10 +178,6 @@ class Session:
             last_busy = None
             if response.status_code >= 500:
                 last_problem = f"server answered {answers.describe(response)}"
-                if not idempotent:
-                    raise OutcomeUnknown(
-                        f"{method} {path}: {last_problem}; the request may have taken effect, so it is not repeated"
-                    )
                 continue
             return response
         if last_busy is not None:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from strategy_operator.alchemiscale.answers import ServerBusy, UnexpectedAnswer
-from strategy_operator.alchemiscale.errors import AlchemiscaleError
+from strategy_operator.alchemiscale.errors import AlchemiscaleError, OutcomeUnknown
 from strategy_operator.alchemiscale.execution import ExecutionReport
 from strategy_operator.api.v1alpha1 import (
     ExceptionInfo,
@@ -183,6 +183,13 @@ def iterated(
 def _transient_reason(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, CredentialsSecretUnavailable):
         return "AlchemiscaleUnreachable", "the Kubernetes API is unreachable"
+    if isinstance(exc, OutcomeUnknown) and exc.status_code is not None:
+        # Task creation answered 429/5xx: not repeated; the next snapshot shows what exists.
+        reason = "AlchemiscaleBusy" if exc.status_code == 429 else "AlchemiscaleUnreachable"
+        return reason, (
+            f"alchemiscale (or a proxy in front of it) answered task creation {exc.status_code}; "
+            "the tasks may or may not exist, and the next pass creates only what is missing"
+        )
     if isinstance(exc, ServerBusy) and exc.status_code == 429:
         return "AlchemiscaleBusy", "alchemiscale asks for fewer requests (429)"
     if isinstance(exc, UnexpectedAnswer):
@@ -211,7 +218,8 @@ def transient(
     retry_at = now + timedelta(seconds=delay)
     message = bound_head(scrub(f"{type(exc).__name__}: {exc}", secrets_seen))
     reason, what = _transient_reason(exc)
-    text = f"{what} ({failures} attempt(s) in a row); retrying at {format_time(retry_at)}: {message}"
+    waited = f"the server asked to wait {asked:g} s, " if asked is not None else ""
+    text = f"{what} ({failures} attempt(s) in a row); {waited}retrying at {format_time(retry_at)}: {message}"
     change = base.with_changes(next_iteration=retry_at)
     change = _with_conditions(change, previous, conditions.unreachable(text, reason), resource, now)
     events = [Event("Warning", reason, text)] if failures == 1 else []

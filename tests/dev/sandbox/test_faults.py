@@ -45,6 +45,20 @@ def test_drop_after_processing_loses_only_the_response(sb, alice, network):
     assert len(sb.state.transformation_tasks(tf)) == 2  # created although the client saw nothing
 
 
+@pytest.mark.parametrize("over_admin", [False, True], ids=["in-process", "admin-endpoint"])
+def test_answer_after_processing_replaces_only_the_response(sb, alice, network, over_admin):
+    tf = sb.state.transformations(network)[0]
+    fault = {"status": 503, "body": "Service Unavailable", "content_type": "text/plain"}
+    fault |= {"headers": {"Retry-After": "120"}, "path_prefix": "/transformations/", "after_processing": True}
+    if over_admin:
+        assert httpx.post(f"{sb.url}/_sandbox/faults/answer", json={"count": 1, **fault}).status_code == 200
+    else:
+        sb.faults.answer_next(1, **fault)
+    response = alice.post(f"/transformations/{tf}/tasks", json={"count": 2})
+    assert (response.status_code, response.text, response.headers["retry-after"]) == (503, "Service Unavailable", "120")
+    assert len(sb.state.transformation_tasks(tf)) == 2  # created although the client was told 503
+
+
 def test_outage_until_switched_off(sb, alice):
     sb.faults.outage(True)
     try:
