@@ -71,10 +71,10 @@ class GroupWatch:
         self.process = None
 
 
-# -- the watchdog itself --------------------------------------------------------------------
+# -- process groups, and the watchdog itself (standard library only: it also runs as a script) --
 
 
-def _group_alive(pgid: int) -> bool:
+def group_alive(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
@@ -84,7 +84,8 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-def _signal_group(pgid: int, sig: int) -> None:
+def kill_group(pgid: int, sig: int) -> None:
+    """Signal the group, if it is still there."""
     try:
         os.killpg(pgid, sig)
     except (ProcessLookupError, PermissionError):
@@ -93,14 +94,14 @@ def _signal_group(pgid: int, sig: int) -> None:
 
 def watch(fd: int, pgid: int, grace: float) -> None:
     """Wait for EOF on `fd` (the launcher's end closed), then end group `pgid`."""
-    while _group_alive(pgid):
+    while group_alive(pgid):
         ready, _, _ = select.select([fd], [], [], _POLL)
         if ready and not os.read(fd, 64):
-            _signal_group(pgid, signal.SIGTERM)
+            kill_group(pgid, signal.SIGTERM)
             deadline = time.monotonic() + grace
-            while _group_alive(pgid) and time.monotonic() < deadline:
+            while group_alive(pgid) and time.monotonic() < deadline:
                 time.sleep(0.05)
-            _signal_group(pgid, signal.SIGKILL)
+            kill_group(pgid, signal.SIGKILL)
             return
 
 

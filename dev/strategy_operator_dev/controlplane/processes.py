@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from strategy_operator_dev.controlplane.errors import ControlPlaneError
+from strategy_operator_dev.groupwatch import kill_group
 
 WORKDIR_PREFIX = "strategy-operator-cp-"
 OWNER_FILE = "owner.pid"
@@ -60,21 +61,6 @@ def install_sigterm_cleanup() -> None:
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def kill_group(pgid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-
-
-def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:

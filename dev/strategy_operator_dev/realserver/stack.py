@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from strategy_operator_dev.groupwatch import GroupWatch
+from strategy_operator_dev.groupwatch import GroupWatch, kill_group
 from strategy_operator_dev.procs import die_with_parent, free_port
 from strategy_operator_dev.realserver.build import Built, build_all, find_java
 
@@ -50,11 +50,6 @@ class StackError(RuntimeError):
     """The real-server stack could not be started or a step of it failed."""
 
 
-def _kill_group(pgid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-
-
 def _start_in_own_group(argv: list[str], **popen_args: Any) -> tuple[subprocess.Popen[bytes], GroupWatch]:
     """`argv` as the leader of a new session and process group that dies with this process.
 
@@ -65,7 +60,7 @@ def _start_in_own_group(argv: list[str], **popen_args: Any) -> tuple[subprocess.
     try:
         return popen, GroupWatch(popen.pid)
     except BaseException:
-        _kill_group(popen.pid, signal.SIGKILL)
+        kill_group(popen.pid, signal.SIGKILL)
         popen.wait()
         raise
 
@@ -89,13 +84,13 @@ class _Process:
     def stop(self, timeout: float = 30.0) -> None:
         pgid = self.popen.pid  # a session leader: its pid is the group id
         if self.popen.poll() is None:
-            _kill_group(pgid, signal.SIGTERM)
+            kill_group(pgid, signal.SIGTERM)
             try:
                 self.popen.wait(timeout)
             except subprocess.TimeoutExpired:
-                _kill_group(pgid, signal.SIGKILL)
+                kill_group(pgid, signal.SIGKILL)
                 self.popen.wait(timeout)
-        _kill_group(pgid, signal.SIGKILL)  # stray grandchildren (gunicorn workers), if any
+        kill_group(pgid, signal.SIGKILL)  # stray grandchildren (gunicorn workers), if any
         self.watch.release()
         if self.popen.stdin is not None:
             with contextlib.suppress(OSError):
@@ -419,7 +414,7 @@ class RealAlchemiscale:
             try:
                 stdout, _ = popen.communicate(request.encode(), timeout=timeout + 15)
             except subprocess.TimeoutExpired:
-                _kill_group(popen.pid, signal.SIGKILL)  # before it is reaped: the group id is still ours
+                kill_group(popen.pid, signal.SIGKILL)  # before it is reaped: the group id is still ours
                 popen.wait()
                 raise StackError(
                     f"driver command {command!r} took longer than {timeout:.0f} s; log: {log_path}"
