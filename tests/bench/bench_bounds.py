@@ -13,7 +13,7 @@ import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from bench_operator import serve_sandbox
+from bench_operator import random_network_sandbox
 from passes import Passes, loop_lag, resource_spec, runner_for
 
 from strategy_operator.api.v1alpha1 import NetworkStrategyStatus
@@ -61,12 +61,8 @@ async def _bench(url: str, network: str) -> dict[str, float]:
 
 def main() -> None:
     for systems in SYSTEMS:
-        process, url, network = serve_sandbox(systems)
-        try:
+        with random_network_sandbox(systems) as (url, network):
             figures = asyncio.run(_bench(url, network))
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
         verdict = "ok" if figures["worst loop lag s"] < LAG_TARGET else "OVER TARGET"
         print(
             f"{systems} systems, maxTasksPerTransformation {MAX_TASKS_PER_TRANSFORMATION}, sleepInterval "

@@ -10,7 +10,8 @@ under 100 ms; a dormant check in at most 5 requests.
 from __future__ import annotations
 
 import asyncio
-import subprocess
+import contextlib
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from passes import Passes, loop_lag, resource_spec, runner_for, start_sandbox
@@ -39,20 +40,22 @@ async def _bench(url: str, network: str) -> dict[str, float]:
         return figures
 
 
-def serve_sandbox(systems: int) -> tuple[subprocess.Popen[str], str, str]:
-    """The sandbox in its own process, so its work does not compete for this process's GIL."""
+@contextlib.contextmanager
+def random_network_sandbox(systems: int) -> Iterator[tuple[str, str]]:
+    """(url, network): a sandbox in its own process (its work does not compete for this
+    process's GIL) serving one random network, stopped by PID afterwards."""
     process, url, networks = start_sandbox("--generate", f"random:{systems}:acme-bench-run1")
-    return process, url, networks[0]
+    try:
+        yield url, networks[0]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def main() -> None:
     for systems in SIZES:
-        process, url, network = serve_sandbox(systems)
-        try:
+        with random_network_sandbox(systems) as (url, network):
             figures = asyncio.run(_bench(url, network))
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
         lag_ok = "ok" if figures["worst loop lag s"] < LAG_TARGET else "OVER TARGET"
         dormant_ok = "ok" if figures["dormant check requests"] <= DORMANT_REQUEST_TARGET else "OVER TARGET"
         print(
