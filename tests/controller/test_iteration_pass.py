@@ -66,6 +66,12 @@ def assert_valid(resource: ResourceView, change: NetworkStrategyStatus) -> dict:
     return document
 
 
+def condition(status: dict, kind: str) -> dict:
+    """The status document's condition of type `kind` (it must have one)."""
+    (found,) = [c for c in status["conditions"] if c["type"] == kind]
+    return found
+
+
 async def test_a_pass_iterates_and_reports_a_valid_status(sandbox):
     network = sandbox.state.generate_network("star", systems=4, scope="acme-tyk2-run1", seed=1)
     resource = view(network, sleepInterval=60)
@@ -106,7 +112,7 @@ async def test_outage_is_transient_with_backoff(sandbox):
     status = assert_valid(resource, outcome.status_change)
     assert status["status"] == "awake" and "exception" not in status
     assert parse_time(status["nextIteration"]) == NOW + timedelta(seconds=4)  # third failure in a row
-    degraded = [c for c in status["conditions"] if c["type"] == "Degraded"][0]
+    degraded = condition(status, "Degraded")
     assert degraded["reason"] == "AlchemiscaleUnreachable"
     assert outcome.events == []  # only the first failure of a run is an event
 
@@ -268,7 +274,7 @@ async def test_a_long_retry_after_sets_the_next_attempt_and_is_not_an_error(sand
     status = assert_valid(resource, outcome.status_change)
     assert status["status"] == "awake" and "exception" not in status
     assert parse_time(status["nextIteration"]) == NOW + timedelta(seconds=120)
-    degraded = [c for c in status["conditions"] if c["type"] == "Degraded"][0]
+    degraded = condition(status, "Degraded")
     assert degraded["reason"] == "AlchemiscaleBusy"
     assert "HTTP 429, text/plain: 'Too Many Requests'" in degraded["message"]
 
@@ -295,7 +301,7 @@ async def test_a_503_with_retry_after_on_task_creation_waits_as_asked_and_loses_
     status = assert_valid(resource, first.status_change)
     assert status.get("status") != "error" and "exception" not in status
     assert parse_time(status["nextIteration"]) >= NOW + timedelta(seconds=120)
-    degraded = [c for c in status["conditions"] if c["type"] == "Degraded"][0]
+    degraded = condition(status, "Degraded")
     assert degraded["reason"] == "AlchemiscaleUnreachable"
     for text in (degraded["message"], first.events[0].message, first.log):
         assert "answered task creation 503" in text and "the server asked to wait 120 s" in text
@@ -325,7 +331,7 @@ async def test_an_answer_that_is_not_alchemiscale_s_is_transient_and_quoted(sand
     outcome = await run(make_runner(sandbox), resource)
     assert outcome.result == "transient", outcome.log
     status = assert_valid(resource, outcome.status_change)
-    degraded = [c for c in status["conditions"] if c["type"] == "Degraded"][0]
+    degraded = condition(status, "Degraded")
     assert degraded["reason"] == "UnexpectedAnswer"
     assert ("502 Bad Gateway" if kind == "text/html" else "'unexpected'") in degraded["message"]
     assert "KeyError" not in degraded["message"]
@@ -352,5 +358,5 @@ async def test_a_network_removed_from_the_server_is_network_not_found(sandbox):
     assert gone.result == "error"
     status = assert_valid(view(network), gone.status_change)
     assert status["exception"]["type"] == "NetworkNotFound"
-    ready = [c for c in status["conditions"] if c["type"] == "Ready"][0]
+    ready = condition(status, "Ready")
     assert ready["reason"] == "NetworkNotFound"
